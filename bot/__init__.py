@@ -1,0 +1,1 @@
+"""paybot: collect a payment card in Slack without keeping card data."""

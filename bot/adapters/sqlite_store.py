@@ -1,0 +1,179 @@
+"""SQLite session store and event ledger: the embedded default for a laptop."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.errors import SessionConflict, StoreUnavailable
+from bot.models import Session
+
+__all__ = ["SqliteEventLedger", "SqliteSessionStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    team_id    TEXT    NOT NULL,
+    user_id    TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    data       TEXT    NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id   TEXT    PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+"""
+
+_BUSY_TIMEOUT_SECONDS = 5.0
+"""How long a writer waits for another process (a CLI purge, a second bot) to finish."""
+
+
+class _Database:
+    """One connection to one SQLite file, shared by every thread behind a lock.
+
+    SQLite admits one writer at a time anyway, and every operation here is a
+    single short statement, so a lock costs nothing measurable. It also avoids
+    per-thread connections that linger after short-lived request threads end.
+    Other processes on the same file are coordinated by SQLite's own file
+    locks, with WAL so readers never block the writer, and busy_timeout so a
+    briefly locked file waits instead of failing.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self._lock = threading.Lock()
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(
+                path,
+                timeout=_BUSY_TIMEOUT_SECONDS,
+                isolation_level=None,  # autocommit: each statement is its own transaction
+                check_same_thread=False,  # guarded by self._lock instead
+            )
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"SQLite database {path} cannot be opened: {exc}") from exc
+
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+        """Run one statement atomically and return how many rows it changed."""
+        with self._lock:
+            return self._run(sql, params).rowcount
+
+    def fetch_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        """Run one query and return its first row, or None."""
+        with self._lock:
+            # Fetched inside the lock: a half-read cursor must not interleave
+            # with another thread's statement on the same connection.
+            return self._run(sql, params).fetchone()
+
+    def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> sqlite3.Cursor:
+        try:
+            return self._connection.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"SQLite statement failed: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+# expected_version 0: a new conversation; an expired row counts as absent.
+_INSERT_IF_ABSENT_OR_EXPIRED = """
+INSERT INTO sessions (team_id, user_id, version, expires_at, data)
+VALUES (:team_id, :user_id, :version, :expires_at, :data)
+ON CONFLICT (team_id, user_id) DO UPDATE
+    SET version = excluded.version, expires_at = excluded.expires_at, data = excluded.data
+    WHERE sessions.expires_at <= :now
+"""
+
+# expected_version n > 0: only a live row still at version n may be replaced.
+_UPDATE_IF_LIVE_AT_VERSION = """
+UPDATE sessions SET version = :version, expires_at = :expires_at, data = :data
+WHERE team_id = :team_id AND user_id = :user_id AND version = :expected AND expires_at > :now
+"""
+
+
+class SqliteSessionStore:
+    """`SessionStore` on a SQLite file; rows past `expires_at` count as absent."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self._db = _Database(path)
+        self._clock = clock
+
+    def get(self, *, team_id: str, user_id: str) -> Session | None:
+        """Return the live session, or None if absent or past `expires_at`."""
+        row = self._db.fetch_one(
+            "SELECT data FROM sessions WHERE team_id = ? AND user_id = ? AND expires_at > ?",
+            (team_id, user_id, self._clock()),
+        )
+        return None if row is None else Session.model_validate_json(row[0])
+
+    def save(self, session: Session, *, expected_version: int) -> Session:
+        """Write `session` if the stored version is still `expected_version`; see `SessionStore`."""
+        stored = session.evolve(version=expected_version + 1)
+        # One conditional statement either way, so no other writer can slip in
+        # between the version check and the write.
+        statement = (
+            _INSERT_IF_ABSENT_OR_EXPIRED if expected_version == 0 else _UPDATE_IF_LIVE_AT_VERSION
+        )
+        changed = self._db.execute(
+            statement,
+            {
+                "team_id": stored.team_id,
+                "user_id": stored.user_id,
+                "version": stored.version,
+                "expires_at": stored.expires_at,
+                "data": stored.model_dump_json(),
+                "expected": expected_version,
+                "now": self._clock(),
+            },
+        )
+        if changed != 1:
+            raise SessionConflict(
+                f"session for {session.team_id}/{session.user_id} "
+                f"is no longer at version {expected_version}"
+            )
+        return stored
+
+    def delete(self, *, team_id: str, user_id: str) -> None:
+        """Forget the user's session; deleting nothing is not an error."""
+        self._db.execute(
+            "DELETE FROM sessions WHERE team_id = ? AND user_id = ?", (team_id, user_id)
+        )
+
+    def purge_expired(self) -> int:
+        """Delete every session past `expires_at`; return how many were deleted."""
+        return self._db.execute("DELETE FROM sessions WHERE expires_at <= ?", (self._clock(),))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class SqliteEventLedger:
+    """`EventLedger` on a SQLite file; an expired claim may be claimed again."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self._db = _Database(path)
+        self._clock = clock
+
+    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
+        """Return True for the first claim of `event_id` within its lifetime, else False."""
+        now = self._clock()
+        changed = self._db.execute(
+            """
+            INSERT INTO events (event_id, expires_at) VALUES (?, ?)
+            ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at
+                WHERE events.expires_at <= ?
+            """,
+            (event_id, int(now) + ttl_seconds, now),
+        )
+        return changed == 1
+
+    def close(self) -> None:
+        self._db.close()

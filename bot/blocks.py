@@ -1,0 +1,124 @@
+"""Block Kit builders: the only Slack-shaped code in the core.
+
+Nothing here ever receives card data: the card modal is built from an opaque
+form reference and non-card slots; confirmations from Stripe's answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import messages
+from bot.models import PaymentRecord, Slots
+
+OPEN_CARD_FORM = "open_card_form"
+CANCEL_PAYMENT = "cancel_payment"
+CARD_FORM = "card_form"
+"""Action ids of the two buttons, and the card modal's callback id."""
+
+Block = dict[str, Any]
+
+_INPUTS: tuple[tuple[str, str, str, str, int, int], ...] = (
+    # block/action id, label, placeholder, hint, min, max length
+    ("name", "Cardholder name", "As printed on the card", "", 1, 100),
+    ("number", "Card number", "1234 5678 9012 3456", "", 12, 30),
+    ("expiry", "Expiry (MM/YY)", "MM/YY", "", 4, 9),
+    ("cvc", "CVC", "3 or 4 digits", "The security code: 4 digits on the front for Amex.", 3, 4),
+)
+
+
+def _text(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def reply_blocks(text: str, *, offer_card_form: bool) -> list[Block]:
+    """A DM reply; with the secure-entry and cancel buttons when the card form is on offer."""
+    blocks = [_section(text)]
+    if offer_card_form:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "card_offer",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": OPEN_CARD_FORM,
+                        "text": _text("Enter card securely"),
+                        "style": "primary",
+                        "value": "open",
+                    },
+                    {
+                        "type": "button",
+                        "action_id": CANCEL_PAYMENT,
+                        "text": _text("Cancel"),
+                        "style": "danger",
+                        "value": "cancel",
+                    },
+                ],
+            }
+        )
+    return blocks
+
+
+def card_modal(form_ref: str, slots: Slots) -> dict[str, Any]:
+    """The card form; `private_metadata` is the opaque form reference and nothing else."""
+    intro = messages.summary(slots) or "Enter the card you'd like to use."
+    blocks: list[Block] = [_section(intro)]
+    for block_id, label, placeholder, hint, min_length, max_length in _INPUTS:
+        element = {
+            "type": "plain_text_input",
+            "action_id": block_id,
+            "placeholder": _text(placeholder),
+            "min_length": min_length,
+            "max_length": max_length,
+        }
+        block: Block = {
+            "type": "input",
+            "block_id": block_id,
+            "label": _text(label),
+            "element": element,
+        }
+        if hint:
+            block["hint"] = _text(hint)
+        blocks.append(block)
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": ":lock: Your card goes straight to our payment provider. "
+                    "We keep only the brand and last four digits.",
+                }
+            ],
+        }
+    )
+    return {
+        "type": "modal",
+        "callback_id": CARD_FORM,
+        "private_metadata": form_ref,
+        "title": _text("Enter card"),
+        "submit": _text("Save card"),
+        "close": _text("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def result_view(text: str, *, title: str = "Card") -> dict[str, Any]:
+    """A final modal view with a message and only a close button."""
+    return {
+        "type": "modal",
+        "callback_id": "card_result",
+        "title": _text(title),
+        "close": _text("Done"),
+        "blocks": [_section(text)],
+    }
+
+
+def confirmation_blocks(payment: PaymentRecord) -> list[Block]:
+    """The DM confirmation: brand, last four, expiry and Stripe's id; nothing more."""
+    return [_section(messages.confirmation(payment))]

@@ -1,0 +1,49 @@
+"""Domain errors: the only failures the core and the Slack edge ever see.
+
+Adapters translate SDK exceptions (stripe, botocore, slack_sdk) into these at
+their boundary, so nothing above them imports a vendor's error types.
+"""
+
+from __future__ import annotations
+
+
+class PaybotError(Exception):
+    """Root of every domain error; `user_message` is always safe to show."""
+
+    user_message = "Something went wrong on our side. Nothing was saved; please try again."
+
+    def __init__(self, message: str | None = None, *, user_message: str | None = None) -> None:
+        super().__init__(message or user_message or self.user_message)
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class SessionConflict(PaybotError):
+    """The session changed since it was read (optimistic locking lost the race)."""
+
+
+class CardRejected(PaybotError):
+    """The card details are wrong; `field` names the modal field to blame."""
+
+    def __init__(self, field: str, user_message: str) -> None:
+        super().__init__(f"card rejected on {field}", user_message=user_message)
+        self.field = field
+
+
+class PaymentUnavailable(PaybotError):
+    """The payment service could not be reached or refused us; nothing was saved."""
+
+    user_message = (
+        "The payment service is unavailable right now. "
+        "Nothing was saved; please try again in a minute."
+    )
+
+
+class CardEntryUnavailable(PaybotError):
+    """The Stripe account does not accept raw card numbers from servers."""
+
+    user_message = "Card entry is not available right now. Nothing was saved."
+
+
+class StoreUnavailable(PaybotError):
+    """The session store could not be reached after retries."""

@@ -1,0 +1,86 @@
+"""Logging that cannot leak card data: installed before anything else logs.
+
+Every log record from every logger (ours, Bolt's, botocore's, stripe's) is
+redacted at creation, through the record factory, so no handler or formatter
+configured later can see a card number. Formatted output (tracebacks
+included) is redacted again by `RedactingFormatter`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from bot.cards import redact_pans
+
+# A security code next to its field name, as JSON, form or logfmt would show it.
+_CVC_FIELD = re.compile(
+    r"(?i)(cvc|cvv|cvc2|security[ _]?code|card(?:\[|%5B)cvc(?:\]|%5D))"
+    r"([\"']?\s*[:=]\s*[\"']?)(\d{3,4})"
+)
+# Loggers that would print request bodies at DEBUG (stripe logs the raw form it posts).
+_QUIET_AT_DEBUG = ("stripe",)
+_SDK_LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "aiohttp")
+
+_installed = False
+
+
+def redact(text: str) -> str:
+    """`text` without card numbers or security codes."""
+    return _CVC_FIELD.sub(r"\1\2[removed]", redact_pans(text))
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, str | bytes | bytearray | dict | list | tuple) or hasattr(
+        value, "__dict__"
+    ):
+        text = (
+            value.decode(errors="replace") if isinstance(value, bytes | bytearray) else str(value)
+        )
+        return redact(text)
+    return value
+
+
+def install_redaction() -> None:
+    """Redact every log record at creation; idempotent."""
+    global _installed
+    if _installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.startswith(_QUIET_AT_DEBUG) and record.levelno <= logging.DEBUG:
+            record.msg, record.args = "[debug output removed]", None
+            return record
+        record.msg = (
+            redact(str(record.msg)) if not isinstance(record.msg, str) else redact(record.msg)
+        )
+        if isinstance(record.args, dict):
+            record.args = {key: _redacted(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redacted(value) for value in record.args)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _installed = True
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose whole output, tracebacks included, is redacted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Root logging for the app: redaction first; SDK loggers say only warnings and errors."""
+    install_redaction()
+    handler = logging.StreamHandler()
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in _SDK_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.getLevelName(level), logging.WARNING))

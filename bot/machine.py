@@ -1,0 +1,313 @@
+"""The pure conversation state machine: (session, event) -> (session, effects), no I/O.
+
+Engines (rules or LLM) only propose a `Decision`; this module decides what
+happens. It never sees card data: user text arrives redacted, and a card
+submission arrives as "the form `ref` was submitted", not as its contents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot import messages
+from bot.cancellation import is_cancel
+from bot.models import Decision, NextStep, PaymentRecord, Session, Slots, State
+
+PENDING_TIMEOUT_SECONDS = 60
+"""A submission still marked pending after this long was abandoned (a crashed request)."""
+
+_ACTIVE = frozenset({State.COLLECTING, State.AWAITING_CARD, State.FAILED})
+
+
+# Events -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UserMessage:
+    """A DM turn: `text` is already redacted; `decision` is the engine's proposal."""
+
+    text: str
+    decision: Decision
+    pan_removed: bool = False
+
+
+@dataclass(frozen=True)
+class CardFormRequested:
+    """`/pay [args]` or the secure-entry button: open the card form."""
+
+    slots: Slots = field(default_factory=Slots)
+
+
+@dataclass(frozen=True)
+class CardSubmitted:
+    """The card form `form_ref` was submitted and its fields passed local validation."""
+
+    form_ref: str
+
+
+@dataclass(frozen=True)
+class CardTokenized:
+    payment: PaymentRecord
+
+
+@dataclass(frozen=True)
+class CardDeclined:
+    """The payment service rejected the card; the user can correct and resubmit."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PaymentFailed:
+    """The payment service was unavailable or refused us; nothing was saved."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class CancelRequested:
+    pass
+
+
+@dataclass(frozen=True)
+class StatusRequested:
+    pass
+
+
+@dataclass(frozen=True)
+class HelpRequested:
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetRequested:
+    pass
+
+
+Event = (
+    UserMessage
+    | CardFormRequested
+    | CardSubmitted
+    | CardTokenized
+    | CardDeclined
+    | PaymentFailed
+    | CancelRequested
+    | StatusRequested
+    | HelpRequested
+    | ForgetRequested
+)
+
+
+# Effects ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Say `text` to the user; with the secure-entry and cancel buttons if `offer_card_form`."""
+
+    text: str
+    offer_card_form: bool = False
+
+
+@dataclass(frozen=True)
+class OpenCardForm:
+    """Open the card modal; its private_metadata is `form_ref` and nothing else."""
+
+    form_ref: str
+    slots: Slots
+
+
+@dataclass(frozen=True)
+class Tokenize:
+    """Send the submitted card to the payment service under `idempotency_key`."""
+
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class FieldErrors:
+    """Show these messages inline on the card form, keyed by field name."""
+
+    errors: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CloseForm:
+    """Replace the card form with a final view saying `text`."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ConfirmCard:
+    """The card is saved: confirm in the DM and on the form (brand and last four only)."""
+
+    payment: PaymentRecord
+
+
+@dataclass(frozen=True)
+class ForgetSession:
+    pass
+
+
+Effect = Reply | OpenCardForm | Tokenize | FieldErrors | CloseForm | ConfirmCard | ForgetSession
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a transition may know of the world: the time and a fresh opaque id."""
+
+    now: int
+    ttl_seconds: int
+    new_ref: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    session: Session
+    effects: tuple[Effect, ...]
+
+
+def transition(session: Session, event: Event, ctx: Context) -> Outcome:
+    """Decide the next session and the effects for one event."""
+    outcome = _dispatch(session, event, ctx)
+    if isinstance(event, ForgetRequested):
+        return outcome
+    return Outcome(outcome.session.evolve(expires_at=ctx.now + ctx.ttl_seconds), outcome.effects)
+
+
+def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
+    match event:
+        case UserMessage():
+            return _on_message(session, event, ctx)
+        case CardFormRequested():
+            return _on_form_requested(session, event, ctx)
+        case CardSubmitted():
+            return _on_submitted(session, event, ctx)
+        case CardTokenized():
+            return _on_tokenized(session, event)
+        case CardDeclined():
+            return Outcome(
+                session.evolve(pending_since=None), (FieldErrors({event.field: event.message}),)
+            )
+        case PaymentFailed():
+            failed = session.evolve(state=State.FAILED, pending_since=None)
+            return Outcome(failed, (CloseForm(event.message), Reply(event.message, True)))
+        case CancelRequested():
+            return _cancel(session, ctx)
+        case StatusRequested():
+            return Outcome(session, (Reply(messages.status(session)),))
+        case HelpRequested():
+            return Outcome(session, (Reply(messages.HELP_TEXT),))
+        case ForgetRequested():
+            return Outcome(session, (ForgetSession(), Reply(messages.FORGOTTEN)))
+
+
+def _say(session: Session, text: str, *, offer: bool = False, **changes: object) -> Outcome:
+    updated = session.evolve(card_form_offered=offer, **changes).with_turn("bot", text)
+    return Outcome(updated, (Reply(text, offer_card_form=offer),))
+
+
+def _fresh(session: Session) -> Session:
+    """A new conversation after a finished one: keep only the saved card record."""
+    return Session(
+        team_id=session.team_id,
+        user_id=session.user_id,
+        payment=session.payment,
+        history=session.history,
+        version=session.version,
+        expires_at=session.expires_at,
+    )
+
+
+def _on_message(session: Session, event: UserMessage, ctx: Context) -> Outcome:
+    session = session.with_turn("user", event.text)
+    if is_cancel(event.text, card_form_offered=session.card_form_offered):
+        return _cancel(session, ctx)
+    if session.state in (State.IDLE, State.COMPLETED, State.CANCELLED):
+        session = _fresh(session).evolve(state=State.COLLECTING)
+    decision = event.decision
+    slots = session.slots.merged(decision.slots)
+    step = NextStep.OFFER_CARD_FORM if event.pan_removed else decision.next_step
+    reply = decision.reply
+    if event.pan_removed and messages.PAN_WARNING not in reply:
+        reply = f"{messages.PAN_WARNING}\n{reply}"
+    if step is NextStep.CANCEL:  # only the user's own words can cancel
+        return _say(session, messages.CONFIRM_CANCEL, slots=slots)
+    if step is NextStep.OFFER_CARD_FORM:
+        return _say(
+            session,
+            reply,
+            offer=True,
+            slots=slots,
+            state=State.AWAITING_CARD,
+            form_ref=session.form_ref or ctx.new_ref,
+        )
+    return _say(session, reply, slots=slots)
+
+
+def _on_form_requested(session: Session, event: CardFormRequested, ctx: Context) -> Outcome:
+    if session.pending_since is not None and not _stale(session, ctx):
+        return _say(session, messages.IN_PROGRESS)
+    if session.state not in _ACTIVE:
+        session = _fresh(session)
+    updated = session.evolve(
+        state=State.AWAITING_CARD,
+        slots=session.slots.merged(event.slots),
+        form_ref=session.form_ref or ctx.new_ref,
+        card_form_offered=False,
+        pending_since=None,
+    )
+    assert updated.form_ref is not None
+    return Outcome(updated, (OpenCardForm(updated.form_ref, updated.slots),))
+
+
+def _on_submitted(session: Session, event: CardSubmitted, ctx: Context) -> Outcome:
+    if session.form_ref is None or event.form_ref != session.form_ref:
+        if session.state is State.COMPLETED:
+            return Outcome(session, (CloseForm(messages.ALREADY_DONE),))
+        return Outcome(session, (CloseForm(messages.FORM_STALE),))
+    if session.state is State.COMPLETED:
+        return Outcome(session, (CloseForm(messages.ALREADY_DONE),))
+    if session.state not in (State.AWAITING_CARD, State.FAILED):
+        return Outcome(session, (CloseForm(messages.FORM_STALE),))
+    if session.pending_since is not None and not _stale(session, ctx):
+        return Outcome(session, (CloseForm(messages.IN_PROGRESS),))
+    # Each claimed submission is a new attempt, so a corrected resubmission gets a
+    # new idempotency key; a duplicate of a pending one never reaches this line.
+    attempt = session.attempt + 1
+    claimed = session.evolve(state=State.AWAITING_CARD, attempt=attempt, pending_since=ctx.now)
+    return Outcome(claimed, (Tokenize(f"paybot-{session.form_ref}-{attempt}"),))
+
+
+def _on_tokenized(session: Session, event: CardTokenized) -> Outcome:
+    text = messages.confirmation(event.payment)
+    done = session.evolve(
+        state=State.COMPLETED,
+        payment=event.payment,
+        pending_since=None,
+        form_ref=None,
+        card_form_offered=False,
+    ).with_turn("bot", text)
+    return Outcome(done, (ConfirmCard(event.payment),))
+
+
+def _cancel(session: Session, ctx: Context) -> Outcome:
+    if session.pending_since is not None and not _stale(session, ctx):
+        return _say(session, messages.CANCEL_TOO_LATE)
+    if session.state not in _ACTIVE:
+        return _say(session, messages.NOTHING_TO_CANCEL)
+    return _say(
+        session,
+        messages.CANCELLED,
+        state=State.CANCELLED,
+        slots=Slots(),
+        form_ref=None,
+        pending_since=None,
+    )
+
+
+def _stale(session: Session, ctx: Context) -> bool:
+    assert session.pending_since is not None
+    return ctx.now - session.pending_since >= PENDING_TIMEOUT_SECONDS

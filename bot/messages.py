@@ -1,0 +1,73 @@
+"""What the bot says when the state machine, not the engine, has the last word."""
+
+from __future__ import annotations
+
+from bot.cards import mask
+from bot.models import PaymentRecord, Session, Slots, State
+from bot.money import format_amount
+
+HELP_TEXT = (
+    "I collect a payment card safely: you type the card into a private Slack form, "
+    "it goes straight to our payment provider, and this chat only ever shows the brand "
+    "and last four digits.\n"
+    "• `/pay` opens the secure card form\n"
+    "• `/pay 45 USD INV-1001` opens it for an amount and reference\n"
+    "• `/pay status` shows where things stand\n"
+    "• `/pay cancel` stops the current payment\n"
+    "• `/pay forget` deletes what I keep about you\n"
+    "Or just tell me here what you'd like to pay."
+)
+PAN_WARNING = (
+    ":warning: Please don't paste card numbers in chat. I removed it and didn't keep it. "
+    "Use the secure button instead."
+)
+CANCELLED = "Okay, cancelled. Nothing was saved."
+NOTHING_TO_CANCEL = "There's nothing to cancel right now."
+CONFIRM_CANCEL = "Do you want to stop this payment? Say *cancel* to stop, or carry on."
+CANCEL_TOO_LATE = "Your card is being saved right now, so it can't be cancelled."
+OFFER_CARD_FORM = (
+    "Use the secure button below to enter your card. The number never appears in this chat."
+)
+FORM_STALE = "This card form is no longer active. Type `/pay` to open a new one."
+IN_PROGRESS = "Your card is already being saved. You'll get a confirmation in a moment."
+ALREADY_DONE = "This card has already been saved."
+FORGOTTEN = "Done. I've deleted everything I kept about you."
+TRY_AGAIN = "Nothing was saved. You can try again with the secure button."
+
+
+def summary(slots: Slots) -> str:
+    """One line naming what the user is paying, or "" when nothing is known yet."""
+    parts = []
+    if slots.amount is not None:
+        parts.append(f"*{format_amount(slots.amount, slots.currency)}*")
+    if slots.reference:
+        parts.append(f"for invoice *{slots.reference}*")
+    return ("Paying " + " ".join(parts) + ".") if parts else ""
+
+
+def confirmation(payment: PaymentRecord) -> str:
+    """The DM sent once a card is saved: brand and last four only."""
+    return (
+        f":white_check_mark: {mask(payment.brand, payment.last4)} saved "
+        f"(expires {payment.exp_month:02d}/{payment.exp_year}). "
+        f"Reference: `{payment.payment_method_id}`."
+    )
+
+
+def status(session: Session | None) -> str:
+    """Where the user's payment stands, without any card data beyond the last four."""
+    if session is None or session.state is State.IDLE:
+        return "No payment in progress. Type `/pay` to start one."
+    line = summary(session.slots)
+    text = {
+        State.COLLECTING: "We're talking about a payment; no card yet.",
+        State.AWAITING_CARD: "Waiting for you to enter your card in the secure form.",
+        State.COMPLETED: "Your card is saved.",
+        State.CANCELLED: "The last payment was cancelled.",
+        State.FAILED: "The last attempt failed; nothing was saved.",
+    }[session.state]
+    if session.pending_since is not None:
+        text = "Your card is being saved right now."
+    if session.state is State.COMPLETED and session.payment is not None:
+        text = f"{mask(session.payment.brand, session.payment.last4)} is saved."
+    return f"{text} {line}".strip()

@@ -1,0 +1,160 @@
+"""The core's data: sessions, payment records, engine decisions, card details."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.cards import contains_pan
+
+MAX_HISTORY = 20
+"""Turns kept per session: enough context for the engine, bounded cost per turn."""
+
+
+class State(StrEnum):
+    IDLE = "idle"
+    COLLECTING = "collecting"
+    AWAITING_CARD = "awaiting_card"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Intent(StrEnum):
+    GREET = "greet"
+    PAY = "pay"
+    HELP = "help"
+    STATUS = "status"
+    CANCEL = "cancel"
+    CONFIRM = "confirm"
+    OTHER = "other"
+
+
+class NextStep(StrEnum):
+    """The only steps an engine may propose (DESIGN.md section 4)."""
+
+    ASK = "ask"
+    OFFER_CARD_FORM = "offer_card_form"
+    HELP = "help"
+    CANCEL = "cancel"
+
+
+class Slots(BaseModel):
+    """Non-card facts about the payment, gathered during the conversation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    reference: str | None = Field(default=None, max_length=64)
+    email: str | None = Field(default=None, max_length=254)
+
+    def merged(self, update: Slots) -> Slots:
+        """Return these slots with every value `update` sets taken from it."""
+        return Slots.model_validate({**self.model_dump(), **update.model_dump(exclude_none=True)})
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["user", "bot"]
+    text: str = Field(max_length=4000)
+
+
+class PaymentRecord(BaseModel):
+    """All we ever keep of a card: Stripe's token and what Stripe says about it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    payment_method_id: str = Field(pattern=r"^pm_[A-Za-z0-9_]+$", max_length=255)
+    brand: str = Field(max_length=32)
+    last4: str = Field(pattern=r"^[0-9]{4}$")
+    exp_month: int = Field(ge=1, le=12)
+    exp_year: int = Field(ge=2000, le=2100)
+
+
+class Session(BaseModel):
+    """One user's conversation with the bot; the unit of locking and expiry."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    team_id: str = Field(min_length=1, max_length=64)
+    user_id: str = Field(min_length=1, max_length=64)
+    state: State = State.IDLE
+    slots: Slots = Slots()
+    history: tuple[Turn, ...] = ()
+    card_form_offered: bool = False
+    form_ref: str | None = Field(default=None, max_length=64)
+    attempt: int = Field(default=0, ge=0)
+    pending_since: int | None = None
+    """Set while a card submission is with the payment service (the in-progress claim)."""
+    payment: PaymentRecord | None = None
+    version: int = Field(default=0, ge=0)
+    expires_at: int = 0
+
+    @field_validator("history")
+    @classmethod
+    def _bounded(cls, history: tuple[Turn, ...]) -> tuple[Turn, ...]:
+        return history[-MAX_HISTORY:]
+
+    @model_validator(mode="after")
+    def _no_card_numbers(self) -> Session:
+        # Defence in depth: redaction happens before text gets here, but a
+        # session that somehow carries a PAN must not be built, let alone saved.
+        for value in _strings(self.model_dump(mode="json")):
+            if contains_pan(value):
+                raise ValueError("a session must never hold a card number")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.team_id, self.user_id)
+
+    def evolve(self, **changes: Any) -> Session:
+        """A copy with `changes`, validated again (model_copy would skip the PAN check)."""
+        return Session.model_validate({**dict(self), **changes})
+
+    def with_turn(self, role: Literal["user", "bot"], text: str) -> Session:
+        """Append a (redacted) turn, keeping the history bounded."""
+        return self.evolve(history=(*self.history, Turn(role=role, text=text[:4000])))
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+class Decision(BaseModel):
+    """What a dialogue engine proposes for one turn; the state machine decides."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reply: str = Field(max_length=3000)
+    intent: Intent = Intent.OTHER
+    next_step: NextStep = NextStep.ASK
+    slots: Slots = Slots()
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class CardDetails:
+    """Card data in memory for the length of one tokenization; never stored or logged."""
+
+    number: str
+    exp_month: int
+    exp_year: int
+    cvc: str
+    name: str
+
+    def __repr__(self) -> str:
+        return "CardDetails(<redacted>)"
+
+    __str__ = __repr__

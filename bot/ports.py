@@ -1,0 +1,52 @@
+"""The ports the core talks through; adapters implement them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.models import CardDetails, Decision, PaymentRecord, Session
+
+
+class SessionStore(Protocol):
+    """Per-user conversation state with optimistic locking."""
+
+    def get(self, *, team_id: str, user_id: str) -> Session | None:
+        """Return the live session, or None if absent or past `expires_at`."""
+        ...
+
+    def save(self, session: Session, *, expected_version: int) -> Session:
+        """Write `session` if the stored version is still `expected_version`.
+
+        Returns the stored session (its `version` is `expected_version + 1`).
+        Raises `SessionConflict` when someone else wrote first. An expired item
+        counts as absent, so `expected_version=0` may replace it.
+        """
+        ...
+
+    def delete(self, *, team_id: str, user_id: str) -> None:
+        """Forget the user's session; deleting nothing is not an error."""
+        ...
+
+
+class EventLedger(Protocol):
+    """Remembers which deliveries were already handled (Slack retries, webhooks)."""
+
+    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
+        """Return True for the first claim of `event_id` within its lifetime, else False."""
+        ...
+
+
+class DialogueEngine(Protocol):
+    """Proposes a reply and next step for one user turn; never decides state."""
+
+    def respond(self, session: Session, text: str) -> Decision:
+        """`text` is already redacted; the engine must not see card data."""
+        ...
+
+
+class PaymentGateway(Protocol):
+    """Turns card details into a reusable payment method token."""
+
+    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
+        """Raises `CardRejected`, `PaymentUnavailable` or `CardEntryUnavailable`."""
+        ...

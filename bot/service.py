@@ -1,0 +1,165 @@
+"""The one place conversation logic runs: load, decide, act, save (DESIGN.md section 2).
+
+Slack-agnostic: callers pass ids and text in and render the effects that come
+back. Card data enters only through `submit_card` and never leaves this call.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.card_form import CardFormInvalid, validate_card_form
+from bot.cards import contains_pan, redact_pans
+from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable, SessionConflict
+from bot.machine import (
+    CancelRequested,
+    CardDeclined,
+    CardFormRequested,
+    CardSubmitted,
+    CardTokenized,
+    Context,
+    Effect,
+    Event,
+    FieldErrors,
+    ForgetRequested,
+    ForgetSession,
+    HelpRequested,
+    Outcome,
+    PaymentFailed,
+    StatusRequested,
+    Tokenize,
+    UserMessage,
+    transition,
+)
+from bot.models import Session, Slots
+from bot.ports import DialogueEngine, PaymentGateway, SessionStore
+
+log = logging.getLogger(__name__)
+
+MAX_CONFLICT_RETRIES = 8
+"""Optimistic-locking retries per event; each retry re-reads, so progress is guaranteed."""
+
+# Stripe names the expiry month and year separately; our form has one expiry field.
+_FORM_FIELD = {"exp_month": "expiry", "exp_year": "expiry", "number": "number", "cvc": "cvc"}
+
+
+class ConversationService:
+    """Runs events for one user through the state machine, with optimistic locking."""
+
+    def __init__(
+        self,
+        *,
+        store: SessionStore,
+        engine: DialogueEngine,
+        gateway: PaymentGateway,
+        quick_engine: DialogueEngine | None = None,
+        ttl_seconds: int = 3600,
+        clock: Callable[[], float] = time.time,
+        new_ref: Callable[[], str] = lambda: secrets.token_urlsafe(12),
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        # Turns that carried a card number are answered inside Slack's 3 s ack
+        # (they may never become async work), so they need an engine that is fast.
+        self._quick_engine = quick_engine or engine
+        self._gateway = gateway
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._new_ref = new_ref
+
+    def message(self, team_id: str, user_id: str, text: str) -> tuple[Effect, ...]:
+        """A DM from the user; any card number in it is removed before anything sees it."""
+        pan_removed = contains_pan(text)
+        safe_text = redact_pans(text) if pan_removed else text
+        current = self._load(team_id, user_id)
+        # One engine call per turn: on a write conflict the machine re-decides
+        # against the fresh session, but the engine's proposal is reused.
+        engine = self._quick_engine if pan_removed else self._engine
+        decision = engine.respond(current, safe_text)
+        event = UserMessage(safe_text, decision, pan_removed=pan_removed)
+        return self._run(team_id, user_id, event, first=current).effects
+
+    def open_form(
+        self, team_id: str, user_id: str, slots: Slots | None = None
+    ) -> tuple[Effect, ...]:
+        return self._run(team_id, user_id, CardFormRequested(slots or Slots())).effects
+
+    def cancel(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
+        return self._run(team_id, user_id, CancelRequested()).effects
+
+    def status(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
+        return self._peek(team_id, user_id, StatusRequested())
+
+    def help(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
+        return self._peek(team_id, user_id, HelpRequested())
+
+    def forget(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
+        return self._run(team_id, user_id, ForgetRequested()).effects
+
+    def submit_card(
+        self,
+        team_id: str,
+        user_id: str,
+        form_ref: str,
+        *,
+        name: str,
+        number: str,
+        expiry: str,
+        cvc: str,
+    ) -> tuple[Effect, ...]:
+        """The card modal was submitted: validate, claim, tokenize, record the outcome."""
+        try:
+            card = validate_card_form(
+                name=name, number=number, expiry=expiry, cvc=cvc, now=self._now_utc()
+            )
+        except CardFormInvalid as exc:
+            return (FieldErrors(exc.errors),)
+        claimed = self._run(team_id, user_id, CardSubmitted(form_ref))
+        tokenize = next((e for e in claimed.effects if isinstance(e, Tokenize)), None)
+        if tokenize is None:
+            return claimed.effects
+        result: Event
+        try:
+            payment = self._gateway.tokenize(card, idempotency_key=tokenize.idempotency_key)
+            result = CardTokenized(payment)
+        except CardRejected as exc:
+            result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
+        except (PaymentUnavailable, CardEntryUnavailable) as exc:
+            result = PaymentFailed(exc.user_message)
+        return self._run(team_id, user_id, result).effects
+
+    def _load(self, team_id: str, user_id: str) -> Session:
+        found = self._store.get(team_id=team_id, user_id=user_id)
+        return found or Session(team_id=team_id, user_id=user_id)
+
+    def _context(self) -> Context:
+        return Context(now=int(self._clock()), ttl_seconds=self._ttl, new_ref=self._new_ref())
+
+    def _now_utc(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), tz=UTC)
+
+    def _peek(self, team_id: str, user_id: str, event: Event) -> tuple[Effect, ...]:
+        """Answer a read-only event without writing (no session is created for it)."""
+        return transition(self._load(team_id, user_id), event, self._context()).effects
+
+    def _run(
+        self, team_id: str, user_id: str, event: Event, *, first: Session | None = None
+    ) -> Outcome:
+        current = first or self._load(team_id, user_id)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            outcome = transition(current, event, self._context())
+            if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
+                self._store.delete(team_id=team_id, user_id=user_id)
+                return outcome
+            try:
+                saved = self._store.save(outcome.session, expected_version=current.version)
+            except SessionConflict:
+                log.info("session write conflict on %s; re-reading", type(event).__name__)
+                current = self._load(team_id, user_id)
+                continue
+            return Outcome(saved, outcome.effects)
+        raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")

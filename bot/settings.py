@@ -1,0 +1,88 @@
+"""Configuration: environment variables, read once, validated at start (DESIGN.md section 3)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import PaybotError
+
+
+class SettingsError(PaybotError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every variable paybot reads. Names match the environment exactly."""
+
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+
+    SLACK_BOT_TOKEN: SecretStr | None = None
+    SLACK_SIGNING_SECRET: SecretStr | None = None
+    SLACK_API_URL: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+
+    STRIPE_SECRET_KEY: SecretStr | None = None
+    STRIPE_API_BASE: str = Field(default="https://api.stripe.com", pattern=r"^https?://")
+    STRIPE_WEBHOOK_SECRET: SecretStr | None = None
+
+    # The default depends on where we run: see `_from`.
+    SESSION_STORE: Literal["dynamodb", "sqlite"] = "sqlite"
+    SESSIONS_TABLE: str = Field(default="paybot-sessions", pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    SQLITE_PATH: Path = Path(".paybot/sessions.db")
+
+    DIALOGUE_ENGINE: Literal["rules", "bedrock"] = "rules"
+    BEDROCK_MODEL_ID: str | None = None
+    BEDROCK_GUARDRAIL_ID: str | None = None
+    BEDROCK_GUARDRAIL_VERSION: str | None = None
+
+    SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
+    SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
+    CARD_ENTRY: Literal["modal", "hosted"] = "modal"
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.DIALOGUE_ENGINE == "bedrock" and not self.BEDROCK_MODEL_ID:
+            raise ValueError("BEDROCK_MODEL_ID is required when DIALOGUE_ENGINE=bedrock")
+        if self.BEDROCK_GUARDRAIL_ID and not self.BEDROCK_GUARDRAIL_VERSION:
+            raise ValueError("BEDROCK_GUARDRAIL_VERSION is required with BEDROCK_GUARDRAIL_ID")
+        if self.CARD_ENTRY == "hosted" and not (self.STRIPE_WEBHOOK_SECRET or self.SECRETS_ARN):
+            raise ValueError("STRIPE_WEBHOOK_SECRET is required when CARD_ENTRY=hosted")
+        return self
+
+    def require(self, *names: str) -> None:
+        """Fail naming the first of `names` that is unset (used by commands that need them)."""
+        for name in names:
+            if getattr(self, name) in (None, ""):
+                raise SettingsError(f"{name} is required but not set")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate settings; raise `SettingsError` naming the bad variable."""
+    source = dict(os.environ if environ is None else environ)
+    try:
+        return _from(source)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _from(source: dict[str, str]) -> Settings:
+    known = {name: source[name] for name in Settings.model_fields if name in source}
+    # Empty values mean "unset", as in most shells' `VAR=` idiom.
+    present: dict[str, str] = {name: value for name, value in known.items() if value != ""}
+    if "SESSION_STORE" not in present and source.get("AWS_LAMBDA_FUNCTION_NAME"):
+        present["SESSION_STORE"] = "dynamodb"  # Lambda has no durable disk for SQLite
+    return Settings.model_validate(present)
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {message}" if error["loc"] else message)
+    return "Invalid configuration: " + "; ".join(problems)

@@ -1,0 +1,1 @@
+"""The Slack edge: Bolt listeners, the Lambda entry and the composition root."""

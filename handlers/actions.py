@@ -1,0 +1,60 @@
+"""Buttons in the DM: open the card form, or cancel."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
+from bot.machine import OpenCardForm
+from handlers import render
+from handlers.services import Services
+
+
+def _channel(body: dict[str, Any], user_id: str) -> str:
+    return str((body.get("channel") or {}).get("id") or user_id)
+
+
+def without_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's blocks minus its action rows, so a used offer can't be clicked again."""
+    return [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+
+
+def register(app: App, services: Services) -> None:
+    conversation = services.conversation
+
+    def open_card_form(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        team_id, user_id = context.team_id or "", context.user_id or ""
+        effects = conversation.open_form(team_id, user_id)
+        form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
+        if form is None or not render.open_form(client, body["trigger_id"], form):
+            render.post(client, _channel(body, user_id), effects)
+
+    def cancel_payment(
+        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        team_id, user_id = context.team_id or "", context.user_id or ""
+        effects = conversation.cancel(team_id, user_id)
+        channel = _channel(body, user_id)
+        message = body.get("message")
+        if message and message.get("ts"):
+            # If this fails the old buttons stay; the cancel itself already happened.
+            with contextlib.suppress(SlackApiError):
+                client.chat_update(
+                    channel=channel,
+                    ts=message["ts"],
+                    text=message.get("text") or "paybot",
+                    blocks=without_buttons(message),
+                )
+        render.post(client, channel, effects)
+
+    app.action(OPEN_CARD_FORM)(open_card_form)
+    app.action(CANCEL_PAYMENT)(cancel_payment)

@@ -1,0 +1,119 @@
+"""The composition root: Settings in, a wired Bolt app out. Defaults to production.
+
+Adapters are imported where they are chosen, so a process loads only the ones
+its settings name (and the Lambda cold start carries no unused SDK).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.ports import DialogueEngine, EventLedger, PaymentGateway, SessionStore
+from bot.rules import RuleEngine
+from bot.service import ConversationService
+from bot.settings import Settings
+from handlers.listeners import register_listeners
+from handlers.services import Services
+
+if TYPE_CHECKING:
+    from bot.models import CardDetails, PaymentRecord
+
+
+def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
+    if settings.SESSION_STORE == "dynamodb":
+        from bot.adapters.dynamodb_store import DynamoEventLedger, DynamoSessionStore
+
+        return DynamoSessionStore(settings.SESSIONS_TABLE), DynamoEventLedger(
+            settings.SESSIONS_TABLE
+        )
+    from bot.adapters.sqlite_store import SqliteEventLedger, SqliteSessionStore
+
+    return SqliteSessionStore(settings.SQLITE_PATH), SqliteEventLedger(settings.SQLITE_PATH)
+
+
+def build_engine(settings: Settings, rules: DialogueEngine) -> DialogueEngine:
+    if settings.DIALOGUE_ENGINE == "bedrock":
+        from bot.adapters.bedrock_engine import BedrockEngine
+
+        assert settings.BEDROCK_MODEL_ID is not None  # Settings refuses bedrock without it
+        return BedrockEngine(
+            model_id=settings.BEDROCK_MODEL_ID,
+            fallback=rules,
+            guardrail_id=settings.BEDROCK_GUARDRAIL_ID,
+            guardrail_version=settings.BEDROCK_GUARDRAIL_VERSION,
+        )
+    return rules
+
+
+class LazyGateway:
+    """Builds the real gateway on first use, keeping Stripe's SDK out of the cold start."""
+
+    def __init__(self, factory: Callable[[], PaymentGateway]) -> None:
+        self._factory = factory
+        self._gateway: PaymentGateway | None = None
+
+    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
+        if self._gateway is None:
+            self._gateway = self._factory()
+        return self._gateway.tokenize(card, idempotency_key=idempotency_key)
+
+
+def build_gateway(settings: Settings) -> PaymentGateway:
+    def stripe() -> PaymentGateway:
+        from bot.adapters.stripe_gateway import StripeGateway
+
+        settings.require("STRIPE_SECRET_KEY")
+        assert settings.STRIPE_SECRET_KEY is not None
+        return StripeGateway(
+            api_key=settings.STRIPE_SECRET_KEY.get_secret_value(),
+            api_base=settings.STRIPE_API_BASE,
+        )
+
+    return LazyGateway(stripe)
+
+
+def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
+    store, ledger = build_stores(settings)
+    rules = RuleEngine()
+    conversation = ConversationService(
+        store=store,
+        engine=build_engine(settings, rules),
+        quick_engine=rules,
+        gateway=build_gateway(settings),
+        ttl_seconds=settings.SESSION_TTL_SECONDS,
+        clock=clock,
+    )
+    return Services(conversation=conversation, ledger=ledger)
+
+
+def build_client(settings: Settings) -> WebClient:
+    settings.require("SLACK_BOT_TOKEN")
+    assert settings.SLACK_BOT_TOKEN is not None
+    client = WebClient(
+        token=settings.SLACK_BOT_TOKEN.get_secret_value(),
+        base_url=settings.SLACK_API_URL,
+        timeout=5,
+    )
+    # One wait on `ratelimited` (honouring Retry-After), then give up and log.
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
+    return client
+
+
+def build_app(settings: Settings, services: Services | None = None) -> App:
+    """The Bolt app with every listener registered."""
+    settings.require("SLACK_SIGNING_SECRET")
+    assert settings.SLACK_SIGNING_SECRET is not None
+    app = App(
+        client=build_client(settings),
+        signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
+        process_before_response=True,
+        token_verification_enabled=False,
+    )
+    register_listeners(app, services or build_services(settings))
+    return app

@@ -1,0 +1,55 @@
+"""`/pay` from any channel: answers are ephemeral; the card form opens inside the ack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.cards import contains_pan
+from bot.machine import OpenCardForm
+from bot.messages import HELP_TEXT, PAN_WARNING
+from bot.models import Slots
+from bot.rules import extract_slots
+from handlers import render
+from handlers.services import Services
+
+FORM_TIMED_OUT = "I couldn't open the card form in time. Please type `/pay` again."
+UNKNOWN_OPTION = "I didn't recognise that option."
+
+
+def register(app: App, services: Services) -> None:
+    conversation = services.conversation
+    subcommands = {
+        "help": conversation.help,
+        "status": conversation.status,
+        "cancel": conversation.cancel,
+        "forget": conversation.forget,
+    }
+
+    def pay(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        team_id, user_id = context.team_id or "", context.user_id or ""
+        text = (command.get("text") or "").strip()
+        word = text.split(maxsplit=1)[0].lower() if text else ""
+        warning = ""
+        if contains_pan(text):
+            # Never parsed, echoed or kept: answer with the secure form instead.
+            text, word, warning = "", "", PAN_WARNING
+        if word in subcommands:
+            ack(text=render.replies(subcommands[word](team_id, user_id)))
+            return
+        slots = extract_slots(text) if text else Slots()
+        if text and slots == Slots():
+            ack(text=f"{UNKNOWN_OPTION}\n{HELP_TEXT}")
+            return
+        effects = conversation.open_form(team_id, user_id, slots)
+        form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
+        if form is None:
+            ack(text=render.replies(effects))
+        elif render.open_form(client, command["trigger_id"], form):
+            ack(text=warning) if warning else ack()
+        else:
+            ack(text=FORM_TIMED_OUT)
+
+    app.command("/pay")(pay)

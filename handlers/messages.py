@@ -1,0 +1,62 @@
+"""DM messages (`message.im`): ack at once, answer in a lazy listener.
+
+A message that carries a card number is answered inside the ack instead:
+Bolt's Lambda runner hands lazy work the whole raw request, and that request
+must never hold card data (DESIGN.md section 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.cards import contains_pan
+from handlers import render
+from handlers.services import EVENT_CLAIM_SECONDS, Services
+
+log = logging.getLogger(__name__)
+
+
+def is_user_dm(event: dict[str, Any]) -> bool:
+    """A plain message a person typed in the bot's DM: no edits, no bots, no other subtypes."""
+    return (
+        event.get("channel_type") == "im"
+        and "subtype" not in event
+        and "bot_id" not in event
+        and isinstance(event.get("user"), str)
+        and isinstance(event.get("text"), str)
+    )
+
+
+def carries_card_number(event: dict[str, Any]) -> bool:
+    return is_user_dm(event) and contains_pan(event["text"])
+
+
+def register(app: App, services: Services) -> None:
+    def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
+        if not services.ledger.claim(f"slack:{event_id}", ttl_seconds=EVENT_CLAIM_SECONDS):
+            log.info("duplicate delivery of %s ignored", event_id)
+            return
+        team_id = body.get("team_id") or event.get("team") or ""
+        effects = services.conversation.message(team_id, event["user"], event["text"])
+        render.post(client, event["channel"], effects)
+
+    def answer_now(
+        ack: Ack, body: dict[str, Any], event: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        answer(body, event, client)
+
+    def ack_only(ack: Ack) -> None:
+        ack()
+
+    def ignore(ack: Ack) -> None:
+        ack()  # edits, bot messages, joins: acknowledged so Slack doesn't retry, then dropped
+
+    app.event("message", matchers=[carries_card_number])(answer_now)
+    app.event("message", matchers=[is_user_dm])(ack=ack_only, lazy=[answer])
+    app.event("message")(ignore)

@@ -1,0 +1,68 @@
+"""Turn the service's effects into Slack Web API calls and Bolt acks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks import card_modal, confirmation_blocks, reply_blocks, result_view
+from bot.machine import CloseForm, ConfirmCard, Effect, FieldErrors, OpenCardForm, Reply
+from bot.messages import confirmation
+
+log = logging.getLogger(__name__)
+
+
+def fallback_text(text: str) -> str:
+    """The notification text Slack shows where blocks can't be (first line, no markup)."""
+    return text.split("\n", 1)[0].replace("*", "")[:300]
+
+
+def post(client: WebClient, channel: str, effects: Iterable[Effect]) -> None:
+    """Post each reply or confirmation in `channel` (a DM id, or a user id for their DM)."""
+    for effect in effects:
+        if isinstance(effect, Reply):
+            blocks = reply_blocks(effect.text, offer_card_form=effect.offer_card_form)
+            _post(client, channel, fallback_text(effect.text), blocks)
+        elif isinstance(effect, ConfirmCard):
+            text = confirmation(effect.payment)
+            _post(client, channel, fallback_text(text), confirmation_blocks(effect.payment))
+
+
+def _post(client: WebClient, channel: str, text: str, blocks: list[dict[str, Any]]) -> None:
+    try:
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    except SlackApiError as exc:
+        # The user's state is saved; only this message is lost. Say which, never what.
+        log.error("chat.postMessage failed: %s", exc.response.get("error", "unknown_error"))
+
+
+def open_form(client: WebClient, trigger_id: str, effect: OpenCardForm) -> bool:
+    """Open the card modal; False when Slack refused (e.g. the 3 s trigger expired)."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=card_modal(effect.form_ref, effect.slots))
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error", "unknown_error"))
+        return False
+    return True
+
+
+def replies(effects: Iterable[Effect]) -> str:
+    """All reply texts joined, for surfaces that answer with one message (slash commands)."""
+    return "\n".join(e.text for e in effects if isinstance(e, Reply))
+
+
+def view_response(effects: Iterable[Effect]) -> dict[str, Any] | None:
+    """The `view_submission` ack body for these effects, if they change the modal."""
+    for effect in effects:
+        if isinstance(effect, FieldErrors):
+            return {"response_action": "errors", "errors": dict(effect.errors)}
+        if isinstance(effect, ConfirmCard):
+            view = result_view(confirmation(effect.payment), title="Card saved")
+            return {"response_action": "update", "view": view}
+        if isinstance(effect, CloseForm):
+            return {"response_action": "update", "view": result_view(effect.text)}
+    return None

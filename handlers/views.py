@@ -1,0 +1,36 @@
+"""The card modal's submission: validated and tokenized inside the ack, never deferred."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks import CARD_FORM
+from bot.card_form import FIELDS
+from handlers import render
+from handlers.services import Services
+
+
+def field_value(view: dict[str, Any], block_id: str) -> str:
+    """The typed value of one input block; "" when absent or malformed."""
+    values = (view.get("state") or {}).get("values") or {}
+    element = (values.get(block_id) or {}).get(block_id) or {}
+    value = element.get("value") if isinstance(element, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def register(app: App, services: Services) -> None:
+    def submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        team_id, user_id = context.team_id or "", context.user_id or ""
+        form_ref = view.get("private_metadata")
+        fields = {name: field_value(view, name) for name in FIELDS}
+        effects = services.conversation.submit_card(
+            team_id, user_id, form_ref if isinstance(form_ref, str) else "", **fields
+        )
+        response = render.view_response(effects)
+        ack(**response) if response else ack()
+        render.post(client, user_id, effects)
+
+    app.view(CARD_FORM)(submit)

@@ -1,0 +1,64 @@
+"""Servers for integration tests: moto's DynamoDB over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import logging
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from bot.adapters.dynamodb_store import create_table
+
+SESSIONS_TABLE = "paybot-sessions-test"
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    """Base URL of a moto server on a free loopback port; boto3 finds it through env.
+
+    While it runs, `AWS_ENDPOINT_URL_DYNAMODB`, dummy credentials and the region
+    are set in os.environ (so subprocesses inherit them); all are restored after.
+    """
+    access_log = logging.getLogger("werkzeug")
+    access_log_level = access_log.level
+    access_log.setLevel(logging.WARNING)  # not one line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL_DYNAMODB", url)
+        env.setenv("AWS_ACCESS_KEY_ID", "testing")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        for variable in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            env.delenv(variable, raising=False)
+        yield url
+    server.stop()
+    access_log.setLevel(access_log_level)
+
+
+@pytest.fixture(scope="session")
+def dynamodb_client(moto_server: str) -> Any:
+    """A boto3 DynamoDB client pointed at the moto server."""
+    return boto3.client("dynamodb", endpoint_url=moto_server, region_name="us-east-1")
+
+
+@pytest.fixture
+def moto_reset(moto_server: str) -> str:
+    """An empty moto: every table and item from earlier tests is gone."""
+    reset = urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(reset) as response:
+        assert response.status == 200
+    return moto_server
+
+
+@pytest.fixture
+def sessions_table(moto_reset: str, dynamodb_client: Any) -> str:
+    """A fresh moto holding only the sessions table, made by `create_table`; its name."""
+    create_table(dynamodb_client, SESSIONS_TABLE)
+    return SESSIONS_TABLE
