@@ -25,7 +25,9 @@ typecheck: install
 # The tests start what they use themselves: moto in server mode and the
 # emulator servers, each on a free loopback port.
 test: lint typecheck
+	rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest -q -p no:cacheprovider
+	$(BIN)/coverage combine -q
 	$(BIN)/coverage report
 
 unit: install

@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from bot.cards import redact_pans
 
-# A security code next to its field name, as JSON, form or logfmt would show it.
+# A security code next to its field name, as JSON, form or logfmt would show it,
+# or as the value of the card modal's `cvc` input inside a Slack payload.
 _CVC_FIELD = re.compile(
-    r"(?i)(cvc|cvv|cvc2|security[ _]?code|card(?:\[|%5B)cvc(?:\]|%5D))"
-    r"([\"']?\s*[:=]\s*[\"']?)(\d{3,4})"
+    r"(?i)(cvc|cvv|cvc2|security[ _]?code|card\[cvc\])"
+    r"([\"']?\s*[:=]\s*[\"']?|[^0-9]{0,80}?[\"']value[\"']\s*:\s*[\"'])(\d{3,4})"
 )
+_URL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\+")
 # Loggers that would print request bodies at DEBUG (stripe logs the raw form it posts).
 _QUIET_AT_DEBUG = ("stripe",)
 _SDK_LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "aiohttp")
@@ -27,19 +30,14 @@ _installed = False
 
 
 def redact(text: str) -> str:
-    """`text` without card numbers or security codes."""
+    """`text` without card numbers or security codes.
+
+    URL-encoded text (a raw form body) is decoded first: "%20" between digit
+    groups would otherwise hide a card number from the scanner.
+    """
+    if _URL_ENCODED.search(text):
+        text = unquote_plus(text)
     return _CVC_FIELD.sub(r"\1\2[removed]", redact_pans(text))
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, str | bytes | bytearray | dict | list | tuple) or hasattr(
-        value, "__dict__"
-    ):
-        text = (
-            value.decode(errors="replace") if isinstance(value, bytes | bytearray) else str(value)
-        )
-        return redact(text)
-    return value
 
 
 def install_redaction() -> None:
@@ -54,13 +52,13 @@ def install_redaction() -> None:
         if record.name.startswith(_QUIET_AT_DEBUG) and record.levelno <= logging.DEBUG:
             record.msg, record.args = "[debug output removed]", None
             return record
-        record.msg = (
-            redact(str(record.msg)) if not isinstance(record.msg, str) else redact(record.msg)
-        )
-        if isinstance(record.args, dict):
-            record.args = {key: _redacted(value) for key, value in record.args.items()}
-        elif record.args:
-            record.args = tuple(_redacted(value) for value in record.args)
+        # Format once, then redact the final text: safer than redacting the
+        # format string and its arguments apart (decoding could break placeholders).
+        try:
+            message = record.getMessage()
+        except Exception:  # a caller's bad format string: keep what it said, redacted
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact(message), None
         return record
 
     logging.setLogRecordFactory(factory)

@@ -155,6 +155,8 @@ class ConversationService:
             if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
                 self._store.delete(team_id=team_id, user_id=user_id)
                 return outcome
+            if outcome.session.evolve(expires_at=current.expires_at) == current:
+                return outcome  # nothing changed but the expiry: no write, no contention
             try:
                 saved = self._store.save(outcome.session, expected_version=current.version)
             except SessionConflict:

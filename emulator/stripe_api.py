@@ -86,7 +86,7 @@ from typing import Any, Final
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("emulator.stripe_api")  # the same name under `python -m`
 
 JSON = dict[str, Any]
 

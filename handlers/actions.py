@@ -10,7 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
-from bot.machine import OpenCardForm
+from bot.errors import PaybotError
+from bot.machine import OpenCardForm, Reply
 from handlers import render
 from handlers.services import Services
 
@@ -32,7 +33,10 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         team_id, user_id = context.team_id or "", context.user_id or ""
-        effects = conversation.open_form(team_id, user_id)
+        try:
+            effects = conversation.open_form(team_id, user_id)
+        except PaybotError as exc:
+            effects = (Reply(render.apology(exc)),)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
         if form is None or not render.open_form(client, body["trigger_id"], form):
             render.post(client, _channel(body, user_id), effects)
@@ -42,7 +46,11 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         team_id, user_id = context.team_id or "", context.user_id or ""
-        effects = conversation.cancel(team_id, user_id)
+        try:
+            effects = conversation.cancel(team_id, user_id)
+        except PaybotError as exc:
+            render.post(client, _channel(body, user_id), (Reply(render.apology(exc)),))
+            return
         channel = _channel(body, user_id)
         message = body.get("message")
         if message and message.get("ts"):

@@ -14,6 +14,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.logs import install_redaction
 from bot.ports import DialogueEngine, EventLedger, PaymentGateway, SessionStore
 from bot.rules import RuleEngine
 from bot.service import ConversationService
@@ -107,6 +108,7 @@ def build_client(settings: Settings) -> WebClient:
 
 def build_app(settings: Settings, services: Services | None = None) -> App:
     """The Bolt app with every listener registered."""
+    install_redaction()  # before Bolt or any SDK can log a request body
     settings.require("SLACK_SIGNING_SECRET")
     assert settings.SLACK_SIGNING_SECRET is not None
     app = App(

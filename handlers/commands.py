@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.cards import contains_pan
+from bot.errors import PaybotError
 from bot.machine import OpenCardForm
 from bot.messages import HELP_TEXT, PAN_WARNING
 from bot.models import Slots
@@ -29,6 +30,12 @@ def register(app: App, services: Services) -> None:
     }
 
     def pay(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+        try:
+            answer(ack, command, client, context)
+        except PaybotError as exc:
+            ack(text=render.apology(exc))
+
+    def answer(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
         text = (command.get("text") or "").strip()
         word = text.split(maxsplit=1)[0].lower() if text else ""

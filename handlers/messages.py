@@ -14,6 +14,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.cards import contains_pan
+from bot.errors import PaybotError
+from bot.machine import Effect, Reply
 from handlers import render
 from handlers.services import EVENT_CLAIM_SECONDS, Services
 
@@ -38,11 +40,15 @@ def carries_card_number(event: dict[str, Any]) -> bool:
 def register(app: App, services: Services) -> None:
     def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-        if not services.ledger.claim(f"slack:{event_id}", ttl_seconds=EVENT_CLAIM_SECONDS):
-            log.info("duplicate delivery of %s ignored", event_id)
-            return
         team_id = body.get("team_id") or event.get("team") or ""
-        effects = services.conversation.message(team_id, event["user"], event["text"])
+        effects: tuple[Effect, ...]
+        try:
+            if not services.ledger.claim(f"slack:{event_id}", ttl_seconds=EVENT_CLAIM_SECONDS):
+                log.info("duplicate delivery of %s ignored", event_id)
+                return
+            effects = services.conversation.message(team_id, event["user"], event["text"])
+        except PaybotError as exc:
+            effects = (Reply(render.apology(exc)),)
         render.post(client, event["channel"], effects)
 
     def answer_now(

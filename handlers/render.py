@@ -10,10 +10,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import card_modal, confirmation_blocks, reply_blocks, result_view
+from bot.errors import PaybotError
 from bot.machine import CloseForm, ConfirmCard, Effect, FieldErrors, OpenCardForm, Reply
 from bot.messages import confirmation
 
 log = logging.getLogger(__name__)
+
+
+def apology(exc: PaybotError) -> str:
+    """Log a failure by kind (never by content) and return what the user may be told."""
+    log.error("request failed: %s", type(exc).__name__)
+    return exc.user_message
 
 
 def fallback_text(text: str) -> str:

@@ -7,8 +7,9 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot.blocks import CARD_FORM
+from bot.blocks import CARD_FORM, result_view
 from bot.card_form import FIELDS
+from bot.errors import PaybotError
 from handlers import render
 from handlers.services import Services
 
@@ -26,9 +27,13 @@ def register(app: App, services: Services) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
         form_ref = view.get("private_metadata")
         fields = {name: field_value(view, name) for name in FIELDS}
-        effects = services.conversation.submit_card(
-            team_id, user_id, form_ref if isinstance(form_ref, str) else "", **fields
-        )
+        try:
+            effects = services.conversation.submit_card(
+                team_id, user_id, form_ref if isinstance(form_ref, str) else "", **fields
+            )
+        except PaybotError as exc:
+            ack(response_action="update", view=result_view(render.apology(exc)))
+            return
         response = render.view_response(effects)
         ack(**response) if response else ack()
         render.post(client, user_id, effects)

@@ -76,10 +76,12 @@ class StripeGateway:
             "billing_details": {"name": card.name},
         }
         try:
-            method = self._client.payment_methods.create(
+            method = self._client.v1.payment_methods.create(
                 params=params, options={"idempotency_key": idempotency_key}
             )
         except stripe.CardError as exc:
+            if is_raw_card_data_refusal(exc):  # the HTTP status of this refusal is undocumented
+                raise self._invalid_request(exc) from None
             raise CardRejected(card_field(exc.param), _user_message(exc)) from None
         except stripe.InvalidRequestError as exc:
             raise self._invalid_request(exc) from None
@@ -97,14 +99,15 @@ class StripeGateway:
             exp_year=details.exp_year,
         )
 
-    def _invalid_request(self, exc: stripe.InvalidRequestError) -> Exception:
+    def _invalid_request(self, exc: stripe.StripeError) -> Exception:
         if is_raw_card_data_refusal(exc):
             if not self._warned.is_set():
                 self._warned.set()
                 log.error(RAW_CARD_DATA_HELP)
             return CardEntryUnavailable("stripe refused raw card data")
-        if exc.param and exc.param.startswith("card"):
-            return CardRejected(card_field(exc.param), _user_message(exc))
+        param = getattr(exc, "param", None)
+        if isinstance(param, str) and param.startswith("card"):
+            return CardRejected(card_field(param), _user_message(exc))
         log.error("Stripe rejected our request: %s (request %s)", _kind(exc), exc.request_id)
         return PaymentUnavailable(f"stripe: {_kind(exc)}")
 

@@ -1,10 +1,11 @@
-"""Servers for integration tests: moto's DynamoDB over real HTTP on loopback."""
+"""Servers for integration tests: moto's DynamoDB and the served app, over real HTTP."""
 
 from __future__ import annotations
 
 import logging
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -12,6 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from bot.adapters.dynamodb_store import create_table
+from tests.integration.harness import Paybot, running_paybot
 
 SESSIONS_TABLE = "paybot-sessions-test"
 
@@ -62,3 +64,10 @@ def sessions_table(moto_reset: str, dynamodb_client: Any) -> str:
     """A fresh moto holding only the sessions table, made by `create_table`; its name."""
     create_table(dynamodb_client, SESSIONS_TABLE)
     return SESSIONS_TABLE
+
+
+@pytest.fixture
+def paybot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paybot]:
+    """The served app (SQLite, rule engine) between emulated Slack, Stripe and Bedrock."""
+    with running_paybot(tmp_path, monkeypatch) as running:
+        yield running

@@ -94,18 +94,18 @@ def client(bedrock_url: str) -> Any:
 
 
 def post_json(url: str, payload: Any) -> Any:
-    request = urllib.request.Request(  # noqa: S310 - loopback emulator
+    request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback emulator
+    with urllib.request.urlopen(request) as response:
         return json.load(response)
 
 
 def get_json(url: str) -> Any:
-    with urllib.request.urlopen(url) as response:  # noqa: S310 - loopback emulator
+    with urllib.request.urlopen(url) as response:
         return json.load(response)
 
 

@@ -121,7 +121,9 @@ def raw_post(server: RunningServer, method: str, body: bytes, content_type: str)
 # ---------------------------------------------------------------- auth
 
 
-def test_auth_test_names_the_bot_user_and_team(client: WebClient, workspace: SlackWorkspace) -> None:
+def test_auth_test_names_the_bot_user_and_team(
+    client: WebClient, workspace: SlackWorkspace
+) -> None:
     answer = client.auth_test()
 
     assert answer["user_id"] == workspace.bot_user_id
@@ -162,7 +164,9 @@ def test_an_unknown_method_is_unknown_method(client: WebClient) -> None:
 # ---------------------------------------------------------------- chat
 
 
-def test_post_message_stores_it_in_the_channel(client: WebClient, workspace: SlackWorkspace) -> None:
+def test_post_message_stores_it_in_the_channel(
+    client: WebClient, workspace: SlackWorkspace
+) -> None:
     answer = client.chat_postMessage(channel=GENERAL_CHANNEL_ID, text="hello")
 
     assert re.fullmatch(r"\d{10}\.\d{6}", answer["ts"])
@@ -292,7 +296,8 @@ def test_views_open_with_a_fresh_trigger_returns_the_view_as_slack_reports_it(
 
     assert re.fullmatch(r"V[A-Z0-9]+", view["id"])
     assert view["root_view_id"] == view["id"]
-    assert view["hash"] and view["private_metadata"] == "session-ref-1"
+    assert re.fullmatch(r"\d{10}\.[0-9a-f]{8}", view["hash"])
+    assert view["private_metadata"] == "session-ref-1"
     assert workspace.views(DEFAULT_USER_ID) == [view]
 
 
@@ -491,9 +496,9 @@ def test_reset_forgets_calls_and_messages(
 
 
 def test_a_trigger_issued_over_http_opens_a_view(server: RunningServer, client: WebClient) -> None:
-    trigger_id = control(server, "/_emulator/trigger_ids", {"user_id": DEFAULT_USER_ID})["trigger_id"]
+    issued = control(server, "/_emulator/trigger_ids", {"user_id": DEFAULT_USER_ID})
 
-    assert client.views_open(trigger_id=trigger_id, view=MODAL)["ok"] is True
+    assert client.views_open(trigger_id=issued["trigger_id"], view=MODAL)["ok"] is True
 
 
 def test_subscribers_hear_each_call_as_it_is_recorded(

@@ -1,0 +1,82 @@
+"""Fakes for our own ports: small, honest implementations kept in memory."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from bot.errors import CardRejected, PaybotError, SessionConflict
+from bot.models import CardDetails, Decision, PaymentRecord, Session
+
+
+class MemoryStore:
+    """A `SessionStore` with the same optimistic-locking contract as the real ones."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.rows: dict[tuple[str, str], Session] = {}
+        self.clock = clock or FakeClock()
+        self.saves = 0
+        self._lock = threading.Lock()
+
+    def get(self, *, team_id: str, user_id: str) -> Session | None:
+        found = self.rows.get((team_id, user_id))
+        return found if found and found.expires_at > self.clock() else None
+
+    def save(self, session: Session, *, expected_version: int) -> Session:
+        with self._lock:
+            current = self.get(team_id=session.team_id, user_id=session.user_id)
+            if (current.version if current else 0) != expected_version:
+                raise SessionConflict("version moved")
+            stored = session.evolve(version=expected_version + 1)
+            self.rows[session.key] = stored
+            self.saves += 1
+            return stored
+
+    def delete(self, *, team_id: str, user_id: str) -> None:
+        self.rows.pop((team_id, user_id), None)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class RecordingEngine:
+    """A `DialogueEngine` that answers with a fixed decision and records what it saw."""
+
+    decision: Decision = field(default_factory=lambda: Decision(reply="ok"))
+    seen: list[str] = field(default_factory=list)
+
+    def respond(self, session: Session, text: str) -> Decision:
+        self.seen.append(text)
+        return self.decision
+
+
+VISA = PaymentRecord(
+    payment_method_id="pm_fake1", brand="visa", last4="4242", exp_month=8, exp_year=2030
+)
+
+
+@dataclass
+class FakeGateway:
+    """A `PaymentGateway` that returns `result` or raises `error`; records the keys used."""
+
+    result: PaymentRecord = VISA
+    error: PaybotError | None = None
+    keys: list[str] = field(default_factory=list)
+    last4_seen: list[str] = field(default_factory=list)
+
+    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
+        self.keys.append(idempotency_key)
+        self.last4_seen.append(card.number[-4:])
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+def declined(field_name: str, message: str = "declined") -> CardRejected:
+    return CardRejected(field_name, message)

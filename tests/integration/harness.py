@@ -1,0 +1,210 @@
+"""The served app with emulated Slack, Stripe and Bedrock around it, and a driver for it.
+
+Everything goes over real HTTP on loopback: signed Slack requests into the
+app, real SDK calls out of it into the emulators.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.blocks import CARD_FORM
+from bot.settings import load_settings
+from emulator import slack_requests
+from emulator.bedrock_api import BedrockEmulator
+from emulator.bedrock_api import create_app as bedrock_app
+from emulator.server import serve_in_thread
+from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
+from emulator.slack_api import create_app as slack_app
+from emulator.stripe_api import StripeEmulator
+from emulator.stripe_api import create_app as stripe_app
+from handlers.bootstrap import build_app
+from handlers.server import make
+
+SIGNING_SECRET = "paybot-test-signing-secret"
+STRIPE_KEY = "sk_test_paybot"
+MODEL_ID = "anthropic.claude-test"
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class Paybot:
+    """A driver that acts as Slack towards the app, and sees what the app did."""
+
+    url: str
+    slack: SlackWorkspace
+    stripe: StripeEmulator
+    bedrock: BedrockEmulator
+    user_id: str = DEFAULT_USER_ID
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        def notify(_: object) -> None:
+            with self._changed:
+                self._changed.notify_all()
+
+        self.slack.subscribe(notify)
+
+    @property
+    def dm_channel(self) -> str:
+        return self.slack.dm_channel(self.user_id)
+
+    def send(
+        self,
+        request: slack_requests.SlackRequest,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+        retry_num: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        sent = dict(request.headers(secret, timestamp=timestamp, retry_num=retry_num))
+        sent.update(headers or {})
+        http = urllib.request.Request(
+            f"{self.url}/slack/events", data=request.body, headers=sent, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(http, timeout=10) as answer:
+                return Response(answer.status, answer.read().decode())
+        except urllib.error.HTTPError as error:
+            return Response(error.code, error.read().decode())
+
+    def dm(self, text: str, **options: Any) -> Response:
+        request = slack_requests.message_im_event(
+            user_id=self.user_id,
+            channel_id=self.dm_channel,
+            text=text,
+            event_id=options.pop("event_id", None),
+        )
+        return self.send(request, **options)
+
+    def pay(self, text: str = "", channel_id: str = GENERAL_CHANNEL_ID) -> Response:
+        request = slack_requests.slash_command(
+            text=text,
+            user_id=self.user_id,
+            channel_id=channel_id,
+            trigger_id=self.slack.issue_trigger_id(user_id=self.user_id),
+        )
+        return self.send(request)
+
+    def click(self, action_id: str, message: dict[str, Any] | None = None) -> Response:
+        message = message or self.last_bot_message()
+        block_id, value = _button(message, action_id)
+        request = slack_requests.block_actions(
+            user_id=self.user_id,
+            action_id=action_id,
+            value=value,
+            block_id=block_id,
+            trigger_id=self.slack.issue_trigger_id(user_id=self.user_id),
+            channel_id=self.dm_channel,
+            message=message,
+            message_ts=message["ts"],
+        )
+        return self.send(request)
+
+    def submit(self, values: Mapping[str, str], view: dict[str, Any] | None = None) -> Response:
+        view = view or self.card_form()
+        request = slack_requests.view_submission(
+            view=view,
+            values=values,
+            user_id=self.user_id,
+            trigger_id=slack_requests.new_trigger_id(),
+        )
+        return self.send(request)
+
+    def bot_messages(self) -> list[dict[str, Any]]:
+        return [m for m in self.slack.messages(self.dm_channel) if m.get("bot_id")]
+
+    def last_bot_message(self) -> dict[str, Any]:
+        messages = self.bot_messages()
+        assert messages, "the bot has said nothing in the DM"
+        return messages[-1]
+
+    def card_form(self) -> dict[str, Any]:
+        forms = [v for v in self.slack.views(self.user_id) if v.get("callback_id") == CARD_FORM]
+        assert forms, "no card form was opened"
+        return forms[-1]
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Block until `condition()` holds after some Web API call, or fail after `timeout`."""
+        with self._changed:
+            if not self._changed.wait_for(condition, timeout=timeout):
+                raise AssertionError("the app did not do what was expected in time")
+
+    def wait_for_bot_messages(self, count: int) -> list[dict[str, Any]]:
+        self.wait_until(lambda: len(self.bot_messages()) >= count)
+        return self.bot_messages()
+
+
+def _button(message: dict[str, Any], action_id: str) -> tuple[str, str]:
+    for block in message.get("blocks") or []:
+        for element in block.get("elements") or []:
+            if element.get("action_id") == action_id:
+                return block.get("block_id", ""), element.get("value", "")
+    raise AssertionError(f"no {action_id} button in the message")
+
+
+def app_environment(
+    *, slack_url: str, stripe_url: str, sqlite_path: Path, **overrides: str
+) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-emulator-token",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_API_BASE": stripe_url,
+        "SESSION_STORE": "sqlite",
+        "SQLITE_PATH": str(sqlite_path),
+        "LOG_LEVEL": "DEBUG",
+        **overrides,
+    }
+
+
+@contextmanager
+def running_paybot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: str
+) -> Iterator[Paybot]:
+    """The whole system on loopback: emulators first, then the app pointed at them."""
+    workspace, stripe, bedrock = SlackWorkspace(), StripeEmulator(), BedrockEmulator()
+    with (
+        serve_in_thread(slack_app(workspace)) as slack_server,
+        serve_in_thread(stripe_app(stripe)) as stripe_server,
+        serve_in_thread(bedrock_app(bedrock)) as bedrock_server,
+    ):
+        environment = app_environment(
+            slack_url=slack_server.url,
+            stripe_url=stripe_server.url,
+            sqlite_path=tmp_path / "sessions.db",
+            **overrides,
+        )
+        # boto3 reads its endpoint and credentials from the process environment.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_server.url)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        server = make(build_app(load_settings(environment)), port=0)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield Paybot(f"http://127.0.0.1:{server.server_port}", workspace, stripe, bedrock)
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,97 @@
+"""The Lambda entry serves the same app for API Gateway HTTP API (v2) and REST (v1) events."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import handlers.slack
+from bot.blocks import CARD_FORM
+from emulator import slack_requests
+from emulator.server import serve_in_thread
+from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
+from emulator.slack_api import create_app as slack_app
+from tests.integration.harness import SIGNING_SECRET, app_environment
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "paybot-dev-slack"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:paybot-dev-slack"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackWorkspace]:
+    workspace = SlackWorkspace()
+    with serve_in_thread(slack_app(workspace)) as server:
+        environment = app_environment(
+            slack_url=server.url, stripe_url="http://127.0.0.1:9", sqlite_path=tmp_path / "s.db"
+        )
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(handlers.slack, "_handler", None)  # a cold container
+        yield workspace
+
+
+def http_api_event(request: slack_requests.SlackRequest) -> dict[str, Any]:
+    headers = {k.lower(): v for k, v in request.headers(SIGNING_SECRET).items()}
+    return {
+        "version": "2.0",
+        "routeKey": "POST /slack/events",
+        "rawPath": "/slack/events",
+        "headers": headers,
+        "requestContext": {"http": {"method": "POST", "path": "/slack/events"}},
+        "body": request.body.decode(),
+        "isBase64Encoded": False,
+    }
+
+
+def rest_api_event(request: slack_requests.SlackRequest) -> dict[str, Any]:
+    headers = request.headers(SIGNING_SECRET)
+    return {
+        "resource": "/slack/events",
+        "path": "/slack/events",
+        "httpMethod": "POST",
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "requestContext": {"httpMethod": "POST", "path": "/dev/slack/events"},
+        "body": base64.b64encode(request.body).decode(),
+        "isBase64Encoded": True,
+    }
+
+
+def pay(workspace: SlackWorkspace, text: str) -> slack_requests.SlackRequest:
+    return slack_requests.slash_command(
+        text=text,
+        user_id=DEFAULT_USER_ID,
+        channel_id=GENERAL_CHANNEL_ID,
+        trigger_id=workspace.issue_trigger_id(user_id=DEFAULT_USER_ID),
+    )
+
+
+@pytest.mark.parametrize("shape", [http_api_event, rest_api_event])
+def test_pay_help_is_answered_through_either_event_shape(
+    workspace: SlackWorkspace, shape: Any
+) -> None:
+    response = handlers.slack.handler(shape(pay(workspace, "help")), LambdaContext())
+    assert response["statusCode"] == 200
+    assert "/pay 45 USD INV-1001" in response["body"]
+
+
+def test_pay_opens_the_card_form_on_lambda(workspace: SlackWorkspace) -> None:
+    response = handlers.slack.handler(http_api_event(pay(workspace, "")), LambdaContext())
+    assert response["statusCode"] == 200
+    assert [v["callback_id"] for v in workspace.views(DEFAULT_USER_ID)] == [CARD_FORM]
+
+
+def test_a_forged_request_is_refused_on_lambda(workspace: SlackWorkspace) -> None:
+    event = http_api_event(pay(workspace, "help"))
+    event["headers"]["x-slack-signature"] = "v0=" + "0" * 64
+    response = handlers.slack.handler(event, LambdaContext())
+    assert response["statusCode"] == 401
+    assert workspace.calls == []

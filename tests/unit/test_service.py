@@ -1,0 +1,241 @@
+"""The service: load, decide, act, save, with fakes for every port."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+
+from bot import messages
+from bot.cards import REDACTED, contains_pan
+from bot.errors import CardEntryUnavailable, PaymentUnavailable, SessionConflict
+from bot.machine import (
+    CloseForm,
+    ConfirmCard,
+    FieldErrors,
+    OpenCardForm,
+    Reply,
+)
+from bot.models import Decision, NextStep, Slots, State
+from bot.service import MAX_CONFLICT_RETRIES, ConversationService
+from tests.fakes import VISA, FakeClock, FakeGateway, MemoryStore, RecordingEngine, declined
+
+GOOD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "08/30", "cvc": "123"}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> MemoryStore:
+    return MemoryStore(clock)
+
+
+@pytest.fixture
+def engine() -> RecordingEngine:
+    return RecordingEngine()
+
+
+@pytest.fixture
+def quick() -> RecordingEngine:
+    return RecordingEngine(Decision(reply="quick"))
+
+
+@pytest.fixture
+def gateway() -> FakeGateway:
+    return FakeGateway()
+
+
+@pytest.fixture
+def service(
+    store: MemoryStore,
+    engine: RecordingEngine,
+    quick: RecordingEngine,
+    gateway: FakeGateway,
+    clock: FakeClock,
+) -> ConversationService:
+    refs = (f"ref-{n}" for n in itertools.count(1))
+    return ConversationService(
+        store=store,
+        engine=engine,
+        quick_engine=quick,
+        gateway=gateway,
+        clock=clock,
+        new_ref=lambda: next(refs),
+    )
+
+
+def open_form(service: ConversationService) -> str:
+    (form,) = service.open_form("T", "U")
+    assert isinstance(form, OpenCardForm)
+    return form.form_ref
+
+
+def test_a_message_is_answered_and_the_session_saved(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    assert service.message("T", "U", "hi") == (Reply("ok"),)
+    saved = store.get(team_id="T", user_id="U")
+    assert saved is not None
+    assert saved.state is State.COLLECTING
+    assert saved.version == 1
+
+
+def test_a_pasted_card_number_never_reaches_the_engine_or_the_store(
+    service: ConversationService,
+    store: MemoryStore,
+    engine: RecordingEngine,
+    quick: RecordingEngine,
+) -> None:
+    effects = service.message("T", "U", "my card is 4242 4242 4242 4242 thanks")
+    assert engine.seen == []
+    assert quick.seen == [f"my card is {REDACTED} thanks"]
+    assert effects == (Reply(f"{messages.PAN_WARNING}\nquick", offer_card_form=True),)
+    saved = store.get(team_id="T", user_id="U")
+    assert saved is not None
+    assert not contains_pan(saved.model_dump_json())
+
+
+def test_a_write_conflict_is_retried_against_the_fresh_session(
+    service: ConversationService, store: MemoryStore, engine: RecordingEngine
+) -> None:
+    service.message("T", "U", "hi")
+    original_save = store.save
+    calls = 0
+
+    def racing_save(session, *, expected_version):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # someone else writes between our read and our write
+            current = store.get(team_id="T", user_id="U")
+            assert current is not None
+            original_save(current, expected_version=current.version)
+        return original_save(session, expected_version=expected_version)
+
+    store.save = racing_save  # type: ignore[method-assign]
+    service.message("T", "U", "again")
+    assert store.get(team_id="T", user_id="U").version == 3  # type: ignore[union-attr]
+    assert engine.seen == ["hi", "again"]
+
+
+def test_endless_conflicts_give_up_after_a_bound(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    attempts = 0
+
+    def always_conflict(session, *, expected_version):  # type: ignore[no-untyped-def]
+        nonlocal attempts
+        attempts += 1
+        raise SessionConflict("busy")
+
+    store.save = always_conflict  # type: ignore[method-assign]
+    with pytest.raises(SessionConflict):
+        service.message("T", "U", "hi")
+    assert attempts == MAX_CONFLICT_RETRIES
+
+
+def test_invalid_fields_come_back_together_without_touching_store_or_gateway(
+    service: ConversationService, store: MemoryStore, gateway: FakeGateway
+) -> None:
+    effects = service.submit_card(
+        "T", "U", "ref-1", name="", number="4242 4242 4242 4241", expiry="13/30", cvc="1"
+    )
+    (errors,) = effects
+    assert isinstance(errors, FieldErrors)
+    assert set(errors.errors) == {"name", "number", "expiry", "cvc"}
+    assert store.saves == 0
+    assert gateway.keys == []
+
+
+def test_a_valid_card_is_tokenized_once_and_completes_the_session(
+    service: ConversationService, store: MemoryStore, gateway: FakeGateway
+) -> None:
+    ref = open_form(service)
+    effects = service.submit_card("T", "U", ref, **GOOD)
+    assert effects == (ConfirmCard(VISA),)
+    assert gateway.keys == [f"paybot-{ref}-1"]
+    saved = store.get(team_id="T", user_id="U")
+    assert saved is not None
+    assert saved.state is State.COMPLETED
+    assert saved.payment == VISA
+
+
+def test_the_same_submission_again_is_told_it_is_already_done(
+    service: ConversationService, gateway: FakeGateway
+) -> None:
+    ref = open_form(service)
+    service.submit_card("T", "U", ref, **GOOD)
+    assert service.submit_card("T", "U", ref, **GOOD) == (CloseForm(messages.ALREADY_DONE),)
+    assert len(gateway.keys) == 1
+
+
+@pytest.mark.parametrize(
+    ("stripe_field", "form_field"),
+    [("number", "number"), ("exp_month", "expiry"), ("exp_year", "expiry"), ("cvc", "cvc")],
+)
+def test_a_card_error_lands_on_the_matching_form_field(
+    service: ConversationService, gateway: FakeGateway, stripe_field: str, form_field: str
+) -> None:
+    gateway.error = declined(stripe_field, "Stripe says no")
+    effects = service.submit_card("T", "U", open_form(service), **GOOD)
+    assert effects == (FieldErrors({form_field: "Stripe says no"}),)
+
+
+def test_a_corrected_resubmission_uses_a_new_idempotency_key(
+    service: ConversationService, gateway: FakeGateway
+) -> None:
+    ref = open_form(service)
+    gateway.error = declined("cvc")
+    service.submit_card("T", "U", ref, **GOOD)
+    gateway.error = None
+    assert service.submit_card("T", "U", ref, **{**GOOD, "cvc": "456"}) == (ConfirmCard(VISA),)
+    assert gateway.keys == [f"paybot-{ref}-1", f"paybot-{ref}-2"]
+
+
+@pytest.mark.parametrize("error", [PaymentUnavailable(), CardEntryUnavailable()])
+def test_an_unavailable_payment_service_says_nothing_was_saved(
+    service: ConversationService, store: MemoryStore, gateway: FakeGateway, error: Exception
+) -> None:
+    gateway.error = error  # type: ignore[assignment]
+    effects = service.submit_card("T", "U", open_form(service), **GOOD)
+    message = error.user_message  # type: ignore[attr-defined]
+    assert "Nothing was saved" in message
+    assert effects == (CloseForm(message), Reply(message, offer_card_form=True))
+    assert store.get(team_id="T", user_id="U").state is State.FAILED  # type: ignore[union-attr]
+
+
+def test_slots_from_pay_arguments_reach_the_form(service: ConversationService) -> None:
+    slots = Slots(amount=Decimal("45"), currency="USD", reference="INV-1001")
+    (form,) = service.open_form("T", "U", slots)
+    assert isinstance(form, OpenCardForm)
+    assert form.slots == slots
+
+
+def test_status_of_a_stranger_creates_no_session(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    (reply,) = service.status("T", "nobody")
+    assert isinstance(reply, Reply)
+    assert store.rows == {}
+
+
+def test_forget_deletes_the_session(service: ConversationService, store: MemoryStore) -> None:
+    service.message("T", "U", "hi")
+    service.forget("T", "U")
+    assert store.rows == {}
+
+
+def test_an_expired_session_starts_afresh(
+    service: ConversationService, store: MemoryStore, clock: FakeClock, engine: RecordingEngine
+) -> None:
+    engine.decision = Decision(reply="pay", next_step=NextStep.OFFER_CARD_FORM)
+    service.message("T", "U", "pay")
+    clock.now += 3600
+    service.message("T", "U", "hi again")
+    saved = store.get(team_id="T", user_id="U")
+    assert saved is not None
+    assert saved.version == 1
+    assert [t.text for t in saved.history if t.role == "user"] == ["hi again"]
