@@ -33,8 +33,9 @@ test: lint typecheck
 unit: install
 	$(BIN)/python -m pytest -q tests/unit
 
+# The whole product on this machine: workspace UI, emulated Slack and Stripe, the bot.
 run: install
-	@echo "make run is coming: the local Slack workspace lands with the emulator."
+	$(BIN)/python -m emulator
 
 clean:
 	rm -rf $(VENV) .paybot .coverage .mypy_cache .ruff_cache .hypothesis
