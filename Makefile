@@ -37,5 +37,9 @@ unit: install
 run: install
 	$(BIN)/python -m emulator
 
+# Figures for BENCHMARKS.md, each a ratio against a baseline measured in the same run.
+bench: install
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) .paybot .coverage .mypy_cache .ruff_cache .hypothesis

@@ -22,8 +22,9 @@ _CVC_FIELD = re.compile(
     r"([\"']?\s*[:=]\s*[\"']?|[^0-9]{0,80}?[\"']value[\"']\s*:\s*[\"'])(\d{3,4})"
 )
 _URL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\+")
-# Loggers that would print request bodies at DEBUG (stripe logs the raw form it posts).
-_QUIET_AT_DEBUG = ("stripe",)
+# Loggers that print whole bodies at DEBUG: stripe logs the raw form it posts
+# (card number and CVC), botocore's parser every response (secret values).
+_QUIET_AT_DEBUG = ("stripe", "botocore.parsers")
 _SDK_LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "aiohttp")
 
 _installed = False

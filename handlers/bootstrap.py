@@ -28,11 +28,13 @@ if TYPE_CHECKING:
 
 def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
     if settings.SESSION_STORE == "dynamodb":
+        import boto3
+
         from bot.adapters.dynamodb_store import DynamoEventLedger, DynamoSessionStore
 
-        return DynamoSessionStore(settings.SESSIONS_TABLE), DynamoEventLedger(
-            settings.SESSIONS_TABLE
-        )
+        client = boto3.client("dynamodb")  # one client: botocore loads its model once
+        table = settings.SESSIONS_TABLE
+        return DynamoSessionStore(table, client=client), DynamoEventLedger(table, client=client)
     from bot.adapters.sqlite_store import SqliteEventLedger, SqliteSessionStore
 
     return SqliteSessionStore(settings.SQLITE_PATH), SqliteEventLedger(settings.SQLITE_PATH)
@@ -112,6 +114,7 @@ def build_app(settings: Settings, services: Services | None = None) -> App:
     settings.require("SLACK_SIGNING_SECRET")
     assert settings.SLACK_SIGNING_SECRET is not None
     app = App(
+        name="paybot",  # without a name Bolt inspects the call stack, slowly, to make one
         client=build_client(settings),
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
         process_before_response=True,

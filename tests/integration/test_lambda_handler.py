@@ -34,7 +34,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Slack
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(handlers.slack, "_handler", None)  # a cold container
+        monkeypatch.setattr(handlers.slack, "_container", None)  # a cold container
         yield workspace
 
 
