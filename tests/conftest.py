@@ -1,4 +1,4 @@
-"""Servers for integration tests: moto's DynamoDB and the served app, over real HTTP."""
+"""Servers shared by every test directory: moto server and the served app, over real HTTP."""
 
 from __future__ import annotations
 
