@@ -111,6 +111,7 @@ def test_secret_values_are_never_logged(
 ) -> None:
     install_redaction()  # as every entry point does before anything logs
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="botocore")
     CachedSecret(secret_arn, client=secrets_client).get()
     assert any(r.name.startswith("botocore") for r in caplog.records)
     assert "signing-from-secret" not in caplog.text
