@@ -38,6 +38,9 @@ def carries_card_number(event: dict[str, Any]) -> bool:
 
 
 def register(app: App, services: Services) -> None:
+    def answer_later(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        answer(body, event, render.patient(client))  # async: there is time to honour Retry-After
+
     def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
         team_id = body.get("team_id") or event.get("team") or ""
@@ -64,5 +67,5 @@ def register(app: App, services: Services) -> None:
         ack()  # edits, bot messages, joins: acknowledged so Slack doesn't retry, then dropped
 
     app.event("message", matchers=[carries_card_number])(answer_now)
-    app.event("message", matchers=[is_user_dm])(ack=ack_only, lazy=[answer])
+    app.event("message", matchers=[is_user_dm])(ack=ack_only, lazy=[answer_later])
     app.event("message")(ignore)

@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.blocks import card_modal, confirmation_blocks, reply_blocks, result_view
 from bot.errors import PaybotError
@@ -15,6 +16,16 @@ from bot.machine import CloseForm, ConfirmCard, Effect, FieldErrors, OpenCardFor
 from bot.messages import confirmation
 
 log = logging.getLogger(__name__)
+
+
+def patient(client: WebClient) -> WebClient:
+    """A copy of `client` for async work: one wait on `ratelimited`, honouring Retry-After."""
+    return WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=10,
+        retry_handlers=[*client.retry_handlers, RateLimitErrorRetryHandler(max_retry_count=1)],
+    )
 
 
 def apology(exc: PaybotError) -> str:
