@@ -13,10 +13,11 @@ from bot.settings import Settings, load_settings
 
 def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     """Serve the Bolt app on 127.0.0.1 until interrupted."""
-    from handlers.bootstrap import build_app
+    from handlers.bootstrap import build
     from handlers.server import make
 
-    server = make(build_app(settings), host="127.0.0.1", port=args.port)
+    wiring = build(settings)
+    server = make(wiring.app, services=wiring.services, host="127.0.0.1", port=args.port)
     print(f"paybot listening on http://127.0.0.1:{server.server_port}/slack/events", flush=True)
     try:
         server.serve_forever()

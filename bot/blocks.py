@@ -12,9 +12,10 @@ from bot import messages
 from bot.models import PaymentRecord, Slots
 
 OPEN_CARD_FORM = "open_card_form"
+OPEN_CHECKOUT = "open_checkout"
 CANCEL_PAYMENT = "cancel_payment"
 CARD_FORM = "card_form"
-"""Action ids of the two buttons, and the card modal's callback id."""
+"""Action ids of the buttons, and the card modal's callback id."""
 
 Block = dict[str, Any]
 
@@ -51,17 +52,37 @@ def reply_blocks(text: str, *, offer_card_form: bool) -> list[Block]:
                         "style": "primary",
                         "value": "open",
                     },
-                    {
-                        "type": "button",
-                        "action_id": CANCEL_PAYMENT,
-                        "text": _text("Cancel"),
-                        "style": "danger",
-                        "value": "cancel",
-                    },
+                    _cancel_button(),
                 ],
             }
         )
     return blocks
+
+
+def _cancel_button() -> Block:
+    return {
+        "type": "button",
+        "action_id": CANCEL_PAYMENT,
+        "text": _text("Cancel"),
+        "style": "danger",
+        "value": "cancel",
+    }
+
+
+def checkout_blocks(url: str, slots: Slots) -> list[Block]:
+    """The DM offering Stripe's own card page: a link button (a bearer link: DM only)."""
+    text = "\n".join(part for part in (messages.summary(slots), messages.OFFER_CHECKOUT) if part)
+    link = {
+        "type": "button",
+        "action_id": OPEN_CHECKOUT,
+        "text": _text("Enter card on Stripe"),
+        "style": "primary",
+        "url": url,
+    }
+    return [
+        _section(text),
+        {"type": "actions", "block_id": "checkout_offer", "elements": [link, _cancel_button()]},
+    ]
 
 
 def card_modal(form_ref: str, slots: Slots) -> dict[str, Any]:

@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 
 from bot import messages
 from bot.cancellation import is_cancel
-from bot.models import Decision, NextStep, PaymentRecord, Session, Slots, State
+from bot.models import (
+    CheckoutLink,
+    Decision,
+    NextStep,
+    PaymentRecord,
+    Session,
+    Slots,
+    State,
+)
 
 PENDING_TIMEOUT_SECONDS = 60
 """A submission still marked pending after this long was abandoned (a crashed request)."""
@@ -66,6 +74,32 @@ class PaymentFailed:
 
 
 @dataclass(frozen=True)
+class CheckoutRequested:
+    """`/pay` or the secure button when cards are entered on the provider's own page."""
+
+    slots: Slots = field(default_factory=Slots)
+
+
+@dataclass(frozen=True)
+class CheckoutOpened:
+    link: CheckoutLink
+
+
+@dataclass(frozen=True)
+class CheckoutCompleted:
+    """The provider says the hosted page `checkout_id` saved this card."""
+
+    checkout_id: str
+    reference: str
+    payment: PaymentRecord
+
+
+@dataclass(frozen=True)
+class CheckoutExpired:
+    checkout_id: str
+
+
+@dataclass(frozen=True)
 class CancelRequested:
     pass
 
@@ -92,6 +126,10 @@ Event = (
     | CardTokenized
     | CardDeclined
     | PaymentFailed
+    | CheckoutRequested
+    | CheckoutOpened
+    | CheckoutCompleted
+    | CheckoutExpired
     | CancelRequested
     | StatusRequested
     | HelpRequested
@@ -151,7 +189,41 @@ class ForgetSession:
     pass
 
 
-Effect = Reply | OpenCardForm | Tokenize | FieldErrors | CloseForm | ConfirmCard | ForgetSession
+@dataclass(frozen=True)
+class OpenCheckout:
+    """Open a provider-hosted card page for the form `form_ref` under `idempotency_key`."""
+
+    form_ref: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class OfferCheckout:
+    """Post the hosted page's link in the DM (a bearer link: never in a channel)."""
+
+    url: str
+    slots: Slots
+
+
+@dataclass(frozen=True)
+class ExpireCheckout:
+    """Close a hosted page whose link must stop working."""
+
+    checkout_id: str
+
+
+Effect = (
+    Reply
+    | OpenCardForm
+    | Tokenize
+    | FieldErrors
+    | CloseForm
+    | ConfirmCard
+    | ForgetSession
+    | OpenCheckout
+    | OfferCheckout
+    | ExpireCheckout
+)
 
 
 @dataclass(frozen=True)
@@ -194,6 +266,14 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
         case PaymentFailed():
             failed = session.evolve(state=State.FAILED, pending_since=None)
             return Outcome(failed, (CloseForm(event.message), Reply(event.message, True)))
+        case CheckoutRequested():
+            return _on_checkout_requested(session, event, ctx)
+        case CheckoutOpened():
+            return _on_checkout_opened(session, event)
+        case CheckoutCompleted():
+            return _on_checkout_completed(session, event)
+        case CheckoutExpired():
+            return _on_checkout_expired(session, event)
         case CancelRequested():
             return _cancel(session, ctx)
         case StatusRequested():
@@ -201,7 +281,8 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
         case HelpRequested():
             return Outcome(session, (Reply(messages.HELP_TEXT),))
         case ForgetRequested():
-            return Outcome(session, (ForgetSession(), Reply(messages.FORGOTTEN)))
+            forgotten = Outcome(session, (ForgetSession(), Reply(messages.FORGOTTEN)))
+            return _closing_checkout(session, forgotten)
 
 
 def _say(session: Session, text: str, *, offer: bool = False, **changes: object) -> Outcome:
@@ -215,6 +296,7 @@ def _fresh(session: Session) -> Session:
         team_id=session.team_id,
         user_id=session.user_id,
         payment=session.payment,
+        customer_id=session.customer_id,
         history=session.history,
         version=session.version,
         expires_at=session.expires_at,
@@ -298,14 +380,59 @@ def _cancel(session: Session, ctx: Context) -> Outcome:
         return _say(session, messages.CANCEL_TOO_LATE)
     if session.state not in _ACTIVE:
         return _say(session, messages.NOTHING_TO_CANCEL)
-    return _say(
+    cancelled = _say(
         session,
         messages.CANCELLED,
         state=State.CANCELLED,
         slots=Slots(),
         form_ref=None,
         pending_since=None,
+        checkout_id=None,
     )
+    return _closing_checkout(session, cancelled)
+
+
+def _closing_checkout(before: Session, outcome: Outcome) -> Outcome:
+    """`outcome`, plus closing the hosted page `before` had open, if any."""
+    if before.checkout_id is None:
+        return outcome
+    return Outcome(outcome.session, (ExpireCheckout(before.checkout_id), *outcome.effects))
+
+
+def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Context) -> Outcome:
+    if session.state not in _ACTIVE:
+        session = _fresh(session)
+    attempt = session.attempt + 1
+    form_ref = session.form_ref or ctx.new_ref
+    updated = session.evolve(
+        state=State.AWAITING_CARD,
+        slots=session.slots.merged(event.slots),
+        form_ref=form_ref,
+        attempt=attempt,
+        card_form_offered=False,
+    )
+    # A new page each time: the old link may have been seen elsewhere, so it closes.
+    opened = Outcome(updated, (OpenCheckout(form_ref, f"paybot-checkout-{form_ref}-{attempt}"),))
+    return _closing_checkout(session, opened)
+
+
+def _on_checkout_opened(session: Session, event: CheckoutOpened) -> Outcome:
+    link = event.link
+    updated = session.evolve(checkout_id=link.checkout_id, customer_id=link.customer_id)
+    return Outcome(updated, (OfferCheckout(link.url, session.slots),))
+
+
+def _on_checkout_completed(session: Session, event: CheckoutCompleted) -> Outcome:
+    if session.checkout_id != event.checkout_id or session.form_ref != event.reference:
+        return Outcome(session, ())  # a page we no longer track, or a repeat after completion
+    done = session.evolve(checkout_id=None)
+    return _on_tokenized(done, CardTokenized(event.payment))
+
+
+def _on_checkout_expired(session: Session, event: CheckoutExpired) -> Outcome:
+    if session.checkout_id != event.checkout_id:
+        return Outcome(session, ())  # a completed or replaced page: nothing to undo
+    return _say(session, messages.CHECKOUT_EXPIRED, checkout_id=None)
 
 
 def _stale(session: Session, ctx: Context) -> bool:

@@ -32,6 +32,18 @@ FORM_STALE = "This card form is no longer active. Type `/pay` to open a new one.
 IN_PROGRESS = "Your card is already being saved. You'll get a confirmation in a moment."
 ALREADY_DONE = "This card has already been saved."
 FORGOTTEN = "Done. I've deleted everything I kept about you."
+CHECKOUT_EXPIRED = (
+    "That secure card link expired before a card was saved. Type `/pay` for a new one."
+)
+HOSTED_INSTEAD = (
+    "Card entry isn't available in this form, and nothing was saved. "
+    "I've sent you a secure Stripe link in our direct messages instead."
+)
+CHECKOUT_SENT = "I've sent you a secure link in our direct messages."
+OFFER_CHECKOUT = (
+    "Use the secure button below to enter your card on Stripe's own page. "
+    "The link is just for you: please don't share it."
+)
 TRY_AGAIN = "Nothing was saved. You can try again with the secure button."
 
 

@@ -92,6 +92,10 @@ class Session(BaseModel):
     attempt: int = Field(default=0, ge=0)
     pending_since: int | None = None
     """Set while a card submission is with the payment service (the in-progress claim)."""
+    checkout_id: str | None = Field(default=None, max_length=255)
+    """The open Stripe-hosted card page (CARD_ENTRY=hosted), if any."""
+    customer_id: str | None = Field(default=None, max_length=255)
+    """The Stripe Customer the hosted page saves cards to; reused across payments."""
     payment: PaymentRecord | None = None
     version: int = Field(default=0, ge=0)
     expires_at: int = 0
@@ -142,6 +146,27 @@ class Decision(BaseModel):
     intent: Intent = Intent.OTHER
     next_step: NextStep = NextStep.ASK
     slots: Slots = Slots()
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckoutLink:
+    """A Stripe-hosted card page just opened for a user; `url` is a bearer link."""
+
+    checkout_id: str
+    customer_id: str
+    url: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckoutOutcome:
+    """What Stripe says about a hosted card page: whose it is and how it ended."""
+
+    checkout_id: str
+    team_id: str
+    user_id: str
+    reference: str
+    status: Literal["open", "complete", "expired"]
+    payment: PaymentRecord | None = None
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

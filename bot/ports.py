@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.models import CardDetails, Decision, PaymentRecord, Session
+from bot.models import (
+    CardDetails,
+    CheckoutLink,
+    CheckoutOutcome,
+    Decision,
+    PaymentRecord,
+    Session,
+)
 
 
 class SessionStore(Protocol):
@@ -35,6 +42,10 @@ class EventLedger(Protocol):
         """Return True for the first claim of `event_id` within its lifetime, else False."""
         ...
 
+    def release(self, event_id: str) -> None:
+        """Undo a claim whose work failed, so a redelivery is handled; releasing nothing is fine."""
+        ...
+
 
 class DialogueEngine(Protocol):
     """Proposes a reply and next step for one user turn; never decides state."""
@@ -49,4 +60,33 @@ class PaymentGateway(Protocol):
 
     def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
         """Raises `CardRejected`, `PaymentUnavailable` or `CardEntryUnavailable`."""
+        ...
+
+
+class HostedCheckout(Protocol):
+    """A card page hosted by the payment provider: the card never reaches us."""
+
+    def open(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        reference: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CheckoutLink:
+        """Open a page for the user (reusing `customer_id` when given).
+
+        `reference` is the session's opaque form reference, echoed back by
+        `outcome`. Raises `PaymentUnavailable`.
+        """
+        ...
+
+    def expire(self, checkout_id: str) -> None:
+        """Close an open page so its link stops working; closing a closed one is fine."""
+        ...
+
+    def outcome(self, checkout_id: str) -> CheckoutOutcome:
+        """Whose page it is, its status, and the saved card once complete."""
         ...

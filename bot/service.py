@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
 from bot.cards import contains_pan, redact_pans
 from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable, SessionConflict
@@ -21,22 +22,30 @@ from bot.machine import (
     CardFormRequested,
     CardSubmitted,
     CardTokenized,
+    CheckoutCompleted,
+    CheckoutExpired,
+    CheckoutOpened,
+    CheckoutRequested,
+    CloseForm,
     Context,
     Effect,
     Event,
+    ExpireCheckout,
     FieldErrors,
     ForgetRequested,
     ForgetSession,
     HelpRequested,
+    OpenCheckout,
     Outcome,
     PaymentFailed,
+    Reply,
     StatusRequested,
     Tokenize,
     UserMessage,
     transition,
 )
 from bot.models import Session, Slots
-from bot.ports import DialogueEngine, PaymentGateway, SessionStore
+from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +65,8 @@ class ConversationService:
         store: SessionStore,
         engine: DialogueEngine,
         gateway: PaymentGateway,
+        hosted: HostedCheckout | None = None,
+        card_entry: str = "modal",
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
         clock: Callable[[], float] = time.time,
@@ -67,6 +78,8 @@ class ConversationService:
         # (they may never become async work), so they need an engine that is fast.
         self._quick_engine = quick_engine or engine
         self._gateway = gateway
+        self._hosted = hosted
+        self._card_entry = card_entry
         self._ttl = ttl_seconds
         self._clock = clock
         self._new_ref = new_ref
@@ -82,6 +95,52 @@ class ConversationService:
         decision = engine.respond(current, safe_text)
         event = UserMessage(safe_text, decision, pan_removed=pan_removed)
         return self._run(team_id, user_id, event, first=current).effects
+
+    def request_card(
+        self, team_id: str, user_id: str, slots: Slots | None = None, *, return_url: str = ""
+    ) -> tuple[Effect, ...]:
+        """Offer the card entry this deployment uses: the modal, or the hosted page."""
+        if self._card_entry == "hosted" and self._hosted is not None:
+            return self.open_checkout(team_id, user_id, slots, return_url=return_url)
+        return self.open_form(team_id, user_id, slots)
+
+    def open_checkout(
+        self, team_id: str, user_id: str, slots: Slots | None = None, *, return_url: str
+    ) -> tuple[Effect, ...]:
+        """Open a provider-hosted card page and offer its link."""
+        assert self._hosted is not None
+        claimed = self._run(team_id, user_id, CheckoutRequested(slots or Slots()))
+        request = next((e for e in claimed.effects if isinstance(e, OpenCheckout)), None)
+        if request is None:
+            return claimed.effects
+        try:
+            link = self._hosted.open(
+                team_id=team_id,
+                user_id=user_id,
+                customer_id=claimed.session.customer_id,
+                reference=request.form_ref,
+                return_url=return_url,
+                idempotency_key=request.idempotency_key,
+            )
+        except PaymentUnavailable as exc:
+            return (Reply(exc.user_message),)
+        return self._run(team_id, user_id, CheckoutOpened(link)).effects
+
+    def checkout_event(self, checkout_id: str) -> tuple[str, tuple[Effect, ...]]:
+        """A hosted page changed: re-read it from the provider and act. Returns (user, effects)."""
+        assert self._hosted is not None
+        outcome = self._hosted.outcome(checkout_id)
+        event: Event
+        if outcome.status == "complete" and outcome.payment is not None:
+            event = CheckoutCompleted(checkout_id, outcome.reference, outcome.payment)
+        elif outcome.status == "expired":
+            event = CheckoutExpired(checkout_id)
+        else:
+            return outcome.user_id, ()
+        if not (outcome.team_id and outcome.user_id):
+            log.warning("checkout page without Slack ids in its customer; ignored")
+            return "", ()
+        return outcome.user_id, self._run(outcome.team_id, outcome.user_id, event).effects
 
     def open_form(
         self, team_id: str, user_id: str, slots: Slots | None = None
@@ -110,6 +169,7 @@ class ConversationService:
         number: str,
         expiry: str,
         cvc: str,
+        return_url: str = "",
     ) -> tuple[Effect, ...]:
         """The card modal was submitted: validate, claim, tokenize, record the outcome."""
         try:
@@ -128,9 +188,26 @@ class ConversationService:
             result = CardTokenized(payment)
         except CardRejected as exc:
             result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
-        except (PaymentUnavailable, CardEntryUnavailable) as exc:
+        except CardEntryUnavailable as exc:
+            if self._hosted is None:
+                return self._run(team_id, user_id, PaymentFailed(exc.user_message)).effects
+            # This Stripe account refuses raw card numbers: offer its own page instead.
+            self._run(team_id, user_id, PaymentFailed(messages.HOSTED_INSTEAD))
+            offer = self.open_checkout(team_id, user_id, return_url=return_url)
+            return (CloseForm(messages.HOSTED_INSTEAD), *offer)
+        except PaymentUnavailable as exc:
             result = PaymentFailed(exc.user_message)
         return self._run(team_id, user_id, result).effects
+
+    def _expire_pages(self, outcome: Outcome, session: Session) -> Outcome:
+        """Close the hosted pages `outcome` asks to; the edge never sees those effects."""
+        kept = []
+        for effect in outcome.effects:
+            if not isinstance(effect, ExpireCheckout):
+                kept.append(effect)
+            elif self._hosted is not None:
+                self._hosted.expire(effect.checkout_id)
+        return Outcome(session, tuple(kept))
 
     def _load(self, team_id: str, user_id: str) -> Session:
         found = self._store.get(team_id=team_id, user_id=user_id)
@@ -154,7 +231,7 @@ class ConversationService:
             outcome = transition(current, event, self._context())
             if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
                 self._store.delete(team_id=team_id, user_id=user_id)
-                return outcome
+                return self._expire_pages(outcome, outcome.session)
             if outcome.session.evolve(expires_at=current.expires_at) == current:
                 return outcome  # nothing changed but the expiry: no write, no contention
             try:
@@ -163,5 +240,5 @@ class ConversationService:
                 log.info("session write conflict on %s; re-reading", type(event).__name__)
                 current = self._load(team_id, user_id)
                 continue
-            return Outcome(saved, outcome.effects)
+            return self._expire_pages(outcome, saved)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
     CARD_ENTRY: Literal["modal", "hosted"] = "modal"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    PUBLIC_URL: str | None = Field(default=None, pattern=r"^https?://")
+    """Where Stripe's hosted page sends people back; by default, the host Slack called."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
+from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, OPEN_CHECKOUT
 from bot.errors import PaybotError
 from bot.machine import OpenCardForm, Reply
 from handlers import render
+from handlers.links import return_url
 from handlers.services import Services
 
 
@@ -29,17 +30,32 @@ def register(app: App, services: Services) -> None:
     conversation = services.conversation
 
     def open_card_form(
-        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+        ack: Ack,
+        body: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        request: BoltRequest,
     ) -> None:
         ack()
         team_id, user_id = context.team_id or "", context.user_id or ""
+        back = return_url(
+            request.headers,
+            public_url=services.public_url,
+            team_id=team_id,
+            app_id=str(body.get("api_app_id") or ""),
+        )
         try:
-            effects = conversation.open_form(team_id, user_id)
+            effects = conversation.request_card(team_id, user_id, return_url=back)
         except PaybotError as exc:
             effects = (Reply(render.apology(exc)),)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
         if form is None or not render.open_form(client, body["trigger_id"], form):
-            render.post(client, _channel(body, user_id), effects)
+            render.post(
+                client, user_id, effects
+            )  # the user's DM: a checkout link goes nowhere else
+
+    def acknowledge(ack: Ack) -> None:
+        ack()  # Slack reports clicks on link buttons too; the browser does the rest
 
     def cancel_payment(
         ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
@@ -65,4 +81,5 @@ def register(app: App, services: Services) -> None:
         render.post(client, channel, effects)
 
     app.action(OPEN_CARD_FORM)(open_card_form)
+    app.action(OPEN_CHECKOUT)(acknowledge)
     app.action(CANCEL_PAYMENT)(cancel_payment)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.logs import install_redaction
-from bot.ports import DialogueEngine, EventLedger, PaymentGateway, SessionStore
+from bot.ports import DialogueEngine, EventLedger, HostedCheckout, PaymentGateway, SessionStore
 from bot.rules import RuleEngine
 from bot.service import ConversationService
 from bot.settings import Settings
@@ -22,7 +23,7 @@ from handlers.listeners import register_listeners
 from handlers.services import Services
 
 if TYPE_CHECKING:
-    from bot.models import CardDetails, PaymentRecord
+    from bot.models import CardDetails, CheckoutLink, CheckoutOutcome, PaymentRecord
 
 
 def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
@@ -80,6 +81,46 @@ def build_gateway(settings: Settings) -> PaymentGateway:
     return LazyGateway(stripe)
 
 
+class LazyHostedCheckout:
+    """The Stripe Checkout adapter, built on first use like `LazyGateway`."""
+
+    def __init__(self, factory: Callable[[], HostedCheckout]) -> None:
+        self._factory = factory
+        self._hosted: HostedCheckout | None = None
+
+    def _get(self) -> HostedCheckout:
+        if self._hosted is None:
+            self._hosted = self._factory()
+        return self._hosted
+
+    def open(self, **request: Any) -> CheckoutLink:
+        return self._get().open(**request)
+
+    def expire(self, checkout_id: str) -> None:
+        self._get().expire(checkout_id)
+
+    def outcome(self, checkout_id: str) -> CheckoutOutcome:
+        return self._get().outcome(checkout_id)
+
+
+def build_hosted(settings: Settings) -> HostedCheckout | None:
+    """Stripe's hosted card page, when webhooks can confirm it (STRIPE_WEBHOOK_SECRET)."""
+    if settings.STRIPE_WEBHOOK_SECRET is None:
+        return None
+
+    def stripe() -> HostedCheckout:
+        from bot.adapters.stripe_checkout import StripeCheckout
+
+        settings.require("STRIPE_SECRET_KEY")
+        assert settings.STRIPE_SECRET_KEY is not None
+        return StripeCheckout(
+            api_key=settings.STRIPE_SECRET_KEY.get_secret_value(),
+            api_base=settings.STRIPE_API_BASE,
+        )
+
+    return LazyHostedCheckout(stripe)
+
+
 def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
     store, ledger = build_stores(settings)
     rules = RuleEngine()
@@ -88,10 +129,18 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         engine=build_engine(settings, rules),
         quick_engine=rules,
         gateway=build_gateway(settings),
+        hosted=build_hosted(settings),
+        card_entry=settings.CARD_ENTRY,
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,
     )
-    return Services(conversation=conversation, ledger=ledger)
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    return Services(
+        conversation=conversation,
+        ledger=ledger,
+        webhook_secret=secret.get_secret_value() if secret else None,
+        public_url=settings.PUBLIC_URL,
+    )
 
 
 def build_client(settings: Settings) -> WebClient:
@@ -121,3 +170,17 @@ def build_app(settings: Settings, services: Services | None = None) -> App:
     )
     register_listeners(app, services or build_services(settings))
     return app
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Everything an HTTP entry point serves: the Bolt app and the services behind it."""
+
+    app: App
+    services: Services
+
+
+def build(settings: Settings) -> Wiring:
+    """The production wiring for `settings`."""
+    services = build_services(settings)
+    return Wiring(build_app(settings, services), services)

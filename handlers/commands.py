@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
-from bot.machine import OpenCardForm
-from bot.messages import HELP_TEXT, PAN_WARNING
+from bot.machine import OfferCheckout, OpenCardForm
+from bot.messages import CHECKOUT_SENT, HELP_TEXT, PAN_WARNING
 from bot.models import Slots
 from bot.rules import extract_slots
 from handlers import render
+from handlers.links import return_url
 from handlers.services import Services
 
 FORM_TIMED_OUT = "I couldn't open the card form in time. Please type `/pay` again."
@@ -29,13 +30,25 @@ def register(app: App, services: Services) -> None:
         "forget": conversation.forget,
     }
 
-    def pay(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def pay(
+        ack: Ack,
+        command: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        request: BoltRequest,
+    ) -> None:
         try:
-            answer(ack, command, client, context)
+            answer(ack, command, client, context, request)
         except PaybotError as exc:
             ack(text=render.apology(exc))
 
-    def answer(ack: Ack, command: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def answer(
+        ack: Ack,
+        command: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        request: BoltRequest,
+    ) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
         text = (command.get("text") or "").strip()
         word = text.split(maxsplit=1)[0].lower() if text else ""
@@ -50,9 +63,18 @@ def register(app: App, services: Services) -> None:
         if text and slots == Slots():
             ack(text=f"{UNKNOWN_OPTION}\n{HELP_TEXT}")
             return
-        effects = conversation.open_form(team_id, user_id, slots)
+        back = return_url(
+            request.headers,
+            public_url=services.public_url,
+            team_id=team_id,
+            app_id=str(command.get("api_app_id") or ""),
+        )
+        effects = conversation.request_card(team_id, user_id, slots, return_url=back)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
-        if form is None:
+        if any(isinstance(e, OfferCheckout) for e in effects):
+            render.post(client, user_id, effects)  # a bearer link: the DM only, never here
+            ack(text="\n".join(filter(None, (warning, CHECKOUT_SENT))))
+        elif form is None:
             ack(text=render.replies(effects))
         elif render.open_form(client, command["trigger_id"], form):
             ack(text=warning) if warning else ack()

@@ -10,10 +10,24 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.blocks import card_modal, confirmation_blocks, reply_blocks, result_view
+from bot.blocks import (
+    card_modal,
+    checkout_blocks,
+    confirmation_blocks,
+    reply_blocks,
+    result_view,
+)
 from bot.errors import PaybotError
-from bot.machine import CloseForm, ConfirmCard, Effect, FieldErrors, OpenCardForm, Reply
-from bot.messages import confirmation
+from bot.machine import (
+    CloseForm,
+    ConfirmCard,
+    Effect,
+    FieldErrors,
+    OfferCheckout,
+    OpenCardForm,
+    Reply,
+)
+from bot.messages import OFFER_CHECKOUT, confirmation
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +62,9 @@ def post(client: WebClient, channel: str, effects: Iterable[Effect]) -> None:
         elif isinstance(effect, ConfirmCard):
             text = confirmation(effect.payment)
             _post(client, channel, fallback_text(text), confirmation_blocks(effect.payment))
+        elif isinstance(effect, OfferCheckout):
+            blocks = checkout_blocks(effect.url, effect.slots)
+            _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks)
 
 
 def _post(client: WebClient, channel: str, text: str, blocks: list[dict[str, Any]]) -> None:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+from handlers import stripe_routes
+from handlers.links import RETURN_PATH
+from handlers.services import Services
+from handlers.stripe_routes import Answer
 
 log = logging.getLogger(__name__)
 
@@ -28,25 +35,45 @@ class QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def routes(bolt_app: App) -> WSGIApp:
-    """`POST /slack/events` to Bolt, `GET /health` answered here, anything else 404."""
+def routes(bolt_app: App, services: Services | None = None) -> WSGIApp:
+    """`POST /slack/events` to Bolt; health, Stripe's webhook and return page here; else 404."""
     slack = SlackRequestHandler(bolt_app, path="/slack/events")
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path == "/health" and method in ("GET", "HEAD"):
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok"]
         if path == "/slack/events":
             return slack(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found"]
+        answer: Answer = (404, "text/plain", "not found")
+        if path == "/health" and method in ("GET", "HEAD"):
+            answer = (200, "text/plain", "ok")
+        elif path == stripe_routes.WEBHOOK_PATH and method == "POST" and services is not None:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            headers = {
+                k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")
+            }
+            answer = stripe_routes.webhook(body, headers, services, bolt_app.client)
+        elif path == RETURN_PATH and method == "GET":
+            query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+            answer = stripe_routes.return_page(query)
+        status, content_type, text = answer
+        start_response(f"{status} {HTTPStatus(status).phrase}", [("Content-Type", content_type)])
+        return [text.encode()]
 
     return application
 
 
-def make(bolt_app: App, *, host: str = "127.0.0.1", port: int = 3000) -> WSGIServer:
+def make(
+    bolt_app: App,
+    *,
+    services: Services | None = None,
+    host: str = "127.0.0.1",
+    port: int = 3000,
+) -> WSGIServer:
     """A server bound and ready; call `serve_forever()` (port 0 picks a free one)."""
     return make_server(
-        host, port, routes(bolt_app), server_class=ThreadingWSGIServer, handler_class=QuietHandler
+        host,
+        port,
+        routes(bolt_app, services),
+        server_class=ThreadingWSGIServer,
+        handler_class=QuietHandler,
     )

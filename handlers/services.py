@@ -1,4 +1,4 @@
-"""What the listeners are given: the service and the event ledger."""
+"""What the listeners are given: the service, the event ledger and a few settings."""
 
 from __future__ import annotations
 
@@ -15,3 +15,7 @@ EVENT_CLAIM_SECONDS = 24 * 3600
 class Services:
     conversation: ConversationService
     ledger: EventLedger
+    webhook_secret: str | None = None
+    """Verifies Stripe's webhooks; None when the hosted card page is not configured."""
+    public_url: str | None = None
+    """This app's public base URL, when it can't be derived from the request."""

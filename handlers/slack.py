@@ -8,6 +8,7 @@ the cache's max age passes) rebuilds the app.
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 from collections.abc import Mapping
@@ -21,6 +22,9 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler  # noqa: E402 - af
 
 from bot.adapters.secrets_manager import CachedSecret  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
+from handlers import stripe_routes  # noqa: E402
+from handlers.links import RETURN_PATH  # noqa: E402
+from handlers.services import Services  # noqa: E402
 
 
 class Container:
@@ -35,17 +39,19 @@ class Container:
         self._lock = threading.Lock()
         self._built_with: Mapping[str, str] | None = None
         self._handler: SlackRequestHandler | None = None
+        self._services: Services | None = None
 
-    def slack_handler(self) -> SlackRequestHandler:
+    def wiring(self) -> tuple[SlackRequestHandler, Services]:
         values = self._secret.get() if self._secret else {}
         with self._lock:
-            if self._handler is None or values != self._built_with:
-                from handlers.bootstrap import build_app
+            if self._handler is None or self._services is None or values != self._built_with:
+                from handlers.bootstrap import build
 
-                settings = load_settings({**self._environ, **values})
-                self._handler = SlackRequestHandler(build_app(settings))
+                wiring = build(load_settings({**self._environ, **values}))
+                self._handler = SlackRequestHandler(wiring.app)
+                self._services = wiring.services
                 self._built_with = values
-            return self._handler
+            return self._handler, self._services
 
 
 _container: Container | None = None
@@ -61,7 +67,25 @@ def _current() -> Container:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda function's entry point."""
-    slack = _current().slack_handler()
+    """The Lambda function's entry point: Slack's events, Stripe's webhook and return page."""
+    slack, services = _current().wiring()
+    path = event.get("rawPath") or event.get("path") or ""
+    if path == stripe_routes.WEBHOOK_PATH:
+        headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
+        answer = stripe_routes.webhook(_raw_body(event), headers, services, slack.app.client)
+        return _response(answer)
+    if path == RETURN_PATH:
+        return _response(stripe_routes.return_page(event.get("queryStringParameters") or {}))
     response: dict[str, Any] = slack.handle(event, context)  # type: ignore[no-untyped-call]
     return response
+
+
+def _raw_body(event: dict[str, Any]) -> bytes:
+    """The body exactly as sent: signatures are over these bytes (API Gateway may base64 it)."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+
+
+def _response(answer: stripe_routes.Answer) -> dict[str, Any]:
+    status, content_type, body = answer
+    return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 
 from bot.blocks import CARD_FORM, result_view
 from bot.card_form import FIELDS
 from bot.errors import PaybotError
 from handlers import render
+from handlers.links import return_url
 from handlers.services import Services
 
 
@@ -23,13 +24,30 @@ def field_value(view: dict[str, Any], block_id: str) -> str:
 
 
 def register(app: App, services: Services) -> None:
-    def submit(ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext) -> None:
+    def submit(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+        request: BoltRequest,
+    ) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
         form_ref = view.get("private_metadata")
         fields = {name: field_value(view, name) for name in FIELDS}
+        back = return_url(
+            request.headers,
+            public_url=services.public_url,
+            team_id=team_id,
+            app_id=str(body.get("api_app_id") or ""),
+        )
         try:
             effects = services.conversation.submit_card(
-                team_id, user_id, form_ref if isinstance(form_ref, str) else "", **fields
+                team_id,
+                user_id,
+                form_ref if isinstance(form_ref, str) else "",
+                return_url=back,
+                **fields,
             )
         except PaybotError as exc:
             ack(response_action="update", view=result_view(render.apology(exc)))

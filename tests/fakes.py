@@ -6,7 +6,14 @@ import threading
 from dataclasses import dataclass, field
 
 from bot.errors import CardRejected, PaybotError, SessionConflict
-from bot.models import CardDetails, Decision, PaymentRecord, Session
+from bot.models import (
+    CardDetails,
+    CheckoutLink,
+    CheckoutOutcome,
+    Decision,
+    PaymentRecord,
+    Session,
+)
 
 
 class MemoryStore:
@@ -34,6 +41,25 @@ class MemoryStore:
 
     def delete(self, *, team_id: str, user_id: str) -> None:
         self.rows.pop((team_id, user_id), None)
+
+
+class MemoryLedger:
+    """An `EventLedger` in memory."""
+
+    def __init__(self) -> None:
+        self.claimed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
+        with self._lock:
+            if event_id in self.claimed:
+                return False
+            self.claimed.add(event_id)
+            return True
+
+    def release(self, event_id: str) -> None:
+        with self._lock:
+            self.claimed.discard(event_id)
 
 
 class FakeClock:
@@ -80,3 +106,52 @@ class FakeGateway:
 
 def declined(field_name: str, message: str = "declined") -> CardRejected:
     return CardRejected(field_name, message)
+
+
+@dataclass
+class FakeHostedCheckout:
+    """A `HostedCheckout` whose pages are completed or expired by the test."""
+
+    opened: list[dict[str, str | None]] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    outcomes: dict[str, CheckoutOutcome] = field(default_factory=dict)
+    error: PaybotError | None = None
+
+    def open(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        reference: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CheckoutLink:
+        if self.error is not None:
+            raise self.error
+        checkout_id = f"cs_test_{len(self.opened) + 1}"
+        self.opened.append(
+            {"customer_id": customer_id, "reference": reference, "key": idempotency_key}
+        )
+        self.outcomes[checkout_id] = CheckoutOutcome(
+            checkout_id, team_id, user_id, reference, "open"
+        )
+        return CheckoutLink(checkout_id, customer_id or "cus_fake", f"https://pay/{checkout_id}")
+
+    def expire(self, checkout_id: str) -> None:
+        self.expired.append(checkout_id)
+
+    def outcome(self, checkout_id: str) -> CheckoutOutcome:
+        return self.outcomes[checkout_id]
+
+    def complete(self, checkout_id: str, payment: PaymentRecord = VISA) -> None:
+        page = self.outcomes[checkout_id]
+        self.outcomes[checkout_id] = CheckoutOutcome(
+            checkout_id, page.team_id, page.user_id, page.reference, "complete", payment
+        )
+
+    def lapse(self, checkout_id: str) -> None:
+        page = self.outcomes[checkout_id]
+        self.outcomes[checkout_id] = CheckoutOutcome(
+            checkout_id, page.team_id, page.user_id, page.reference, "expired"
+        )

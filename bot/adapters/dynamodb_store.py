@@ -211,6 +211,15 @@ class DynamoEventLedger:
             raise _unavailable("PutItem", exc) from exc
         return True
 
+    def release(self, event_id: str) -> None:
+        """Forget a claim whose work failed, so a redelivery is handled."""
+        try:
+            self._client.delete_item(
+                TableName=self._table, Key={KEY_ATTRIBUTE: {"S": f"{EVENT_KEY_PREFIX}{event_id}"}}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("DeleteItem", exc) from exc
+
 
 def create_table(client: Any, table_name: str) -> bool:
     """Create the sessions table with TTL on `expires_at`; False if it already existed."""

@@ -175,5 +175,9 @@ class SqliteEventLedger:
         )
         return changed == 1
 
+    def release(self, event_id: str) -> None:
+        """Forget a claim whose work failed, so a redelivery is handled."""
+        self._db.execute("DELETE FROM events WHERE event_id = ?", (event_id,))
+
     def close(self) -> None:
         self._db.close()

@@ -28,7 +28,7 @@ from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspa
 from emulator.slack_api import create_app as slack_app
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
-from handlers.bootstrap import build_app
+from handlers.bootstrap import build
 from handlers.server import make
 
 SIGNING_SECRET = "paybot-test-signing-secret"
@@ -200,7 +200,8 @@ def running_paybot(
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        server = make(build_app(load_settings(environment)), port=0)
+        wiring = build(load_settings(environment))
+        server = make(wiring.app, services=wiring.services, port=0)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:

@@ -308,6 +308,17 @@ def test_an_expired_claim_can_be_claimed_again(ledger: Ledger, clock: FakeClock)
     assert ledger.claim("Ev1", ttl_seconds=60) is False
 
 
+def test_a_released_claim_can_be_claimed_again(ledger: Ledger) -> None:
+    ledger.claim("Ev1", ttl_seconds=60)
+    ledger.release("Ev1")
+    assert ledger.claim("Ev1", ttl_seconds=60)
+
+
+def test_releasing_an_unclaimed_event_is_fine(ledger: Ledger) -> None:
+    ledger.release("never-claimed")
+    assert ledger.claim("never-claimed", ttl_seconds=60)
+
+
 def test_claims_of_different_events_are_independent(ledger: Ledger) -> None:
     ledger.claim("Ev1", ttl_seconds=60)
 

@@ -33,6 +33,9 @@ class DownLedger:
     def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
         raise StoreUnavailable("DynamoDB PutItem failed: ServiceUnavailable")
 
+    def release(self, event_id: str) -> None:
+        raise StoreUnavailable("DynamoDB DeleteItem failed: ServiceUnavailable")
+
 
 @pytest.fixture
 def setup(tmp_path) -> Iterator[tuple[App, SlackWorkspace]]:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from slack_bolt import App
 from bot.service import ConversationService
 from handlers.listeners import register_listeners
 from handlers.services import Services
-from tests.fakes import FakeGateway, MemoryStore, RecordingEngine
+from tests.fakes import FakeGateway, MemoryLedger, MemoryStore, RecordingEngine
 
 ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = "https://REPLACE_WITH_YOUR_URL/slack/events"
@@ -59,11 +59,6 @@ class RecordingApp(App):
         return super().view(constraints, *args, **kwargs)
 
 
-class NoLedger:
-    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
-        return True
-
-
 @pytest.fixture(scope="module")
 def manifest() -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / "manifest.yml").read_text()))
@@ -75,7 +70,7 @@ def registered() -> dict[str, list[Any]]:
     conversation = ConversationService(
         store=MemoryStore(), engine=RecordingEngine(), gateway=FakeGateway()
     )
-    register_listeners(app, Services(conversation, NoLedger()))
+    register_listeners(app, Services(conversation, MemoryLedger()))
     return app.registered
 
 

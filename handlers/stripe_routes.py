@@ -1,0 +1,75 @@
+"""Stripe's side of the hosted card page: the signed webhook, and the page people return to."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from slack_sdk import WebClient
+
+from bot.errors import PaybotError
+from handlers import render
+from handlers.services import EVENT_CLAIM_SECONDS, Services
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/stripe/webhook"
+HANDLED = frozenset({"checkout.session.completed", "checkout.session.expired"})
+_SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+
+Answer = tuple[int, str, str]
+"""HTTP status, content type, body."""
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    wanted = name.lower()  # API Gateway lower-cases header names; others may not
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def webhook(
+    body: bytes, headers: Mapping[str, str], services: Services, client: WebClient
+) -> Answer:
+    """Verify, dedupe and act on one Stripe event; 400 and no side effect when unsigned."""
+    if services.webhook_secret is None:
+        return 404, "text/plain", "webhooks are not configured"
+    from bot.adapters.stripe_webhook import InvalidWebhook, verify
+
+    try:
+        event = verify(body, _header(headers, "Stripe-Signature"), services.webhook_secret)
+    except InvalidWebhook as exc:
+        log.warning("%s", exc)
+        return 400, "text/plain", "invalid signature"
+    if event.type not in HANDLED:
+        return 200, "text/plain", "ignored"
+    claim = f"stripe:{event.id}"
+    if not services.ledger.claim(claim, ttl_seconds=EVENT_CLAIM_SECONDS):
+        return 200, "text/plain", "duplicate"
+    try:
+        user_id, effects = services.conversation.checkout_event(event.object_id)
+    except PaybotError as exc:
+        services.ledger.release(claim)  # Stripe retries; the retry must be handled
+        log.error("webhook %s failed: %s", event.type, type(exc).__name__)
+        return 503, "text/plain", "try again"
+    if user_id:
+        render.post(client, user_id, effects)
+    return 200, "text/plain", "ok"
+
+
+def return_page(query: Mapping[str, str]) -> Answer:
+    """A small "done, back to Slack" page; its link opens the app's DM in Slack."""
+    team, app = query.get("team", ""), query.get("app", "")
+    target = "https://slack.com/"
+    if _SLACK_ID.match(team) and _SLACK_ID.match(app):
+        target = "https://slack.com/app_redirect?" + urlencode({"app": app, "team": team})
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>paybot: done</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{{font-family:system-ui,sans-serif;margin:15vh auto;max-width:28rem;text-align:center;
+color:#1d1c1d}}a{{display:inline-block;margin-top:1rem;padding:.6rem 1.2rem;border-radius:6px;
+background:#007a5a;color:#fff;text-decoration:none;font-weight:600}}</style></head>
+<body><h1>Done</h1><p>You can close this page. paybot will confirm in Slack.</p>
+<a href="{html.escape(target)}">Back to Slack</a></body></html>"""
+    return 200, "text/html; charset=utf-8", page
