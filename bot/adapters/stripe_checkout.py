@@ -14,9 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import stripe
-from stripe._base_address import BaseAddresses
 
-from bot.adapters.stripe_gateway import MAX_NETWORK_RETRIES, TIMEOUT_SECONDS
+from bot.adapters.stripe_gateway import MAX_NETWORK_RETRIES, TIMEOUT_SECONDS, stripe_client
 from bot.errors import PaymentUnavailable
 from bot.models import CheckoutLink, CheckoutOutcome, PaymentRecord
 
@@ -40,11 +39,10 @@ class StripeCheckout:
         max_network_retries: int = MAX_NETWORK_RETRIES,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
-        self._client = stripe.StripeClient(
+        self._client = stripe_client(
             api_key,
-            base_addresses=base,
-            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+            api_base,
+            timeout_seconds=timeout_seconds,
             max_network_retries=max_network_retries,
         )
         self._clock = clock

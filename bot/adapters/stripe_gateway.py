@@ -33,6 +33,23 @@ RAW_CARD_DATA_HELP = (
 _CARD_FIELDS = {"number", "exp_month", "exp_year", "cvc"}
 
 
+def stripe_client(
+    api_key: str,
+    api_base: str | None,
+    *,
+    timeout_seconds: float = TIMEOUT_SECONDS,
+    max_network_retries: int = MAX_NETWORK_RETRIES,
+) -> stripe.StripeClient:
+    """A Stripe client for `api_base` (Stripe's own when None) within our time budget."""
+    base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
+    return stripe.StripeClient(
+        api_key,
+        base_addresses=base,
+        http_client=stripe.RequestsClient(timeout=timeout_seconds),
+        max_network_retries=max_network_retries,
+    )
+
+
 def card_field(param: str | None) -> str:
     """Stripe's `param` (`card[cvc]` or `cvc`) as our field name; unknown -> `number`."""
     name = (param or "").removeprefix("card[").removesuffix("]")
@@ -55,11 +72,10 @@ class StripeGateway:
         timeout_seconds: float = TIMEOUT_SECONDS,
         max_network_retries: int = MAX_NETWORK_RETRIES,
     ) -> None:
-        base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
-        self._client = stripe.StripeClient(
+        self._client = stripe_client(
             api_key,
-            base_addresses=base,
-            http_client=stripe.RequestsClient(timeout=timeout_seconds),
+            api_base,
+            timeout_seconds=timeout_seconds,
             max_network_retries=max_network_retries,
         )
         self._warned = threading.Event()
