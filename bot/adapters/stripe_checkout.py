@@ -91,8 +91,8 @@ class StripeCheckout:
             page = self._client.v1.checkout.sessions.retrieve(checkout_id, params=params)
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
-        customer = page.customer
-        metadata = dict(getattr(customer, "metadata", None) or {})
+        found = getattr(page.customer, "metadata", None)
+        metadata = found.to_dict() if found is not None else {}
         status = page.status if page.status in _STATUSES else "open"
         return CheckoutOutcome(
             checkout_id=page.id,

@@ -32,6 +32,7 @@ from handlers.bootstrap import build
 from handlers.server import make
 
 SIGNING_SECRET = "paybot-test-signing-secret"
+WEBHOOK_SECRET = "whsec_paybot_test"
 STRIPE_KEY = "sk_test_paybot"
 MODEL_ID = "anthropic.claude-test"
 
@@ -183,7 +184,8 @@ def running_paybot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: str
 ) -> Iterator[Paybot]:
     """The whole system on loopback: emulators first, then the app pointed at them."""
-    workspace, stripe, bedrock = SlackWorkspace(), StripeEmulator(), BedrockEmulator()
+    workspace, bedrock = SlackWorkspace(), BedrockEmulator()
+    stripe = StripeEmulator(webhook_secret=WEBHOOK_SECRET, webhook_retry_delay=0)
     with (
         serve_in_thread(slack_app(workspace)) as slack_server,
         serve_in_thread(stripe_app(stripe)) as stripe_server,
@@ -204,6 +206,7 @@ def running_paybot(
         server = make(wiring.app, services=wiring.services, port=0)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        stripe.webhook_url = f"http://127.0.0.1:{server.server_port}/stripe/webhook"
         try:
             yield Paybot(f"http://127.0.0.1:{server.server_port}", workspace, stripe, bedrock)
         finally:
