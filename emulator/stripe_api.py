@@ -1,15 +1,29 @@
-"""A Stripe-compatible test API: card PaymentMethods, Stripe's errors, idempotency, faults.
+"""A Stripe-compatible test API: card PaymentMethods, Checkout in setup mode, webhooks.
 
 The real `stripe` SDK talks to it unchanged::
 
     client = stripe.StripeClient("sk_test_anything", base_addresses={"api": url})
 
 Emulated: `POST /v1/payment_methods` (`type=card`, form-encoded with Stripe's bracket
-notation) and `GET /v1/payment_methods/{id}`; Bearer (or Basic) authentication with any
+notation) and `GET /v1/payment_methods/{id}`; `POST /v1/customers`, `GET /v1/customers/{id}`
+and `GET /v1/customers/search` (Stripe's query language: `email`, `name`, `phone`,
+`metadata['key']`, `:` and `~`, AND or OR); `POST /v1/checkout/sessions` (`mode=setup`),
+`GET /v1/checkout/sessions/{id}`, `POST /v1/checkout/sessions/{id}/expire` and
+`GET /v1/setup_intents/{id}`, with `expand[]`; Bearer (or Basic) authentication with any
 `sk_test_` key, or one exact key; Stripe's error envelope and HTTP statuses; a `Request-Id`
-header on every response; `Idempotency-Key` replay; the "raw card data APIs" gate
-(`StripeEmulator(raw_card_data=False)`); injected faults. The control endpoints are listed
-on `create_app`.
+header on every response; `Idempotency-Key` replay on every POST; the "raw card data APIs"
+gate (`StripeEmulator(raw_card_data=False)`); injected faults. The control endpoints are
+listed on `create_app`.
+
+Stripe-hosted card entry: a Checkout Session's `url` is this server's own page,
+`GET /pay/{id}`, a card form that validates as `POST /v1/payment_methods` does (and works
+whatever the raw card data gate says: that gate is for the API, not for Stripe's page). A
+good card makes a PaymentMethod attached to the session's customer and a succeeded
+SetupIntent, completes the session and redirects (303) to `success_url`. Completion and
+expiry (by the API, a control endpoint, or `expires_at` passing, noticed on the next look)
+are Events, `checkout.session.completed` and `checkout.session.expired`, POSTed to the
+webhook endpoint signed as Stripe signs them (see `emulator.stripe_checkout`), after the
+answer that caused them has been sent.
 
 Test cards. Real Stripe accepts the numbers below when a PaymentMethod is created and only
 declines them later, when a charge or a setup confirms the card. This emulator declines
@@ -59,6 +73,19 @@ gets method, path, status and timing only.
 #   is saved, and a corrected card under the same key meets idempotency_error); a request
 #   that fails parameter validation saves nothing. Replays carry `Idempotent-Replayed:
 #   true` and `Original-Request: req_...`.
+# * Checkout Sessions: "Missing required param: success_url." (parameter_missing) for the
+#   hosted page; "You can not pass `line_items` in `setup` mode."; `expires_at` 30 minutes
+#   to 24 hours ahead ("The `expires_at` timestamp must be at least 30 minutes from Checkout
+#   Session creation." / "... must be less than 24 hours ..."; no code seen in reports);
+#   an unknown customer is 400 resource_missing, param customer; expiring a session that is
+#   not open: "Only Checkout Sessions with a status in ["open"] can be expired. ...". In
+#   setup mode `currency` is required unless the payment method types are given (Stripe's
+#   API reference; the error wording is assumed). stripe 16 (API 2026-10-28) sends
+#   `allowed_payment_method_types`; older integrations send `payment_method_types`: both
+#   are read. The `param` of a missing object on retrieve is assumed to be the path
+#   parameter's name (session, customer, intent), as for payment_method.
+# * Search is eventually consistent on Stripe (new objects appear within about a minute);
+#   here they appear at once. Invalid queries: 400, param query, wording assumed.
 
 from __future__ import annotations
 
@@ -66,6 +93,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import contextvars
 import copy
 import dataclasses
 import hashlib
@@ -82,9 +110,39 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+
+from emulator.stripe_checkout import (
+    SESSION_EXPIRES_MAX,
+    SESSION_EXPIRES_MIN,
+    CardEntry,
+    PageError,
+    SearchQueryError,
+    SessionRequest,
+    WebhookDelivery,
+    WebhookJob,
+    WebhookSender,
+    checked_webhook_url,
+    checkout_session_object,
+    complete_session,
+    customer_object,
+    event_object,
+    expand_paths,
+    expire_session,
+    new_webhook_secret,
+    page_error,
+    parse_search_query,
+    read_card_form,
+    render_form,
+    render_notice,
+    search_page,
+    sequence_param,
+    setup_intent_object,
+    success_redirect,
+)
 
 logger = logging.getLogger("emulator.stripe_api")  # the same name under `python -m`
 
@@ -107,6 +165,8 @@ RATE_LIMIT_MESSAGE: Final = (
     " https://stripe.com/docs/rate-limits."
 )
 CREATE_PAYMENT_METHOD: Final = "POST /v1/payment_methods"
+CREATE_CUSTOMER: Final = "POST /v1/customers"
+CREATE_CHECKOUT_SESSION: Final = "POST /v1/checkout/sessions"
 _ID_ALPHABET: Final = string.ascii_letters + string.digits
 _PAN_RUN = re.compile(r"\d(?:[ -]?\d){12,18}")
 
@@ -302,12 +362,52 @@ _KNOWN_PARAMS: Final[Mapping[str, frozenset[str] | None]] = {
 _ADDRESS_FIELDS: Final = ("city", "country", "line1", "line2", "postal_code", "state")
 
 
-def _reject_unknown_params(params: Mapping[str, str]) -> None:
+_CUSTOMER_PARAMS: Final[Mapping[str, frozenset[str] | None]] = {
+    "email": frozenset(),
+    "name": frozenset(),
+    "phone": frozenset(),
+    "description": frozenset(),
+    "metadata": None,
+    "expand": None,
+}
+_SEARCH_PARAMS: Final[Mapping[str, frozenset[str] | None]] = {
+    "query": frozenset(),
+    "limit": frozenset(),
+    "page": frozenset(),
+    "expand": None,
+}
+_CHECKOUT_PARAMS: Final[Mapping[str, frozenset[str] | None]] = {
+    "mode": frozenset(),
+    "customer": frozenset(),
+    "customer_email": frozenset(),
+    "currency": frozenset(),
+    "payment_method_types": None,
+    "allowed_payment_method_types": None,
+    "client_reference_id": frozenset(),
+    "expires_at": frozenset(),
+    "success_url": frozenset(),
+    "cancel_url": frozenset(),
+    "locale": frozenset(),
+    "ui_mode": frozenset(),
+    "metadata": None,
+    "setup_intent_data": frozenset({"metadata", "description"}),
+    "line_items": None,  # known to Stripe; refused in setup mode with its own message
+    "expand": None,
+}
+_EXPAND_ONLY: Final[Mapping[str, frozenset[str] | None]] = {"expand": None}
+_CUSTOMER_SEARCH_FIELDS: Final = frozenset({"email", "name", "phone"})
+_EXPANDABLE: Final = frozenset({"customer", "payment_method", "setup_intent"})
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _reject_unknown_params(
+    params: Mapping[str, str], known: Mapping[str, frozenset[str] | None] = _KNOWN_PARAMS
+) -> None:
     for key in params:
         parts = re.findall(r"[^\[\]]+", key) or [key]
-        if parts[0] not in _KNOWN_PARAMS:
+        if parts[0] not in known:
             raise _unknown_param(parts[0])
-        allowed = _KNOWN_PARAMS[parts[0]]
+        allowed = known[parts[0]]
         if allowed is not None and len(parts) > 1 and parts[1] not in allowed:
             raise _unknown_param(f"{parts[0]}[{parts[1]}]")
 
@@ -331,6 +431,21 @@ def _subkeys(params: Mapping[str, str], prefix: str) -> dict[str, str]:
 def _digits_or_none(value: str) -> int | None:
     value = value.strip()
     return int(value) if value.isdigit() else None
+
+
+def _missing_param(name: str) -> ApiError:
+    return invalid_request(f"Missing required param: {name}.", param=name, code="parameter_missing")
+
+
+def _metadata(params: Mapping[str, str], prefix: str = "metadata") -> dict[str, str]:
+    """`prefix[key]` values, card-like digit runs masked; an empty value sets nothing."""
+    return {key: redact_pans(value) for key, value in _subkeys(params, prefix).items() if value}
+
+
+def _text(params: Mapping[str, str], name: str) -> str | None:
+    """A free-text parameter, card-like digit runs masked; empty is None."""
+    value = params.get(name)
+    return redact_pans(value) if value else None
 
 
 def _loggable_params(params: Mapping[str, str]) -> dict[str, str]:
@@ -422,6 +537,13 @@ def new_id(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
+# Set by the HTTP layer for the request being served: events emitted meanwhile wait in it
+# until the answer has been sent.
+_HELD_WEBHOOKS: Final[contextvars.ContextVar[list[WebhookJob] | None]] = contextvars.ContextVar(
+    "stripe_held_webhooks", default=None
+)
+
+
 class StripeEmulator:
     """The emulated account's state; thread-safe (the app serves on its own thread).
 
@@ -429,7 +551,13 @@ class StripeEmulator:
         raw_card_data: whether the account has raw card data APIs enabled; can be
             changed at runtime through the `raw_card_data` property.
         api_key: accept only this exact `sk_test_` key (default: any `sk_test_` key).
-        clock: seconds since the epoch; decides which expiry dates are past.
+        clock: seconds since the epoch; decides which expiry dates are past, when Checkout
+            Sessions expire, and the timestamps of events and signatures.
+        webhook_url: where events are POSTed (http(s) on a loopback address); None sends
+            none (they are still kept in `events`). Settable at runtime.
+        webhook_secret: the `whsec_` secret events are signed with; a fresh one if None.
+        webhook_retry_delay: seconds before the second of three delivery attempts (doubling).
+        business_name: the account's name, shown on the hosted page.
     """
 
     def __init__(
@@ -438,6 +566,10 @@ class StripeEmulator:
         raw_card_data: bool = True,
         api_key: str | None = None,
         clock: Callable[[], float] = time.time,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+        webhook_retry_delay: float = 0.5,
+        business_name: str = "Test business",
     ) -> None:
         if api_key is not None and not api_key.startswith("sk_test_"):
             raise ValueError("api_key must be a test-mode secret key (sk_test_...)")
@@ -447,9 +579,21 @@ class StripeEmulator:
         self._clock = clock
         self._secret = secrets.token_bytes(32)
         self._payment_methods: dict[str, JSON] = {}
+        self._customers: dict[str, JSON] = {}
+        self._sessions: dict[str, JSON] = {}
+        self._setup_metadata: dict[str, dict[str, str]] = {}  # session id -> SetupIntent's
+        self._setup_intents: dict[str, JSON] = {}
+        self._events: dict[str, JSON] = {}
+        self._deliveries: list[WebhookDelivery] = []
         self._saved: dict[tuple[str, str], _SavedResult] = {}
         self._requests: list[RecordedRequest] = []
         self._faults: deque[Fault] = deque()
+        self._webhook_url = None if webhook_url is None else checked_webhook_url(webhook_url)
+        self._webhook_secret = webhook_secret or new_webhook_secret()
+        self._sender = WebhookSender(
+            self._record_delivery, clock=clock, retry_delay=webhook_retry_delay
+        )
+        self.business_name = business_name
 
     # -- inspection and control (any thread)
 
@@ -465,6 +609,31 @@ class StripeEmulator:
             self._raw_card_data = enabled
 
     @property
+    def webhook_url(self) -> str | None:
+        """Where events are POSTed; None: nowhere."""
+        with self._lock:
+            return self._webhook_url
+
+    @webhook_url.setter
+    def webhook_url(self, url: str | None) -> None:
+        checked = None if url is None else checked_webhook_url(url)
+        with self._lock:
+            self._webhook_url = checked
+
+    @property
+    def webhook_secret(self) -> str:
+        """The secret in every `Stripe-Signature`."""
+        with self._lock:
+            return self._webhook_secret
+
+    @webhook_secret.setter
+    def webhook_secret(self, secret: str) -> None:
+        if not secret.strip():
+            raise ValueError("webhook_secret must not be empty")
+        with self._lock:
+            self._webhook_secret = secret
+
+    @property
     def payment_methods(self) -> list[JSON]:
         """Copies of every PaymentMethod created, oldest first."""
         with self._lock:
@@ -474,6 +643,46 @@ class StripeEmulator:
         """A copy of one PaymentMethod, or None."""
         with self._lock:
             return copy.deepcopy(self._payment_methods.get(payment_method_id))
+
+    @property
+    def customers(self) -> list[JSON]:
+        """Copies of every Customer, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._customers.values()))
+
+    @property
+    def checkout_sessions(self) -> list[JSON]:
+        """Copies of every Checkout Session, oldest first (expiring those past `expires_at`)."""
+        with self._lock:
+            return [copy.deepcopy(self._refresh(session)) for session in self._sessions.values()]
+
+    def checkout_session(self, session_id: str) -> JSON | None:
+        """A copy of one Checkout Session, or None."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return None if session is None else copy.deepcopy(self._refresh(session))
+
+    @property
+    def setup_intents(self) -> list[JSON]:
+        """Copies of every SetupIntent, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._setup_intents.values()))
+
+    @property
+    def events(self) -> list[JSON]:
+        """Copies of every Event, oldest first."""
+        with self._lock:
+            return copy.deepcopy(list(self._events.values()))
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every delivery attempt (event id, type, url, attempt, status), oldest first."""
+        with self._lock:
+            return list(self._deliveries)
+
+    def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
+        """Wait until every event sent so far has had its attempts; False on timeout."""
+        return self._sender.wait_idle(timeout)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -519,12 +728,112 @@ class StripeEmulator:
             self._faults.clear()
 
     def reset(self) -> None:
-        """Forget PaymentMethods, idempotent results, the request log and pending faults."""
+        """Forget every object, event, delivery, idempotent result, request and fault.
+
+        The webhook endpoint and secret stay as they are.
+        """
         with self._lock:
-            self._payment_methods.clear()
-            self._saved.clear()
+            for store in (
+                self._payment_methods,
+                self._customers,
+                self._sessions,
+                self._setup_metadata,
+                self._setup_intents,
+                self._events,
+                self._saved,
+            ):
+                store.clear()
+            self._deliveries.clear()
             self._requests.clear()
             self._faults.clear()
+
+    # -- Checkout, as the hosted page and the tests drive it (any thread)
+
+    def complete_checkout(
+        self,
+        session_id: str,
+        number: str = "4242424242424242",
+        *,
+        exp_month: int = 12,
+        exp_year: int | None = None,
+        cvc: str = "123",
+        name: str = "Jenny Rosen",
+    ) -> JSON:
+        """Save a card on an open session, as its hosted page does; the completed session.
+
+        `exp_year` defaults to next year. Raises ApiError: 402 card errors as
+        `POST /v1/payment_methods` gives them, 404 for an unknown session, 400 for one
+        that is not open.
+        """
+        year = exp_year if exp_year is not None else self._year() + 1
+        return self.complete_from_page(
+            session_id, CardEntry(number, str(exp_month), str(year), cvc, name)
+        )
+
+    def complete_from_page(self, session_id: str, entry: CardEntry) -> JSON:
+        """`complete_checkout` for a card as the page read it."""
+        card = {
+            "number": entry.number,
+            "exp_month": entry.exp_month,
+            "exp_year": entry.exp_year,
+            "cvc": entry.cvc,
+        }
+        with self._lock:
+            session = self._open_session(session_id)
+            customer = self._customers.get(session["customer"] or "")
+            payment_method = self._payment_method_object(
+                self._card(card, {}),
+                billing_details={**_billing_details({}), "name": redact_pans(entry.name)},
+                customer=session["customer"],
+                allow_redisplay="limited",
+            )
+            self._payment_methods[payment_method["id"]] = payment_method
+            intent = setup_intent_object(
+                new_id("seti_", 24),
+                created=int(self._clock()),
+                customer=session["customer"],
+                payment_method=payment_method["id"],
+                metadata=self._setup_metadata.get(session_id, {}),
+            )
+            self._setup_intents[intent["id"]] = intent
+            email = customer["email"] if customer else session["customer_email"]
+            name = redact_pans(entry.name)
+            complete_session(session, setup_intent=intent["id"], email=email, name=name)
+            self._emit("checkout.session.completed", session)
+            return copy.deepcopy(session)
+
+    def expire_checkout(self, session_id: str) -> JSON:
+        """Expire an open session, as `POST /v1/checkout/sessions/{id}/expire` does."""
+        with self._lock:
+            return self._expire(session_id, request_id=None, idempotency_key=None)
+
+    def redeliver(self, event_id: str) -> None:
+        """Send an event again, unchanged, to the webhook endpoint configured now.
+
+        Raises KeyError for an unknown event, ValueError when no endpoint is configured.
+        """
+        with self._lock:
+            event = self._events.get(event_id)
+            if event is None:
+                raise KeyError(event_id)
+            if self._webhook_url is None:
+                raise ValueError("no webhook endpoint is configured")
+            self._dispatch(event)
+
+    def page_view(self, session_id: str) -> tuple[JSON | None, str | None]:
+        """A session (copy, or None) and its customer's email, for rendering its page."""
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None:
+                return None, None
+            self._refresh(session)
+            customer = self._customers.get(session["customer"] or "")
+            email = customer["email"] if customer else session["customer_email"]
+            return copy.deepcopy(session), email
+
+    def release_webhooks(self, held: Iterable[WebhookJob]) -> None:
+        """Send events that waited for their request's answer."""
+        self._sender.release(held)
 
     # -- what the HTTP layer calls
 
@@ -570,23 +879,15 @@ class StripeEmulator:
         request_id: str,
     ) -> Answer:
         """`POST /v1/payment_methods`, with idempotent replay."""
-        digest = self._digest(params)
-        with self._lock:
-            if idempotency_key is not None:
-                saved = self._saved.get((api_key, idempotency_key))
-                if saved is not None:
-                    return self._replay(saved, idempotency_key, digest, request_id)
-            try:
-                payment_method = self._new_payment_method(params)
-            except ApiError as error:
-                answer, keep = error.answer(request_id, self._clock()), error.saved
-            else:
-                self._payment_methods[payment_method["id"]] = payment_method
-                answer, keep = Answer(200, copy.deepcopy(payment_method)), True
-            if idempotency_key is not None and keep:
-                saved = _SavedResult(CREATE_PAYMENT_METHOD, digest, answer, request_id)
-                self._saved[(api_key, idempotency_key)] = saved
-            return answer
+
+        def create() -> JSON:
+            payment_method = self._new_payment_method(params)
+            self._payment_methods[payment_method["id"]] = payment_method
+            return payment_method
+
+        return self._idempotent(
+            CREATE_PAYMENT_METHOD, params, create, api_key, idempotency_key, request_id
+        )
 
     def retrieve_payment_method(self, payment_method_id: str, *, request_id: str) -> Answer:
         """`GET /v1/payment_methods/{id}`."""
@@ -602,13 +903,139 @@ class StripeEmulator:
         )
         return missing.answer(request_id, self._clock())
 
+    def create_customer(
+        self,
+        params: Mapping[str, str],
+        *,
+        api_key: str,
+        idempotency_key: str | None,
+        request_id: str,
+    ) -> Answer:
+        """`POST /v1/customers`, with idempotent replay."""
+        return self._idempotent(
+            CREATE_CUSTOMER,
+            params,
+            lambda: self._new_customer(params),
+            api_key,
+            idempotency_key,
+            request_id,
+        )
+
+    def search_customers(self, params: Mapping[str, str]) -> Answer:
+        """`GET /v1/customers/search`: newest first, `limit` (1-100) per page."""
+        _reject_unknown_params(params, _SEARCH_PARAMS)
+        text = params.get("query")
+        if text is None:
+            raise _missing_param("query")
+        try:
+            query = parse_search_query(text, _CUSTOMER_SEARCH_FIELDS)
+        except SearchQueryError as exc:
+            raise invalid_request(f"Invalid search query: {exc}.", param="query") from None
+        limit = _digits_or_none(params.get("limit", "10"))
+        if limit is None or not 1 <= limit <= 100:
+            raise invalid_request("Limit must be between 1 and 100.", param="limit")
+        offset = _digits_or_none(params.get("page", "0"))
+        if offset is None:
+            raise invalid_request("Invalid page: not a page of this search.", param="page")
+        paths = expand_paths(params)
+        with self._lock:
+            found = [
+                self._expanded(copy.deepcopy(customer), paths)
+                for customer in reversed(self._customers.values())
+                if query.matches(customer)
+            ]
+        page = search_page(found, url="/v1/customers/search", limit=limit, offset=offset)
+        return Answer(200, page)
+
+    def retrieve_customer(self, customer_id: str, params: Mapping[str, str]) -> Answer:
+        """`GET /v1/customers/{id}`."""
+        return self._retrieve(self._customers, "customer", "customer", customer_id, params)
+
+    def create_checkout_session(
+        self,
+        params: Mapping[str, str],
+        *,
+        base_url: str,
+        api_key: str,
+        idempotency_key: str | None,
+        request_id: str,
+    ) -> Answer:
+        """`POST /v1/checkout/sessions` (setup mode); `url` is `{base_url}/pay/{id}`."""
+        return self._idempotent(
+            CREATE_CHECKOUT_SESSION,
+            params,
+            lambda: self._new_checkout_session(params, base_url),
+            api_key,
+            idempotency_key,
+            request_id,
+        )
+
+    def retrieve_checkout_session(self, session_id: str, params: Mapping[str, str]) -> Answer:
+        """`GET /v1/checkout/sessions/{id}`."""
+        with self._lock:
+            if session_id in self._sessions:
+                self._refresh(self._sessions[session_id])
+        return self._retrieve(self._sessions, "checkout.session", "session", session_id, params)
+
+    def expire_checkout_session(
+        self,
+        session_id: str,
+        params: Mapping[str, str],
+        *,
+        api_key: str,
+        idempotency_key: str | None,
+        request_id: str,
+    ) -> Answer:
+        """`POST /v1/checkout/sessions/{id}/expire`, with idempotent replay."""
+
+        def expire() -> JSON:
+            _reject_unknown_params(params, _EXPAND_ONLY)
+            expired = self._expire(
+                session_id, request_id=request_id, idempotency_key=idempotency_key
+            )
+            return self._expanded(expired, expand_paths(params))
+
+        endpoint = f"POST /v1/checkout/sessions/{session_id}/expire"
+        return self._idempotent(endpoint, params, expire, api_key, idempotency_key, request_id)
+
+    def retrieve_setup_intent(self, intent_id: str, params: Mapping[str, str]) -> Answer:
+        """`GET /v1/setup_intents/{id}`."""
+        return self._retrieve(self._setup_intents, "setupintent", "intent", intent_id, params)
+
     # -- internals (called with the lock held)
 
-    def _replay(self, saved: _SavedResult, key: str, digest: str, request_id: str) -> Answer:
-        if saved.endpoint != CREATE_PAYMENT_METHOD:
+    def _idempotent(
+        self,
+        endpoint: str,
+        params: Mapping[str, str],
+        create: Callable[[], JSON],
+        api_key: str,
+        idempotency_key: str | None,
+        request_id: str,
+    ) -> Answer:
+        """Run `create` under the lock, or replay what an earlier request with the key got."""
+        digest = self._digest(params)
+        with self._lock:
+            if idempotency_key is not None:
+                saved = self._saved.get((api_key, idempotency_key))
+                if saved is not None:
+                    return self._replay(saved, endpoint, idempotency_key, digest, request_id)
+            try:
+                answer, keep = Answer(200, copy.deepcopy(create())), True
+            except ApiError as error:
+                answer, keep = error.answer(request_id, self._clock()), error.saved
+            if idempotency_key is not None and keep:
+                saved = _SavedResult(endpoint, digest, answer, request_id)
+                self._saved[(api_key, idempotency_key)] = saved
+            return answer
+
+    def _replay(
+        self, saved: _SavedResult, endpoint: str, key: str, digest: str, request_id: str
+    ) -> Answer:
+        if saved.endpoint != endpoint:
             error = _idempotency_error(
                 "Keys for idempotent requests can only be used for the same endpoint they were"
-                f" first used for ('{saved.endpoint}' vs '{CREATE_PAYMENT_METHOD}'). Try using"
+                f" first used for ('{saved.endpoint}' vs '{endpoint}'). Try using"
                 f" a key other than '{key}' if you meant to execute a different request."
             )
             return error.answer(request_id, self._clock())
@@ -622,6 +1049,131 @@ class StripeEmulator:
         headers = {"Idempotent-Replayed": "true", "Original-Request": saved.request_id}
         return Answer(saved.answer.status, copy.deepcopy(saved.answer.body), headers)
 
+    def _retrieve(
+        self,
+        store: Mapping[str, JSON],
+        label: str,
+        param: str,
+        object_id: str,
+        params: Mapping[str, str],
+    ) -> Answer:
+        _reject_unknown_params(params, _EXPAND_ONLY)
+        with self._lock:
+            found = store.get(object_id)
+            if found is not None:
+                return Answer(200, self._expanded(copy.deepcopy(found), expand_paths(params)))
+        raise invalid_request(
+            f"No such {label}: '{redact_pans(object_id)}'",
+            param=param,
+            code="resource_missing",
+            status=404,
+        )
+
+    def _expanded(self, obj: JSON, paths: Iterable[str]) -> JSON:
+        """`obj` (a copy) with each dotted path's ids replaced by copies of their objects."""
+        for path in paths:
+            target: Any = obj
+            for field_name in path.split("."):
+                if not isinstance(target, dict):
+                    break
+                if field_name not in _EXPANDABLE or field_name not in target:
+                    raise invalid_request(f"This property cannot be expanded ({path}).")
+                value = target[field_name]
+                if isinstance(value, str):
+                    found = self._object_by_id(value)
+                    value = target[field_name] = value if found is None else copy.deepcopy(found)
+                target = value
+        return obj
+
+    def _object_by_id(self, object_id: str) -> JSON | None:
+        for store in (self._customers, self._setup_intents, self._payment_methods):
+            if object_id in store:
+                return store[object_id]
+        return None
+
+    def _refresh(self, session: JSON) -> JSON:
+        """Expire an open session whose `expires_at` has passed (Stripe's own timer)."""
+        if session["status"] == "open" and self._clock() >= session["expires_at"]:
+            expire_session(session)
+            self._emit("checkout.session.expired", session)
+        return session
+
+    def _session(self, session_id: str) -> JSON:
+        """A stored session, brought up to date; ApiError(404) if there is none."""
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise invalid_request(
+                f"No such checkout.session: '{redact_pans(session_id)}'",
+                param="session",
+                code="resource_missing",
+                status=404,
+            )
+        return self._refresh(session)
+
+    def _open_session(self, session_id: str) -> JSON:
+        session = self._session(session_id)
+        if session["status"] != "open":
+            raise invalid_request(
+                f"This Checkout Session is no longer open: its status is `{session['status']}`."
+            )
+        return session
+
+    def _expire(
+        self, session_id: str, *, request_id: str | None, idempotency_key: str | None
+    ) -> JSON:
+        session = self._session(session_id)
+        if session["status"] != "open":
+            raise invalid_request(
+                'Only Checkout Sessions with a status in ["open"] can be expired. This'
+                f" Checkout Session has a status of `{session['status']}`."
+            )
+        expire_session(session)
+        self._emit(
+            "checkout.session.expired",
+            session,
+            request_id=request_id,
+            idempotency_key=idempotency_key,
+        )
+        return copy.deepcopy(session)
+
+    def _emit(
+        self,
+        event_type: str,
+        obj: JSON,
+        *,
+        request_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        event = event_object(
+            new_id("evt_", 24),
+            event_type,
+            obj,
+            created=int(self._clock()),
+            pending_webhooks=0 if self._webhook_url is None else 1,
+            request_id=request_id,
+            idempotency_key=None if idempotency_key is None else redact_pans(idempotency_key),
+        )
+        self._events[event["id"]] = event
+        if self._webhook_url is not None:
+            self._dispatch(event)
+
+    def _dispatch(self, event: JSON) -> None:
+        """Send now, or after the answer when an HTTP request is being served."""
+        assert self._webhook_url is not None
+        job = self._sender.hold(self._webhook_url, self._webhook_secret, event)
+        held = _HELD_WEBHOOKS.get()
+        if held is None:
+            self._sender.release([job])
+        else:
+            held.append(job)
+
+    def _record_delivery(self, delivery: WebhookDelivery) -> None:
+        with self._lock:
+            self._deliveries.append(delivery)
+
+    def _year(self) -> int:
+        return datetime.fromtimestamp(self._clock(), UTC).year
+
     def _digest(self, params: Mapping[str, str]) -> str:
         canonical = json.dumps(sorted(params.items())).encode()
         return hmac.new(self._secret, canonical, hashlib.sha256).hexdigest()
@@ -629,13 +1181,46 @@ class StripeEmulator:
     def _fingerprint(self, number: str) -> str:
         return hmac.new(self._secret, number.encode(), hashlib.sha256).hexdigest()[:16]
 
+    def _new_customer(self, params: Mapping[str, str]) -> JSON:
+        _reject_unknown_params(params, _CUSTOMER_PARAMS)
+        email = params.get("email")
+        if email and not _EMAIL.fullmatch(email):
+            raise invalid_request(
+                f"Invalid email address: {redact_pans(email)}", param="email", code="email_invalid"
+            )
+        customer = customer_object(
+            new_id("cus_", 14),
+            created=int(self._clock()),
+            email=_text(params, "email"),
+            name=_text(params, "name"),
+            phone=_text(params, "phone"),
+            description=_text(params, "description"),
+            metadata=_metadata(params),
+        )
+        self._customers[customer["id"]] = customer
+        return self._expanded(copy.deepcopy(customer), expand_paths(params))
+
+    def _new_checkout_session(self, params: Mapping[str, str], base_url: str) -> JSON:
+        request = _session_request(params, self._clock())
+        if request.customer is not None and request.customer not in self._customers:
+            raise invalid_request(
+                f"No such customer: '{redact_pans(request.customer)}'",
+                param="customer",
+                code="resource_missing",
+            )
+        session_id = new_id("cs_test_", 58)
+        session = checkout_session_object(
+            session_id, request, url=f"{base_url}/pay/{session_id}", created=int(self._clock())
+        )
+        self._sessions[session_id] = session
+        self._setup_metadata[session_id] = dict(request.setup_intent_metadata or {})
+        return self._expanded(copy.deepcopy(session), expand_paths(params))
+
     def _new_payment_method(self, params: Mapping[str, str]) -> JSON:
         _reject_unknown_params(params)
         kind = params.get("type")
         if not kind:
-            raise invalid_request(
-                "Missing required param: type.", param="type", code="parameter_missing"
-            )
+            raise _missing_param("type")
         if kind != "card":
             raise invalid_request(
                 "Invalid type: this test API emulates `card` only.",
@@ -652,18 +1237,32 @@ class StripeEmulator:
                     param=f"card[{name}]",
                     code="parameter_missing",
                 )
+        return self._payment_method_object(
+            self._card(card, params),
+            billing_details=_billing_details(params),
+            metadata=_metadata(params),
+            allow_redisplay=params.get("allow_redisplay", "unspecified"),
+        )
+
+    def _payment_method_object(
+        self,
+        card: JSON,
+        *,
+        billing_details: JSON,
+        metadata: Mapping[str, str] | None = None,
+        allow_redisplay: str,
+        customer: str | None = None,
+    ) -> JSON:
         return {
             "id": new_id("pm_", 24),
             "object": "payment_method",
-            "allow_redisplay": params.get("allow_redisplay", "unspecified"),
-            "billing_details": _billing_details(params),
-            "card": self._card(card, params),
+            "allow_redisplay": allow_redisplay,
+            "billing_details": billing_details,
+            "card": card,
             "created": int(self._clock()),
-            "customer": None,
+            "customer": customer,
             "livemode": False,
-            "metadata": {
-                key: redact_pans(value) for key, value in _subkeys(params, "metadata").items()
-            },
+            "metadata": dict(metadata or {}),
             "radar_options": {},
             "type": "card",
         }
@@ -764,6 +1363,103 @@ def _billing_details(params: Mapping[str, str]) -> JSON:
     }
 
 
+def _session_request(params: Mapping[str, str], now: float) -> SessionRequest:
+    """Checkout Session parameters checked as Stripe checks them, setup mode only."""
+    _reject_unknown_params(params, _CHECKOUT_PARAMS)
+    mode = params.get("mode")
+    if not mode:
+        raise _missing_param("mode")
+    if mode != "setup":
+        raise invalid_request(
+            "Invalid mode: this test API emulates Checkout in `setup` mode only.",
+            param="mode",
+            code="parameter_invalid_string",
+        )
+    if any(key.startswith("line_items") for key in params):
+        raise invalid_request("You can not pass `line_items` in `setup` mode.", param="line_items")
+    if params.get("ui_mode", "hosted_page") not in {"hosted", "hosted_page"}:
+        raise invalid_request(
+            "Invalid ui_mode: this test API emulates the Stripe-hosted page only.",
+            param="ui_mode",
+            code="parameter_invalid_string",
+        )
+    types = _card_only(params, "payment_method_types")
+    allowed = _card_only(params, "allowed_payment_method_types")
+    currency = params.get("currency")
+    if currency is not None and not re.fullmatch(r"[a-z]{3}", currency):
+        raise invalid_request(f"Invalid currency: {redact_pans(currency)}.", param="currency")
+    if currency is None and not types and not allowed:
+        raise _missing_param("currency")
+    customer, customer_email = params.get("customer") or None, _text(params, "customer_email")
+    if customer is not None and customer_email is not None:
+        raise invalid_request(
+            "You may only specify one of these parameters: customer, customer_email.",
+            param="customer_email",
+        )
+    return SessionRequest(
+        success_url=_url_param(params, "success_url", required=True) or "",
+        cancel_url=_url_param(params, "cancel_url"),
+        expires_at=_expires_at(params.get("expires_at"), now),
+        customer=customer,
+        customer_email=customer_email,
+        currency=currency,
+        payment_method_types=tuple(types),
+        allowed_payment_method_types=tuple(allowed),
+        client_reference_id=_text(params, "client_reference_id"),
+        locale=params.get("locale") or None,
+        metadata=_metadata(params),
+        setup_intent_metadata=_metadata(params, "setup_intent_data[metadata]"),
+    )
+
+
+def _card_only(params: Mapping[str, str], name: str) -> list[str]:
+    values = sequence_param(params, name)
+    for index, value in enumerate(values):
+        if value != "card":
+            raise invalid_request(
+                f"Invalid {name}[{index}]: this test API emulates `card` only.",
+                param=f"{name}[{index}]",
+                code="parameter_invalid_string",
+            )
+    return values
+
+
+def _url_param(params: Mapping[str, str], name: str, *, required: bool = False) -> str | None:
+    url = params.get(name)
+    if not url:
+        if required:
+            raise _missing_param(name)
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise invalid_request("Not a valid URL", param=name, code="url_invalid")
+    return url
+
+
+def _expires_at(text: str | None, now: float) -> int:
+    if text is None:
+        return int(now) + SESSION_EXPIRES_MAX
+    value = _digits_or_none(text)
+    if value is None:
+        raise invalid_request(
+            f"Invalid integer: {redact_pans(text)}",
+            param="expires_at",
+            code="parameter_invalid_integer",
+        )
+    if value < now + SESSION_EXPIRES_MIN:
+        raise invalid_request(
+            "The `expires_at` timestamp must be at least 30 minutes from Checkout Session"
+            " creation.",
+            param="expires_at",
+        )
+    if value > now + SESSION_EXPIRES_MAX:
+        raise invalid_request(
+            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
+            param="expires_at",
+        )
+    return value
+
+
 # ---------------------------------------------------------------- HTTP
 
 
@@ -788,25 +1484,68 @@ def _json_response(answer: Answer) -> web.Response:
 
 
 async def _read_params(request: web.Request) -> dict[str, str]:
-    params = dict(request.query)
+    pairs = list(request.query.items())
     if request.method == "POST":
         form = await request.post()
-        params.update((key, value) for key, value in form.items() if isinstance(value, str))
+        pairs += [(key, value) for key, value in form.items() if isinstance(value, str)]
+    return _numbered(pairs)
+
+
+def _numbered(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Parameters as a dict; repeated `name[]` keys become `name[0]`, `name[1]`, ..."""
+    params: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for key, value in pairs:
+        if key.endswith("[]"):
+            index = counts.get(key, 0)
+            counts[key] = index + 1
+            key = f"{key[:-2]}[{index}]"
+        params[key] = value
     return params
 
 
 @web.middleware
 async def _stripe_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Request-Id on every answer; faults, auth, the request log and a safe 500 on /v1."""
-    if not request.path.startswith("/v1/"):
-        request_id = new_id("req_", 14)
+    """Request-Id on every answer; faults, auth, the request log and a safe 500 on /v1.
+
+    Events the request caused are sent once its answer is out, as Stripe's are: a page's
+    redirect never waits for the webhook endpoint.
+    """
+    held: list[WebhookJob] = []
+    token = _HELD_WEBHOOKS.set(held)
+    try:
+        if request.path.startswith("/v1/"):
+            response = await _api_envelope(request, handler)
+        else:
+            response = await _other_envelope(request, handler)
+    except BaseException:
+        request.app[EMULATOR].release_webhooks(held)
+        raise
+    finally:
+        _HELD_WEBHOOKS.reset(token)
+    if held:
         try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            exc.headers["Request-Id"] = request_id
-            raise
-        response.headers["Request-Id"] = request_id
-        return response
+            await response.prepare(request)
+            await response.write_eof()
+        finally:
+            request.app[EMULATOR].release_webhooks(held)
+    return response
+
+
+async def _other_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = new_id("req_", 14)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers["Request-Id"] = request_id
+        raise
+    response.headers["Request-Id"] = request_id
+    if request.path.startswith("/pay/"):
+        logger.info("%s %s -> %d", request.method, redact_pans(request.path), response.status)
+    return response
+
+
+async def _api_envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
     started = time.perf_counter()
     call = _Call(new_id("req_", 14), await _read_params(request))
@@ -822,7 +1561,7 @@ async def _stripe_envelope(request: web.Request, handler: Handler) -> web.Stream
     entry = RecordedRequest(
         request_id=call.request_id,
         method=request.method,
-        path=request.path,
+        path=redact_pans(request.path),
         status=response.status,
         duration_ms=round((time.perf_counter() - started) * 1000, 1),
         idempotency_key=None if key is None else redact_pans(key),
@@ -868,13 +1607,20 @@ async def _answer_api_call(
         return _json_response(failure.answer(call.request_id, emulator.now()))
 
 
-async def _create_payment_method(request: web.Request) -> web.Response:
-    call = request[_CALL]
+def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= 255:
         raise invalid_request("Idempotency keys must be between 1 and 255 characters long.")
+    return key
+
+
+async def _create_payment_method(request: web.Request) -> web.Response:
+    call = request[_CALL]
     answer = request.app[EMULATOR].create_payment_method(
-        call.params, api_key=call.api_key, idempotency_key=key, request_id=call.request_id
+        call.params,
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
     )
     return _json_response(answer)
 
@@ -886,12 +1632,123 @@ async def _retrieve_payment_method(request: web.Request) -> web.Response:
     return _json_response(answer)
 
 
+async def _create_customer(request: web.Request) -> web.Response:
+    call = request[_CALL]
+    answer = request.app[EMULATOR].create_customer(
+        call.params,
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return _json_response(answer)
+
+
+async def _search_customers(request: web.Request) -> web.Response:
+    return _json_response(request.app[EMULATOR].search_customers(request[_CALL].params))
+
+
+async def _retrieve_customer(request: web.Request) -> web.Response:
+    answer = request.app[EMULATOR].retrieve_customer(
+        request.match_info["customer"], request[_CALL].params
+    )
+    return _json_response(answer)
+
+
+async def _create_checkout_session(request: web.Request) -> web.Response:
+    call = request[_CALL]
+    answer = request.app[EMULATOR].create_checkout_session(
+        call.params,
+        base_url=f"{request.scheme}://{request.host}",
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return _json_response(answer)
+
+
+async def _retrieve_checkout_session(request: web.Request) -> web.Response:
+    answer = request.app[EMULATOR].retrieve_checkout_session(
+        request.match_info["session"], request[_CALL].params
+    )
+    return _json_response(answer)
+
+
+async def _expire_checkout_session(request: web.Request) -> web.Response:
+    call = request[_CALL]
+    answer = request.app[EMULATOR].expire_checkout_session(
+        request.match_info["session"],
+        call.params,
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return _json_response(answer)
+
+
+async def _retrieve_setup_intent(request: web.Request) -> web.Response:
+    answer = request.app[EMULATOR].retrieve_setup_intent(
+        request.match_info["intent"], request[_CALL].params
+    )
+    return _json_response(answer)
+
+
 async def _unrecognized(request: web.Request) -> web.Response:
     raise invalid_request(
         f"Unrecognized request URL ({request.method}: {request.path}). Please see"
         " https://stripe.com/docs or we can help at https://support.stripe.com/.",
         status=404,
     )
+
+
+# ---------------------------------------------------------------- the hosted page
+
+_PAGE_HEADERS: Final = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _html(text: str, status: int = 200) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/html", headers=_PAGE_HEADERS)
+
+
+def _notice(emulator: StripeEmulator, session: JSON | None, email: str | None) -> web.Response:
+    text = render_notice(session, business_name=emulator.business_name, customer_email=email)
+    return _html(text, 404 if session is None else 200)
+
+
+async def _checkout_page(request: web.Request) -> web.Response:
+    emulator = request.app[EMULATOR]
+    session, email = emulator.page_view(request.match_info["session"])
+    if session is None or session["status"] != "open":
+        return _notice(emulator, session, email)
+    return _html(render_form(session, business_name=emulator.business_name, customer_email=email))
+
+
+async def _submit_checkout_page(request: web.Request) -> web.Response:
+    """The form's POST: a card error re-renders the form, success redirects (303)."""
+    emulator = request.app[EMULATOR]
+    session_id = request.match_info["session"]
+    form = {key: value for key, value in (await request.post()).items() if isinstance(value, str)}
+    try:
+        completed = emulator.complete_from_page(session_id, read_card_form(form))
+    except (PageError, ApiError) as failure:
+        session, email = emulator.page_view(session_id)
+        if session is None or session["status"] != "open":
+            return _notice(emulator, session, email)
+        error = failure if isinstance(failure, PageError) else page_error(failure.error)
+        page = render_form(
+            session,
+            business_name=emulator.business_name,
+            customer_email=email,
+            error=error,
+            name=form.get("name", ""),
+        )
+        return _html(page)
+    return web.Response(status=303, headers={"Location": success_redirect(completed)})
 
 
 # ---------------------------------------------------------------- control endpoints
@@ -956,44 +1813,157 @@ async def _control_reset(request: web.Request) -> web.Response:
     return web.json_response({"reset": True})
 
 
+_SETTINGS: Final[Mapping[str, tuple[type, ...]]] = {
+    "raw_card_data": (bool,),
+    "webhook_url": (str, type(None)),
+    "webhook_secret": (str,),
+}
+
+
 async def _control_settings(request: web.Request) -> web.Response:
     emulator = request.app[EMULATOR]
     if request.method == "POST":
         body = await _json_object(request)
-        enabled = None if body is None else body.get("raw_card_data")
-        if not isinstance(enabled, bool) or set(body or {}) != {"raw_card_data"}:
-            return _control_error('send {"raw_card_data": true|false}')
-        emulator.raw_card_data = enabled
-    return web.json_response({"raw_card_data": emulator.raw_card_data})
+        usage = "send any of raw_card_data (bool), webhook_url (str|null), webhook_secret (str)"
+        if not body or any(
+            name not in _SETTINGS or not isinstance(value, _SETTINGS[name])
+            for name, value in body.items()
+        ):
+            return _control_error(usage)
+        try:
+            if "webhook_url" in body:
+                emulator.webhook_url = body["webhook_url"]
+            if "webhook_secret" in body:
+                emulator.webhook_secret = body["webhook_secret"]
+        except ValueError as exc:
+            return _control_error(str(exc))
+        if "raw_card_data" in body:
+            emulator.raw_card_data = body["raw_card_data"]
+    return web.json_response(
+        {
+            "raw_card_data": emulator.raw_card_data,
+            "webhook_url": emulator.webhook_url,
+            "webhook_secret": emulator.webhook_secret,
+        }
+    )
+
+
+def _api_error_response(error: ApiError) -> web.Response:
+    return web.json_response({"error": error.error}, status=error.status)
+
+
+_CARD_FIELDS: Final[Mapping[str, type]] = {
+    "number": str,
+    "exp_month": int,
+    "exp_year": int,
+    "cvc": str,
+    "name": str,
+}
+
+
+def _card_kwargs(body: Mapping[str, Any]) -> JSON:
+    """`complete_checkout` keyword arguments from JSON; errors name fields, never values."""
+    unknown = set(body) - set(_CARD_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+    for name, value in body.items():
+        if isinstance(value, bool) or not isinstance(value, _CARD_FIELDS[name]):
+            raise ValueError(f"{name} must be a {_CARD_FIELDS[name].__name__}")
+    return dict(body)
+
+
+async def _control_complete_checkout(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    if body is None:
+        return _control_error("send a JSON object: number, exp_month, exp_year, cvc, name")
+    try:
+        kwargs = _card_kwargs(body)
+    except ValueError as exc:
+        return _control_error(str(exc))
+    try:
+        session = request.app[EMULATOR].complete_checkout(request.match_info["session"], **kwargs)
+    except ApiError as error:
+        return _api_error_response(error)
+    return web.json_response(session)
+
+
+async def _control_expire_checkout(request: web.Request) -> web.Response:
+    try:
+        session = request.app[EMULATOR].expire_checkout(request.match_info["session"])
+    except ApiError as error:
+        return _api_error_response(error)
+    return web.json_response(session)
+
+
+async def _control_redeliver(request: web.Request) -> web.Response:
+    event_id = request.match_info["event"]
+    try:
+        request.app[EMULATOR].redeliver(event_id)
+    except KeyError:
+        body = {"error": {"type": "invalid_request_error", "message": f"No such event: {event_id}"}}
+        return web.json_response(body, status=404)
+    except ValueError as exc:
+        return _control_error(str(exc))
+    return web.json_response({"redelivered": event_id})
+
+
+async def _control_events(request: web.Request) -> web.Response:
+    return web.json_response({"data": request.app[EMULATOR].events})
+
+
+async def _control_webhook_deliveries(request: web.Request) -> web.Response:
+    deliveries = request.app[EMULATOR].webhook_deliveries
+    return web.json_response({"data": [delivery.to_json() for delivery in deliveries]})
 
 
 def create_app(emulator: StripeEmulator) -> web.Application:
     """The Stripe test API over `emulator`.
 
+    The hosted card page: `GET|POST /pay/{session}`.
+
     Control endpoints (no API key, not recorded in the request log):
     `POST /_emulator/faults` (JSON: status, delay, count, code, should_retry, as `inject`),
     `DELETE /_emulator/faults`, `GET /_emulator/requests` (`{"data": [...]}`),
-    `POST /_emulator/reset`, `GET|POST /_emulator/settings` (`{"raw_card_data": bool}`).
+    `POST /_emulator/reset`, `GET|POST /_emulator/settings` (any of `{"raw_card_data":
+    bool, "webhook_url": str|null, "webhook_secret": str}`; GET shows all three),
+    `POST /_emulator/checkout/{session}/complete` (JSON: number, exp_month, exp_year, cvc,
+    name, as `complete_checkout`; answers the session, or Stripe's error with its status),
+    `POST /_emulator/checkout/{session}/expire`, `GET /_emulator/events`,
+    `POST /_emulator/events/{event}/redeliver`, `GET /_emulator/webhook_deliveries`.
     """
     app = web.Application(middlewares=[_stripe_envelope])
     app[EMULATOR] = emulator
     routes: Iterable[web.RouteDef] = (
         web.post("/v1/payment_methods", _create_payment_method),
         web.get("/v1/payment_methods/{payment_method}", _retrieve_payment_method),
+        web.post("/v1/customers", _create_customer),
+        web.get("/v1/customers/search", _search_customers),
+        web.get("/v1/customers/{customer}", _retrieve_customer),
+        web.post("/v1/checkout/sessions", _create_checkout_session),
+        web.get("/v1/checkout/sessions/{session}", _retrieve_checkout_session),
+        web.post("/v1/checkout/sessions/{session}/expire", _expire_checkout_session),
+        web.get("/v1/setup_intents/{intent}", _retrieve_setup_intent),
         web.route("*", "/v1/{tail:.*}", _unrecognized),
+        web.get("/pay/{session}", _checkout_page),
+        web.post("/pay/{session}", _submit_checkout_page),
         web.post("/_emulator/faults", _control_inject),
         web.delete("/_emulator/faults", _control_clear_faults),
         web.get("/_emulator/requests", _control_requests),
         web.post("/_emulator/reset", _control_reset),
         web.get("/_emulator/settings", _control_settings),
         web.post("/_emulator/settings", _control_settings),
+        web.post("/_emulator/checkout/{session}/complete", _control_complete_checkout),
+        web.post("/_emulator/checkout/{session}/expire", _control_expire_checkout),
+        web.get("/_emulator/events", _control_events),
+        web.post("/_emulator/events/{event}/redeliver", _control_redeliver),
+        web.get("/_emulator/webhook_deliveries", _control_webhook_deliveries),
     )
     app.add_routes(routes)
     return app
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """`python -m emulator.stripe_api --port 12111 [--raw-card-data-disabled]`."""
+    """`python -m emulator.stripe_api --port 12111 [--webhook-url URL] [--webhook-secret S]`."""
     parser = argparse.ArgumentParser(prog="python -m emulator.stripe_api", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--port", type=int, default=12111, help="port on 127.0.0.1 (default 12111)")
@@ -1005,10 +1975,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--api-key", help="accept only this sk_test_ key (default: any sk_test_ key)"
     )
+    parser.add_argument(
+        "--webhook-url", help="POST events here (http(s) on a loopback address; default: none)"
+    )
+    parser.add_argument(
+        "--webhook-secret", help="sign events with this whsec_ secret (default: a fresh one)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    emulator = StripeEmulator(raw_card_data=not args.raw_card_data_disabled, api_key=args.api_key)
+    try:
+        emulator = StripeEmulator(
+            raw_card_data=not args.raw_card_data_disabled,
+            api_key=args.api_key,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
     print(f"Stripe test API on http://127.0.0.1:{args.port}", flush=True)
+    if emulator.webhook_url is not None:
+        print(f"Webhooks to {emulator.webhook_url}", flush=True)
+    print(f"Webhook signing secret: {emulator.webhook_secret}", flush=True)
     web.run_app(create_app(emulator), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 
