@@ -64,6 +64,7 @@ class StripeCheckout:
                 "customer": customer,
                 "payment_method_types": ["card"],
                 "client_reference_id": reference,
+                # A minute's margin: Stripe refuses less than 30 minutes by its own clock.
                 "expires_at": int(self._clock()) + PAGE_LIFETIME_SECONDS + 60,
                 "success_url": return_url,
                 "cancel_url": return_url,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 
 import handlers.slack
 from bot.blocks import CARD_FORM
@@ -16,7 +19,7 @@ from emulator import slack_requests
 from emulator.server import serve_in_thread
 from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
-from tests.integration.harness import SIGNING_SECRET, app_environment
+from tests.integration.harness import SIGNING_SECRET, WEBHOOK_SECRET, app_environment
 
 
 @dataclass
@@ -30,7 +33,10 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Slack
     workspace = SlackWorkspace()
     with serve_in_thread(slack_app(workspace)) as server:
         environment = app_environment(
-            slack_url=server.url, stripe_url="http://127.0.0.1:9", sqlite_path=tmp_path / "s.db"
+            slack_url=server.url,
+            stripe_url="http://127.0.0.1:9",
+            sqlite_path=tmp_path / "s.db",
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
@@ -95,3 +101,48 @@ def test_a_forged_request_is_refused_on_lambda(workspace: SlackWorkspace) -> Non
     response = handlers.slack.handler(event, LambdaContext())
     assert response["statusCode"] == 401
     assert workspace.calls == []
+
+
+def stripe_event(body: bytes, signature: str, *, base64_body: bool) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "POST /stripe/webhook",
+        "rawPath": "/stripe/webhook",
+        "headers": {"content-type": "application/json", "stripe-signature": signature},
+        "requestContext": {"http": {"method": "POST", "path": "/stripe/webhook"}},
+        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
+        "isBase64Encoded": base64_body,
+    }
+
+
+@pytest.mark.parametrize("base64_body", [True, False])
+def test_a_signed_stripe_webhook_is_verified_on_the_raw_body(
+    workspace: SlackWorkspace, base64_body: bool
+) -> None:
+    body = json.dumps({"id": "evt_1", "type": "customer.created", "data": {"object": {}}})
+    signature = stripe.WebhookSignature.generate_signature_header(
+        body, WEBHOOK_SECRET, timestamp=int(time.time())
+    )
+    event = stripe_event(body.encode(), signature, base64_body=base64_body)
+    response = handlers.slack.handler(event, LambdaContext())
+    assert (response["statusCode"], response["body"]) == (200, "ignored")
+
+
+def test_a_badly_signed_stripe_webhook_gets_400_on_lambda(workspace: SlackWorkspace) -> None:
+    body = b'{"id": "evt_1", "type": "checkout.session.completed"}'
+    event = stripe_event(body, "t=1,v1=" + "0" * 64, base64_body=True)
+    assert handlers.slack.handler(event, LambdaContext())["statusCode"] == 400
+
+
+def test_the_return_page_is_served_on_lambda(workspace: SlackWorkspace) -> None:
+    event = {
+        "version": "2.0",
+        "rawPath": "/stripe/return",
+        "queryStringParameters": {"team": "T0EMULATOR", "app": "A0EMULATOR"},
+        "requestContext": {"http": {"method": "GET", "path": "/stripe/return"}},
+        "headers": {},
+        "isBase64Encoded": False,
+    }
+    response = handlers.slack.handler(event, LambdaContext())
+    assert response["statusCode"] == 200
+    assert "app_redirect?app=A0EMULATOR" in response["body"]
