@@ -13,7 +13,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-install: $(STAMP)
+# The Serverless Framework v3 and its plugins, exactly as package-lock.json pins them.
+# Their install scripts only print messages, so they are skipped.
+NODE_STAMP := node_modules/.installed
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+install: $(STAMP) $(NODE_STAMP)
 
 lint: install
 	$(BIN)/ruff check .

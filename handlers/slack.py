@@ -23,6 +23,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler  # noqa: E402 - af
 from bot.adapters.secrets_manager import CachedSecret  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from handlers import stripe_routes  # noqa: E402
+from handlers.lazy import ContainedLazyRunner  # noqa: E402
 from handlers.links import RETURN_PATH  # noqa: E402
 from handlers.services import Services  # noqa: E402
 
@@ -49,6 +50,8 @@ class Container:
 
                 wiring = build(load_settings({**self._environ, **values}))
                 self._handler = SlackRequestHandler(wiring.app)
+                runner = ContainedLazyRunner(self._handler.logger)
+                wiring.app.listener_runner.lazy_listener_runner = runner
                 self._services = wiring.services
                 self._built_with = values
             return self._handler, self._services

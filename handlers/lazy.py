@@ -1,0 +1,47 @@
+"""Bolt's Lambda lazy runner, made safe for card data and correct under serverless-offline.
+
+Bolt re-invokes the function with the whole raw request to run lazy work. The
+listeners already keep requests with card data out of lazy work; this runner
+refuses them a second time, so a future listener cannot undo that by mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import BoltRequest
+from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
+
+from bot.cards import contains_pan
+
+log = logging.getLogger(__name__)
+
+_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$")
+
+
+def carries_card_data(body: dict[str, Any]) -> bool:
+    """True for a card form submission, or any typed text holding a card number."""
+    if body.get("type") in ("view_submission", "view_closed"):
+        return True
+    event = body.get("event")
+    typed = [event.get("text") if isinstance(event, dict) else None, body.get("text")]
+    typed += [a.get("value") for a in body.get("actions") or [] if isinstance(a, dict)]
+    return any(isinstance(text, str) and contains_pan(text) for text in typed)
+
+
+class ContainedLazyRunner(LambdaLazyListenerRunner):
+    def start(self, function: Callable[..., None], request: BoltRequest) -> None:
+        if carries_card_data(request.body):
+            log.error("refused to defer a request that carries card data; it was not re-sent")
+            return
+        arn = str(request.context.get("aws_lambda_invoked_function_arn") or "")
+        if not _FUNCTION_ARN.match(arn):
+            # serverless-offline reports a placeholder ARN; the function's own name works
+            # both there and on AWS.
+            name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", arn)
+            request.context["aws_lambda_invoked_function_arn"] = name
+        super().start(function, request)
