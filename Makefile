@@ -27,11 +27,19 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers
+	$(BIN)/mypy bot handlers emulator/workspace.py emulator/__main__.py
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads
+# a browser of its own). The fonts make the screenshots look as they do in docs/.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-lato fonts-noto-color-emoji
 
 # The tests start what they use themselves: moto in server mode and the
 # emulator servers, each on a free loopback port.
-test: lint typecheck
+test: lint typecheck $(CHROMIUM)
 	rm -f .coverage .coverage.*
 	$(BIN)/coverage run -m pytest -q -p no:cacheprovider
 	$(BIN)/coverage combine -q

@@ -1,0 +1,168 @@
+// The page: a DM with the app. Everything it shows comes from the workspace server's event
+// stream; everything the person does is posted to the server, which plays Slack.
+
+import { renderMessageBody } from "./blocks.js";
+import { Inspector } from "./inspector.js";
+import { Modal } from "./modal.js";
+
+const GROUP_SECONDS = 5 * 60; // Slack folds a run of messages from one sender into one block
+
+const state = { names: { app: "paybot", user: "Pat Payer" }, people: {} };
+const messages = document.getElementById("messages");
+const composer = document.getElementById("composer");
+const connection = document.getElementById("connection");
+const inspector = new Inspector(document.getElementById("inspector"));
+const modal = new Modal(document.getElementById("modal-root"), {
+  people: () => state.people,
+  submit: (view, values) => post("/_workspace/submissions", { view_id: view.id, values }),
+  close: (view) => post("/_workspace/closes", { view_id: view.id }),
+  button: (view, press) => post("/_workspace/actions", { view_id: view.id, block_id: press.blockId, index: press.index }),
+});
+
+async function post(path, body) {
+  const answer = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!answer.ok) console.warn(path, answer.status, await answer.text());
+  return answer.ok;
+}
+
+function element(tag, className, children = []) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function clock(ts) {
+  return new Date(Number(ts) * 1000).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+
+function avatar(message) {
+  if (message.author === "app") return element("span", "avatar avatar-app", ["💳"]);
+  if (message.author === "slackbot") return element("span", "avatar avatar-slackbot", ["✱"]);
+  return element("span", "avatar avatar-user", [message.name.slice(0, 1)]);
+}
+
+function continues(previous, message) {
+  return (
+    previous?.dataset.author === message.author &&
+    previous.dataset.ephemeral === "false" &&
+    !message.ephemeral &&
+    Number(message.ts) - Number(previous.dataset.ts) < GROUP_SECONDS
+  );
+}
+
+function renderMessage(message, previous) {
+  const row = element("div", "message");
+  row.dataset.testid = "message";
+  row.dataset.id = message.id;
+  row.dataset.ts = message.ts;
+  row.dataset.author = message.author;
+  row.dataset.ephemeral = String(Boolean(message.ephemeral));
+  if (message.ephemeral) {
+    row.classList.add("ephemeral");
+    row.append(element("div", "ephemeral-note", ["👁 Only visible to you"]));
+  }
+  const body = renderMessageBody(message, {
+    people: state.people,
+    onButton: (press) =>
+      post("/_workspace/actions", { message_id: message.id, block_id: press.blockId, index: press.index }),
+  });
+  if (message.edited) body.append(element("span", "edited", [" (edited)"]));
+  const content = element("div", "message-content");
+  if (continues(previous, message)) {
+    row.classList.add("continued");
+    row.append(element("span", "gutter-time", [clock(message.ts)]));
+  } else {
+    row.append(avatar(message));
+    const name = element("span", "sender", [message.name]);
+    const meta = element("div", "message-meta", [name]);
+    if (message.author === "app") meta.append(element("span", "badge", ["APP"]));
+    meta.append(element("span", "time", [clock(message.ts)]));
+    content.append(meta);
+  }
+  content.append(body);
+  row.append(content);
+  return row;
+}
+
+function showMessage(message) {
+  const existing = messages.querySelector(`.message[data-id="${CSS.escape(message.id)}"]`);
+  if (message.deleted) {
+    existing?.remove();
+    return;
+  }
+  const stick = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
+  const previous = existing ? existing.previousElementSibling : messages.lastElementChild;
+  const row = renderMessage(message, previous?.classList.contains("message") ? previous : null);
+  if (existing) existing.replaceWith(row);
+  else messages.append(row);
+  if (stick || !existing) messages.scrollTop = messages.scrollHeight;
+}
+
+function showSnapshot(snapshot) {
+  state.names = { app: snapshot.app_name, user: snapshot.user_name };
+  state.people = snapshot.people ?? {};
+  document.getElementById("team-name").textContent = snapshot.team_name;
+  document.getElementById("user-name").textContent = snapshot.user_name;
+  for (const node of document.querySelectorAll(".app-name")) node.textContent = snapshot.app_name;
+  composer.placeholder = `Message ${snapshot.app_name} (Enter to send, /pay for the command)`;
+  composer.setAttribute("aria-label", `Message ${snapshot.app_name}`);
+  for (const node of messages.querySelectorAll(".message")) node.remove();
+  for (const message of snapshot.messages) showMessage(message);
+  modal.show(snapshot.modal);
+  inspector.reset(snapshot.inspector);
+}
+
+function connect() {
+  const events = new EventSource("/_workspace/events");
+  const on = (kind, handle) => events.addEventListener(kind, (event) => handle(JSON.parse(event.data)));
+  on("snapshot", showSnapshot);
+  on("message", showMessage);
+  on("modal", (state) => modal.show(state));
+  on("inspector", (entry) => inspector.show(entry));
+  events.addEventListener("open", () => {
+    connection.textContent = "connected";
+    connection.className = "topbar-status online";
+  });
+  events.addEventListener("error", () => {
+    connection.textContent = "reconnecting…";
+    connection.className = "topbar-status offline";
+  });
+}
+
+function send() {
+  const text = composer.value;
+  if (!text.trim()) return;
+  composer.value = "";
+  fitComposer();
+  post("/_workspace/messages", { text });
+}
+
+function fitComposer() {
+  composer.style.height = "auto";
+  composer.style.height = `${Math.min(composer.scrollHeight, 200)}px`;
+}
+
+document.getElementById("composer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  send();
+});
+composer.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    send();
+  }
+});
+composer.addEventListener("input", fitComposer);
+for (const chip of document.querySelectorAll("#try .chip")) {
+  chip.addEventListener("click", () => {
+    composer.value = chip.textContent;
+    composer.focus();
+  });
+}
+
+connect();
