@@ -45,15 +45,15 @@ test: lint typecheck $(CHROMIUM)
 	$(BIN)/coverage combine -q
 	$(BIN)/coverage report
 
-unit: install
+unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
 # The whole product on this machine: workspace UI, emulated Slack and Stripe, the bot.
-run: install
+run: $(STAMP)
 	$(BIN)/python -m emulator
 
 # Figures for BENCHMARKS.md, each a ratio against a baseline measured in the same run.
-bench: install
+bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:

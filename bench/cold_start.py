@@ -10,7 +10,6 @@ DynamoDB on moto server and the Slack emulator, as on Lambda.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
 import subprocess
@@ -21,10 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
-from moto.server import ThreadedMotoServer
-
-from bot.adapters.dynamodb_store import create_table
+from bench.loopback import AWS_CREDENTIALS, create_sessions_table, moto_server
 from emulator import slack_requests
 from emulator.server import serve_in_thread
 from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
@@ -84,43 +80,31 @@ def _timed(argv: list[str], env: dict[str, str]) -> float:
 
 def measure(runs: int = 15) -> ColdStart:
     """Median wall time of `runs` fresh processes each, ours and the floor, interleaved."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
     workspace = SlackWorkspace()
-    try:
-        with serve_in_thread(slack_app(workspace)) as slack, tempfile.TemporaryDirectory() as tmp:
-            env = {
-                **os.environ,
-                "AWS_ENDPOINT_URL_DYNAMODB": f"http://{host}:{port}",
-                "AWS_ACCESS_KEY_ID": "bench",
-                "AWS_SECRET_ACCESS_KEY": "bench",
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_LAMBDA_FUNCTION_NAME": "paybot-bench-slack",
-                "SESSIONS_TABLE": "paybot-bench",
-                "SLACK_BOT_TOKEN": workspace.token,
-                "SLACK_SIGNING_SECRET": SECRET,
-                "SLACK_API_URL": f"{slack.url}/api/",
-                "STRIPE_SECRET_KEY": "sk_test_bench",
-                "PYTHONDONTWRITEBYTECODE": "1",
-            }
-            client = boto3.client(
-                "dynamodb",
-                endpoint_url=env["AWS_ENDPOINT_URL_DYNAMODB"],
-                region_name="us-east-1",
-                aws_access_key_id="bench",
-                aws_secret_access_key="bench",
-            )
-            create_table(client, "paybot-bench")
-            floor, ours = [], []
-            event_file = Path(tmp) / "event.json"
-            for _ in range(runs + 1):  # the first pair warms the disk cache and is dropped
-                event_file.write_text(json.dumps(_event(workspace)))
-                floor.append(_timed([sys.executable, "-c", FLOOR], env))
-                ours.append(_timed([sys.executable, "-c", OURS, str(event_file)], env))
-    finally:
-        moto.stop()
+    with (
+        moto_server() as dynamodb_url,
+        serve_in_thread(slack_app(workspace)) as slack,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        env = {
+            **os.environ,
+            **AWS_CREDENTIALS,
+            "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+            "AWS_LAMBDA_FUNCTION_NAME": "paybot-bench-slack",
+            "SESSIONS_TABLE": "paybot-bench",
+            "SLACK_BOT_TOKEN": workspace.token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": f"{slack.url}/api/",
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        create_sessions_table(dynamodb_url, "paybot-bench")
+        floor, ours = [], []
+        event_file = Path(tmp) / "event.json"
+        for _ in range(runs + 1):  # the first pair warms the disk cache and is dropped
+            event_file.write_text(json.dumps(_event(workspace)))
+            floor.append(_timed([sys.executable, "-c", FLOOR], env))
+            ours.append(_timed([sys.executable, "-c", OURS, str(event_file)], env))
     return ColdStart(runs, statistics.median(floor[1:]), statistics.median(ours[1:]))
 
 
