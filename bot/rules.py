@@ -278,10 +278,13 @@ def _amount_candidates(text: str) -> Iterator[tuple[re.Match[str], str | None]]:
             yield match, fallback
 
 
-def _currency(match: re.Match[str]) -> str:
+def _currency(match: re.Match[str]) -> str | None:
     groups = match.groupdict()
     if groups.get("iso"):
-        return str(groups["iso"]).upper()
+        # Case-insensitive matching lets look-alikes through ("İNR", "\u212aRW"): keep
+        # only codes that really are on the list once upper-cased.
+        code = str(groups["iso"]).upper()
+        return code if code in ISO_CURRENCIES else None
     if groups.get("sym"):
         return _SYMBOLS[groups["sym"]]
     return _WORDS[str(groups["word"]).lower()]

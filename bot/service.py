@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
 from bot.cards import contains_pan, redact_pans
-from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable, SessionConflict
+from bot.errors import (
+    CardEntryUnavailable,
+    CardRejected,
+    PaybotError,
+    PaymentUnavailable,
+    SessionConflict,
+)
 from bot.machine import (
     CancelRequested,
     CardDeclined,
@@ -27,6 +33,7 @@ from bot.machine import (
     CheckoutOpened,
     CheckoutRequested,
     CloseForm,
+    ConfirmCard,
     Context,
     Effect,
     Event,
@@ -197,7 +204,21 @@ class ConversationService:
             return (CloseForm(messages.HOSTED_INSTEAD), *offer)
         except PaymentUnavailable as exc:
             result = PaymentFailed(exc.user_message)
-        return self._run(team_id, user_id, result).effects
+        return self._record(team_id, user_id, result, claimed.session)
+
+    def _record(
+        self, team_id: str, user_id: str, result: Event, claimed: Session
+    ) -> tuple[Effect, ...]:
+        """Save what the payment service answered, starting from the session we just wrote."""
+        try:
+            return self._run(team_id, user_id, result, first=claimed).effects
+        except PaybotError:
+            if not isinstance(result, CardTokenized):
+                raise
+            # Stripe saved the card but we could not record it: still tell the truth. The
+            # claim stays pending until it goes stale; the user sees the card as saved.
+            log.error("a saved card could not be recorded in the session store")
+            return (ConfirmCard(result.payment),)
 
     def _expire_pages(self, outcome: Outcome, session: Session) -> Outcome:
         """Close the hosted pages `outcome` asks to; the edge never sees those effects."""

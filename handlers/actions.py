@@ -16,6 +16,8 @@ from handlers import render
 from handlers.links import return_url
 from handlers.services import Services
 
+FORM_DID_NOT_OPEN = "I couldn't open the card form in time. Please press the button again."
+
 
 def _channel(body: dict[str, Any], user_id: str) -> str:
     return str((body.get("channel") or {}).get("id") or user_id)
@@ -49,10 +51,10 @@ def register(app: App, services: Services) -> None:
         except PaybotError as exc:
             effects = (Reply(render.apology(exc)),)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
-        if form is None or not render.open_form(client, body["trigger_id"], form):
-            render.post(
-                client, user_id, effects
-            )  # the user's DM: a checkout link goes nowhere else
+        if form is None:  # a reply or a checkout link: the user's DM, nowhere else
+            render.post(client, user_id, effects)
+        elif not render.open_form(client, str(body.get("trigger_id") or ""), form):
+            render.post(client, user_id, (Reply(FORM_DID_NOT_OPEN, offer_card_form=True),))
 
     def acknowledge(ack: Ack) -> None:
         ack()  # Slack reports clicks on link buttons too; the browser does the rest

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +30,21 @@ if TYPE_CHECKING:
 def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
     if settings.SESSION_STORE == "dynamodb":
         import boto3
+        from botocore.config import Config
 
         from bot.adapters.dynamodb_store import DynamoEventLedger, DynamoSessionStore
 
-        client = boto3.client("dynamodb")  # one client: botocore loads its model once
+        # One client (botocore loads its model once), sized for a threaded server, and
+        # retrying once, quickly: botocore's default backoff alone can outlast Slack's 3 s.
+        client = boto3.client(
+            "dynamodb",
+            config=Config(
+                connect_timeout=1,
+                read_timeout=2,
+                retries={"mode": "standard", "total_max_attempts": 2},
+                max_pool_connections=50,
+            ),
+        )
         table = settings.SESSIONS_TABLE
         return DynamoSessionStore(table, client=client), DynamoEventLedger(table, client=client)
     from bot.adapters.sqlite_store import SqliteEventLedger, SqliteSessionStore
@@ -167,6 +179,9 @@ def build_app(settings: Settings, services: Services | None = None) -> App:
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
         process_before_response=True,
         token_verification_enabled=False,
+        # Lazy work (model turns) runs here when served over HTTP; Bolt's default of 5
+        # threads queues a burst of DMs behind each other.
+        listener_executor=ThreadPoolExecutor(max_workers=32),
     )
     register_listeners(app, services or build_services(settings))
     return app

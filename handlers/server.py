@@ -28,6 +28,7 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     """One user's slow turn never delays another user's ack."""
 
     daemon_threads = True
+    request_queue_size = 128  # the default of 5 resets connections in a burst of users
 
 
 class QuietHandler(WSGIRequestHandler):
