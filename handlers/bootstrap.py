@@ -147,11 +147,13 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         clock=clock,
     )
     secret = settings.STRIPE_WEBHOOK_SECRET
+    signing = settings.SLACK_SIGNING_SECRET
     return Services(
         conversation=conversation,
         ledger=ledger,
         webhook_secret=secret.get_secret_value() if secret else None,
         public_url=settings.PUBLIC_URL,
+        signing_secret=signing.get_secret_value() if signing else "",
     )
 
 

@@ -76,7 +76,7 @@ def register(app: App, services: Services) -> None:
             ack(text="\n".join(filter(None, (warning, CHECKOUT_SENT))))
         elif form is None:
             ack(text=render.replies(effects))
-        elif render.open_form(client, command["trigger_id"], form):
+        elif render.open_form(client, str(command.get("trigger_id") or ""), form):
             ack(text=warning) if warning else ack()
         else:
             ack(text=FORM_TIMED_OUT)

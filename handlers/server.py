@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -13,7 +14,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-from handlers import stripe_routes
+from handlers import guard, stripe_routes
 from handlers.links import RETURN_PATH
 from handlers.services import Services
 from handlers.stripe_routes import Answer
@@ -42,17 +43,22 @@ def routes(bolt_app: App, services: Services | None = None) -> WSGIApp:
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path == "/slack/events":
-            return slack(environ, start_response)
         answer: Answer = (404, "text/plain", "not found")
+        if path == "/slack/events" and services is not None and services.signing_secret:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            headers = {**_headers(environ), "Content-Type": environ.get("CONTENT_TYPE", "")}
+            refused = guard.check(body, headers, services.signing_secret)
+            if refused is None:
+                environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
+                return slack(environ, start_response)
+            answer = (refused[0], "text/plain", refused[1])
+        elif path == "/slack/events":
+            return slack(environ, start_response)
         if path == "/health" and method in ("GET", "HEAD"):
             answer = (200, "text/plain", "ok")
         elif path == stripe_routes.WEBHOOK_PATH and method == "POST" and services is not None:
             body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
-            headers = {
-                k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")
-            }
-            answer = stripe_routes.webhook(body, headers, services, bolt_app.client)
+            answer = stripe_routes.webhook(body, _headers(environ), services, bolt_app.client)
         elif path == RETURN_PATH and method == "GET":
             query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
             answer = stripe_routes.return_page(query)
@@ -61,6 +67,10 @@ def routes(bolt_app: App, services: Services | None = None) -> WSGIApp:
         return [text.encode()]
 
     return application
+
+
+def _headers(environ: dict[str, Any]) -> dict[str, str]:
+    return {k[5:].replace("_", "-"): v for k, v in environ.items() if k.startswith("HTTP_")}
 
 
 def make(

@@ -19,3 +19,5 @@ class Services:
     """Verifies Stripe's webhooks; None when the hosted card page is not configured."""
     public_url: str | None = None
     """This app's public base URL, when it can't be derived from the request."""
+    signing_secret: str = ""
+    """Slack's signing secret, for the HTTP edge's own check before Bolt (see `guard`)."""

@@ -22,7 +22,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler  # noqa: E402 - af
 
 from bot.adapters.secrets_manager import CachedSecret  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from handlers import stripe_routes  # noqa: E402
+from handlers import guard, stripe_routes  # noqa: E402
 from handlers.lazy import ContainedLazyRunner  # noqa: E402
 from handlers.links import RETURN_PATH  # noqa: E402
 from handlers.services import Services  # noqa: E402
@@ -79,6 +79,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _response(answer)
     if path == RETURN_PATH:
         return _response(stripe_routes.return_page(event.get("queryStringParameters") or {}))
+    headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
+    refused = guard.check(_raw_body(event), headers, services.signing_secret)
+    if refused is not None:
+        return _response((refused[0], "text/plain", refused[1]))
     response: dict[str, Any] = slack.handle(event, context)  # type: ignore[no-untyped-call]
     return response
 

@@ -17,10 +17,10 @@ from handlers.services import Services
 
 def field_value(view: dict[str, Any], block_id: str) -> str:
     """The typed value of one input block; "" when absent or malformed."""
-    values = (view.get("state") or {}).get("values") or {}
-    element = (values.get(block_id) or {}).get(block_id) or {}
-    value = element.get("value") if isinstance(element, dict) else None
-    return value if isinstance(value, str) else ""
+    found: Any = view
+    for key in ("state", "values", block_id, block_id, "value"):
+        found = found.get(key) if isinstance(found, dict) else None
+    return found if isinstance(found, str) else ""
 
 
 def register(app: App, services: Services) -> None:
