@@ -22,6 +22,7 @@ _CVC_FIELD = re.compile(
     r"([\"']?\s*[:=]\s*[\"']?|[^0-9]{0,80}?[\"']value[\"']\s*:\s*[\"'])(\d{3,4})"
 )
 _URL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\+")
+_JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 # Loggers that print whole bodies at DEBUG: stripe logs the raw form it posts
 # (card number and CVC), botocore's parser every response (secret values).
 _QUIET_AT_DEBUG = ("stripe", "botocore.parsers")
@@ -38,6 +39,8 @@ def redact(text: str) -> str:
     """
     if _URL_ENCODED.search(text):
         text = unquote_plus(text)
+    if "\\u" in text:  # JSON escapes: "4242\\u00a04242..." hides a number from the scanner
+        text = _JSON_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
     return _CVC_FIELD.sub(r"\1\2[removed]", redact_pans(text))
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
-from bot.cards import contains_pan, redact_pans
+from bot.cards import REDACTED, contains_pan
 from bot.errors import (
     CardEntryUnavailable,
     CardRejected,
@@ -94,7 +94,9 @@ class ConversationService:
     def message(self, team_id: str, user_id: str, text: str) -> tuple[Effect, ...]:
         """A DM from the user; any card number in it is removed before anything sees it."""
         pan_removed = contains_pan(text)
-        safe_text = redact_pans(text) if pan_removed else text
+        # A message that held a card number may hold its CVC and expiry too: none of it
+        # is kept or shown to the engine, only the fact that a number was removed.
+        safe_text = REDACTED if pan_removed else text
         current = self._load(team_id, user_id)
         # One engine call per turn: on a write conflict the machine re-decides
         # against the fresh session, but the engine's proposal is reused.

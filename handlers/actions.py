@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest
@@ -10,8 +11,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, OPEN_CHECKOUT
+from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import OpenCardForm, Reply
+from bot.messages import CANCELLED
 from handlers import render
 from handlers.links import return_url
 from handlers.services import Services
@@ -73,13 +76,12 @@ def register(app: App, services: Services) -> None:
         message = body.get("message")
         if message and message.get("ts"):
             # If this fails the old buttons stay; the cancel itself already happened.
+            blocks = without_buttons(message)
+            text = str(message.get("text") or "paybot")
+            if contains_pan(json.dumps(blocks) + text):  # never post back what we did not send
+                text, blocks = CANCELLED, []
             with contextlib.suppress(SlackApiError):
-                client.chat_update(
-                    channel=channel,
-                    ts=message["ts"],
-                    text=message.get("text") or "paybot",
-                    blocks=without_buttons(message),
-                )
+                client.chat_update(channel=channel, ts=message["ts"], text=text, blocks=blocks)
         render.post(client, channel, effects)
 
     app.action(OPEN_CARD_FORM)(open_card_form)

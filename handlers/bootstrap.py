@@ -6,6 +6,7 @@ its settings name (and the Lambda cold start carries no unused SDK).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -176,6 +177,9 @@ def build_app(settings: Settings, services: Services | None = None) -> App:
     settings.require("SLACK_SIGNING_SECRET")
     assert settings.SLACK_SIGNING_SECRET is not None
     app = App(
+        # Bolt gives its own loggers the level of the logger it is handed; this one is
+        # kept at WARNING by `configure_logging`, so request bodies are never logged.
+        logger=logging.getLogger("slack_bolt"),
         name="paybot",  # without a name Bolt inspects the call stack, slowly, to make one
         client=build_client(settings),
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),

@@ -23,11 +23,15 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 def check(body: bytes, headers: Mapping[str, str], signing_secret: str) -> tuple[int, str] | None:
     """None when the request may go on to Bolt; else the (status, reason) to answer with."""
     verifier = SignatureVerifier(signing_secret)
-    if not verifier.is_valid(
-        body,
-        _header(headers, "X-Slack-Request-Timestamp"),
-        _header(headers, "X-Slack-Signature"),
-    ):
+    try:
+        signed = verifier.is_valid(
+            body,
+            _header(headers, "X-Slack-Request-Timestamp"),
+            _header(headers, "X-Slack-Signature"),
+        )
+    except (ValueError, UnicodeDecodeError):  # a timestamp or body that does not parse
+        signed = False
+    if not signed:
         return 401, "invalid signature"
     problem = malformed(body, _header(headers, "Content-Type"))
     return (400, problem) if problem else None
