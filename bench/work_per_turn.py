@@ -39,12 +39,14 @@ CANCEL = "button: Cancel"
 
 EVENTS_API = (DM, DM_WITH_PAN)
 """Surfaces Slack delivers through the Events API: each carries one ledger claim."""
+CLAIMING = (*EVENTS_API, SUBMIT)
+"""Surfaces with one claim write: the ledger's, or the card submission's in-progress claim."""
 
 
 def targets(surface: str) -> dict[str, int]:
     """The most calls a turn on `surface` should make, per service."""
     return {
-        "dynamodb": DYNAMODB_TARGET + (1 if surface in EVENTS_API else 0),
+        "dynamodb": DYNAMODB_TARGET + (1 if surface in CLAIMING else 0),
         "bedrock": 1 if surface == DM else 0,  # a pasted card is answered by the rule engine
         "stripe": 1 if surface == SUBMIT else 0,
     }
