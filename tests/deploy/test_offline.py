@@ -3,10 +3,10 @@ loopback, the real handler in this project's Python, Slack's Web API emulated, D
 Secrets Manager on moto server.
 
 A DM is acknowledged by one invocation and answered by a second, lazy one that Bolt starts
-through Lambda's Invoke API (AWS_ENDPOINT_URL_LAMBDA), as on AWS. One gap is bridged: the
-Python context serverless-offline builds gives every function the same placeholder ARN,
-which Bolt invokes, so a small stand-in for the Invoke API in front of serverless-offline's
-resolves function references (that placeholder included) to function names.
+through Lambda's Invoke API (AWS_ENDPOINT_URL_LAMBDA), as on AWS. serverless-offline gives
+every Python function the same placeholder ARN; the product's lazy runner
+(`handlers/lazy.py`) then invokes by the function's own name. A recording pass-through in
+front of serverless-offline's Invoke API lets the tests see each invocation.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ STARTUP_SECONDS = 90
 REPLY_SECONDS = 60
 # What serverless-offline's Python runner reports as `context.invoked_function_arn`
 # for every function: its invoke.py never passes the function's name on.
-OFFLINE_PYTHON_FUNCTION_ARN = "arn:aws:lambda:serverless:Fake"
 
 
 def free_port() -> int:
@@ -56,20 +55,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def function_name(reference: str) -> str:
-    """The function Lambda's Invoke API would run for `reference` (a name or an ARN)."""
-    if reference == OFFLINE_PYTHON_FUNCTION_ARN:
-        return SLACK_FUNCTION  # the only function that invokes: the slack function, itself
-    parts = reference.split(":")
-    if reference.startswith("arn:") and len(parts) >= 7 and parts[5] == "function":
-        return parts[6]  # arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
-    return reference
-
-
 @dataclass
 class InvokeApi:
     """Lambda's Invoke API in front of serverless-offline's: records each invocation and
-    resolves the function reference as AWS does before passing it on."""
+    passes it on unchanged."""
 
     lambda_url: str
     invocations: list[dict[str, Any]] = field(default_factory=list)
@@ -84,7 +73,7 @@ class InvokeApi:
                     "event": json.loads(payload or b"{}"),
                 }
             )
-            name = function_name(request.match_info["function"])
+            name = request.match_info["function"]
             headers = {k: v for k, v in request.headers.items() if k.lower().startswith("x-amz")}
             async with (
                 ClientSession() as session,
@@ -341,6 +330,7 @@ def test_a_dm_is_acked_and_then_answered_by_a_lazy_invocation(offline: Deploymen
     buttons = [e["action_id"] for b in reply["blocks"] for e in b.get("elements", [])]
     assert buttons == [OPEN_CARD_FORM, CANCEL_PAYMENT]
     (lazy,) = offline.invoke_api.invocations
+    assert lazy["function"] == SLACK_FUNCTION  # by name: serverless-offline's ARN is a placeholder
     assert lazy["type"] == "Event"
     assert lazy["event"]["headers"]["x-slack-bolt-lazy-only"] == "1"
 
