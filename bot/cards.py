@@ -40,6 +40,8 @@ MAX_YEARS_AHEAD = 20
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _SEPARATOR_MARKS = frozenset("-\u2010\u2011\u2012\u2013\u2014.")
+_WIDE_MARKS = frozenset("\u2212\u30fc\uff0e\u3002\uff61")
+"""Minus sign, the katakana prolonged sound mark (an IME's dash), wide full stops."""
 _DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 _EXPIRY_HOW = "Type the expiry as MM/YY, for example 08/27."
 
@@ -112,7 +114,13 @@ def display_name(brand: str) -> str:
 
 
 def _is_separator(char: str) -> bool:
-    return char in _SEPARATOR_MARKS or char.isspace()
+    # Any dash (Unicode's Pd), and the look-alikes keyboards and IMEs type between groups.
+    return (
+        char in _SEPARATOR_MARKS
+        or char.isspace()
+        or unicodedata.category(char) == "Pd"
+        or char in _WIDE_MARKS
+    )
 
 
 def _ascii_digit(char: str) -> str:
@@ -334,11 +342,11 @@ def _has_luhn_window(digits: Sequence[int]) -> bool:
     return False
 
 
-# A cheap first pass in the regex engine: 13 digits with only separators or zero-width
-# characters between them. Every run the scanner below could flag matches this (it
-# allows more separators than the scanner does), so text without a match has no PAN.
-_GAP = "[\\s" + re.escape("".join(sorted(_SEPARATOR_MARKS | _ZERO_WIDTH))) + "]*"
-_MAYBE_PAN = re.compile(rf"\d(?:{_GAP}\d){{12}}")
+# A cheap first pass in the regex engine: 13 digits with nothing but non-word characters
+# (or a separator that counts as a letter, U+30FC) between them. Every run the scanner
+# below could flag matches this, so text without a match has no PAN.
+_WORDLIKE_SEPARATORS = "".join(sorted(c for c in _WIDE_MARKS if c.isalnum()))
+_MAYBE_PAN = re.compile(rf"\d(?:(?:[^\w]|[{_WORDLIKE_SEPARATORS}])*\d){{12}}")
 
 
 def find_pans(text: str) -> list[tuple[int, int]]:

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from pydantic import ValidationError
+
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
 from bot.cards import REDACTED, contains_pan
@@ -234,7 +236,12 @@ class ConversationService:
 
     def _load(self, team_id: str, user_id: str) -> Session:
         found = self._store.get(team_id=team_id, user_id=user_id)
-        return found or Session(team_id=team_id, user_id=user_id)
+        if found is not None:
+            return found
+        try:
+            return Session(team_id=team_id, user_id=user_id)
+        except ValidationError:
+            raise PaybotError("a request without valid Slack team and user ids") from None
 
     def _context(self) -> Context:
         return Context(now=int(self._clock()), ttl_seconds=self._ttl, new_ref=self._new_ref())

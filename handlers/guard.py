@@ -8,6 +8,7 @@ gets a 401 (unsigned) or a 400 (signed but malformed) here, never a 500 there.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -51,21 +52,53 @@ def malformed(body: bytes, content_type: str) -> str | None:
         return "body is not what Slack sends"
 
 
+_SLACK_ID = re.compile(r"^[A-Z0-9]{1,64}$")
+_OPTIONAL_OBJECTS = ("team", "enterprise", "channel", "container", "message", "view", "user")
+_OPTIONAL_STRINGS = ("type", "team_id", "trigger_id")
+_NULLABLE_STRINGS = ("enterprise_id", "api_app_id")
+
+
+def _slack_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(_SLACK_ID.match(value))
+
+
+def _envelope_problem(data: dict[str, Any]) -> str | None:
+    """The fields Bolt reads before any listener runs, and their types."""
+    for key in _OPTIONAL_STRINGS:
+        if key in data and not isinstance(data[key], str):
+            return f"{key} is not a string"
+    for key in _NULLABLE_STRINGS:
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} is not a string"
+    for key in _OPTIONAL_OBJECTS:
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not an object"
+    return None
+
+
 def _json_problem(data: Any) -> str | None:
     if not isinstance(data, dict):
         return "body is not a JSON object"
-    if data.get("type") != "event_callback":
-        return None
+    problem = _envelope_problem(data)
+    if problem or data.get("type") != "event_callback":
+        return problem
     event = data.get("event")
-    if not isinstance(event, dict):
-        return "event is not an object"
-    if event.get("type") == "message" and not isinstance(event.get("channel"), str):
+    if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+        return "event is not an object with a type"
+    for key in ("user", "channel", "text", "subtype", "bot_id", "ts", "channel_type"):
+        if key in event and not isinstance(event[key], str):
+            return f"event {key} is not a string"
+    if event["type"] == "message" and not isinstance(event.get("channel"), str):
         return "message event without a channel"
+    if "user" in event and not _slack_id(event["user"]):
+        return "event user is not a Slack id"
     return None
 
 
 def _command_problem(form: Mapping[str, str]) -> str | None:
-    if "command" in form and not (form.get("user_id") and form.get("team_id")):
+    if "command" in form and not (
+        _slack_id(form.get("user_id")) and _slack_id(form.get("team_id"))
+    ):
         return "command without a user or team"
     return None
 
@@ -73,10 +106,20 @@ def _command_problem(form: Mapping[str, str]) -> str | None:
 def _payload_problem(payload: Any) -> str | None:
     if not isinstance(payload, dict):
         return "payload is not a JSON object"
+    problem = _envelope_problem(payload)
+    if problem:
+        return problem
     user = payload.get("user")
-    if not (isinstance(user, dict) and isinstance(user.get("id"), str) and user["id"]):
+    if not (isinstance(user, dict) and _slack_id(user.get("id"))):
         return "payload without a user"
-    view = payload.get("view")
-    if view is not None and not isinstance(view, dict):
-        return "view is not an object"
+    if payload.get("type") == "block_actions":
+        actions = payload.get("actions")
+        if not (isinstance(actions, list) and actions):
+            return "block_actions without actions"
+        if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
+            return "an action is not an object with an action_id"
+    message = payload.get("message") or {}
+    blocks = message.get("blocks", [])
+    if not (isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)):
+        return "message blocks are not objects"
     return None
