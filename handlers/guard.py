@@ -64,6 +64,8 @@ def _slack_id(value: Any) -> bool:
 
 def _envelope_problem(data: dict[str, Any]) -> str | None:
     """The fields Bolt reads before any listener runs, and their types."""
+    if not isinstance(data.get("type"), str):
+        return "no type"
     for key in _OPTIONAL_STRINGS:
         if key in data and not isinstance(data[key], str):
             return f"{key} is not a string"
@@ -80,7 +82,7 @@ def _json_problem(data: Any) -> str | None:
     if not isinstance(data, dict):
         return "body is not a JSON object"
     problem = _envelope_problem(data)
-    if problem or data.get("type") != "event_callback":
+    if problem or (data.get("type") != "event_callback" and "event" not in data):
         return problem
     event = data.get("event")
     if not isinstance(event, dict) or not isinstance(event.get("type"), str):

@@ -50,7 +50,11 @@ def routes(bolt_app: App, services: Services | None = None) -> WSGIApp:
             refused = guard.check(body, headers, services.signing_secret)
             if refused is None:
                 environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
-                return slack(environ, start_response)
+                try:
+                    return slack(environ, start_response)
+                except Exception as exc:  # Bolt could not even parse a signed body
+                    log.warning("unparseable Slack request: %s", type(exc).__name__)
+                    refused = (400, "malformed request")
             answer = (refused[0], "text/plain", refused[1])
         elif path == "/slack/events":
             return slack(environ, start_response)

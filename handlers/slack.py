@@ -9,6 +9,7 @@ the cache's max age passes) rebuilds the app.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -87,7 +88,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Decoded once, here: Bolt logs whole events at DEBUG, and base64 would hide a
         # card number from redaction.
         event = {**event, "body": _raw_body(event).decode("utf-8"), "isBase64Encoded": False}
-    response: dict[str, Any] = slack.handle(event, context)  # type: ignore[no-untyped-call]
+    try:
+        response: dict[str, Any] = slack.handle(event, context)  # type: ignore[no-untyped-call]
+    except Exception as exc:  # Bolt could not even parse a signed body
+        logging.getLogger(__name__).warning("unparseable Slack request: %s", type(exc).__name__)
+        return _response((400, "text/plain", "malformed request"))
     return response
 
 
