@@ -120,6 +120,9 @@ def _payload_problem(payload: Any) -> str | None:
             return "block_actions without actions"
         if not all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions):
             return "an action is not an object with an action_id"
+    view = payload.get("view")
+    if isinstance(view, dict) and view.get("type") not in ("modal", "home"):
+        return "view is not a modal"
     message = payload.get("message") or {}
     blocks = message.get("blocks", [])
     if not (isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)):

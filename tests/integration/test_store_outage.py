@@ -52,10 +52,11 @@ def setup(tmp_path) -> Iterator[tuple[App, SlackWorkspace]]:  # type: ignore[no-
         yield build_app(settings, Services(conversation, DownLedger())), workspace
 
 
-def dispatch(app: App, request: slack_requests.SlackRequest) -> tuple[int, str]:
-    response = app.dispatch(
-        BoltRequest(body=request.body.decode(), headers=request.headers(SIGNING_SECRET))
-    )
+def dispatch(
+    app: App, request: slack_requests.SlackRequest, *, retry_num: int | None = None
+) -> tuple[int, str]:
+    headers = request.headers(SIGNING_SECRET, retry_num=retry_num)
+    response = app.dispatch(BoltRequest(body=request.body.decode(), headers=headers))
     return response.status, response.body
 
 
@@ -94,13 +95,28 @@ def test_a_card_submission_says_nothing_was_saved(setup: tuple[App, SlackWorkspa
     assert "4242" not in body
 
 
-def test_a_dm_gets_an_apology_instead_of_silence(setup: tuple[App, SlackWorkspace]) -> None:
+def test_a_dm_is_refused_so_that_slack_delivers_it_again(
+    setup: tuple[App, SlackWorkspace],
+) -> None:
+    app, workspace = setup
+    channel = workspace.dm_channel(DEFAULT_USER_ID)
+    request = slack_requests.message_im_event(
+        user_id=DEFAULT_USER_ID, channel_id=channel, text="hi"
+    )
+    status, _ = dispatch(app, request)
+    assert status == 500
+    assert workspace.messages(channel) == []
+
+
+def test_on_slacks_last_try_a_dm_gets_an_apology_instead_of_silence(
+    setup: tuple[App, SlackWorkspace],
+) -> None:
     app, workspace = setup
     channel = workspace.dm_channel(DEFAULT_USER_ID)
     request = slack_requests.message_im_event(
         user_id=DEFAULT_USER_ID, channel_id=channel, text="my card 4242 4242 4242 4242"
     )
-    status, _ = dispatch(app, request)
+    status, _ = dispatch(app, request, retry_num=3)
     assert status == 200
     (message,) = workspace.messages(channel)
     assert "Nothing was saved" in message["text"]
