@@ -140,9 +140,9 @@ inside the WSGI application (no HTTP at all), minus the same waits.
 
 The HTTP figures' tails are wider than the in-app ones: they carry the
 WSGI server's thread per connection and, for the DM, its lazy listener
-starting while the ack is still being written. The DM is acknowledged
-before any work (the answer is a lazy listener, a
-second Lambda invocation in production); its whole turn, from the request to
+starting while the ack is still being written. The DM's ack does one thing,
+its duplicate-delivery claim (a conditional write); the answer is a lazy
+listener, a second Lambda invocation in production. Its whole turn, from the request to
 the lazy listener's return (Bedrock, store and `chat.postMessage` included,
 their waits removed), is shown for scale. The modal submission does the most:
 it validates the card, claims the session, tokenizes with Stripe, records the
@@ -283,7 +283,7 @@ too). Each flow is a new user. Memory is the bot process's RSS from
 {surfaces}
 
 The DM's time is mostly queueing: the served app runs lazy listeners on a pool
-of 32 threads, and {result.users} answers (each a ledger claim, a read, a Bedrock
+of 32 threads, and {result.users} answers (each a read, a Bedrock
 call, a write and a post) share 2 cores with every stand-in.
 
 **Soak, before the burst:** {result.soak_flows} flows ({soak_turns} turns),
