@@ -47,7 +47,7 @@ def register(app: App, services: Services) -> None:
             request.headers,
             public_url=services.public_url,
             team_id=team_id,
-            app_id=str(body.get("api_app_id") or ""),
+            payload=body,
         )
         try:
             effects = conversation.request_card(team_id, user_id, return_url=back)

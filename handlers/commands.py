@@ -67,7 +67,7 @@ def register(app: App, services: Services) -> None:
             request.headers,
             public_url=services.public_url,
             team_id=team_id,
-            app_id=str(command.get("api_app_id") or ""),
+            payload=command,
         )
         effects = conversation.request_card(team_id, user_id, slots, return_url=back)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)

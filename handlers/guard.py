@@ -15,10 +15,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    return next((str(v) for k, v in headers.items() if k.lower() == wanted), "")
+from handlers.links import header
 
 
 def check(body: bytes, headers: Mapping[str, str], signing_secret: str) -> tuple[int, str] | None:
@@ -27,14 +24,14 @@ def check(body: bytes, headers: Mapping[str, str], signing_secret: str) -> tuple
     try:
         signed = verifier.is_valid(
             body,
-            _header(headers, "X-Slack-Request-Timestamp"),
-            _header(headers, "X-Slack-Signature"),
+            header(headers, "X-Slack-Request-Timestamp"),
+            header(headers, "X-Slack-Signature"),
         )
     except (ValueError, UnicodeDecodeError):  # a timestamp or body that does not parse
         signed = False
     if not signed:
         return 401, "invalid signature"
-    problem = malformed(body, _header(headers, "Content-Type"))
+    problem = malformed(body, header(headers, "Content-Type"))
     return (400, problem) if problem else None
 
 

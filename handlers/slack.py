@@ -74,20 +74,19 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda function's entry point: Slack's events, Stripe's webhook and return page."""
     slack, services = _current().wiring()
     path = event.get("rawPath") or event.get("path") or ""
-    if path == stripe_routes.WEBHOOK_PATH:
-        headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
-        answer = stripe_routes.webhook(_raw_body(event), headers, services, slack.app.client)
-        return _response(answer)
     if path == RETURN_PATH:
         return _response(stripe_routes.return_page(event.get("queryStringParameters") or {}))
+    body = _raw_body(event)
     headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
-    refused = guard.check(_raw_body(event), headers, services.signing_secret)
+    if path == stripe_routes.WEBHOOK_PATH:
+        return _response(stripe_routes.webhook(body, headers, services, slack.app.client))
+    refused = guard.check(body, headers, services.signing_secret)
     if refused is not None:
         return _response((refused[0], "text/plain", refused[1]))
     if event.get("isBase64Encoded"):
         # Decoded once, here: Bolt logs whole events at DEBUG, and base64 would hide a
         # card number from redaction.
-        event = {**event, "body": _raw_body(event).decode("utf-8"), "isBase64Encoded": False}
+        event = {**event, "body": body.decode("utf-8"), "isBase64Encoded": False}
     try:
         response: dict[str, Any] = slack.handle(event, context)  # type: ignore[no-untyped-call]
     except Exception as exc:  # Bolt could not even parse a signed body

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from slack_sdk import WebClient
 
 from handlers import render
+from handlers.links import header
 from handlers.services import EVENT_CLAIM_SECONDS, Services
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,6 @@ Answer = tuple[int, str, str]
 """HTTP status, content type, body."""
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()  # API Gateway lower-cases header names; others may not
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
-
-
 def webhook(
     body: bytes, headers: Mapping[str, str], services: Services, client: WebClient
 ) -> Answer:
@@ -37,7 +33,7 @@ def webhook(
     from bot.adapters.stripe_webhook import InvalidWebhook, verify
 
     try:
-        event = verify(body, _header(headers, "Stripe-Signature"), services.webhook_secret)
+        event = verify(body, header(headers, "Stripe-Signature"), services.webhook_secret)
     except InvalidWebhook as exc:
         log.warning("%s", exc)
         return 400, "text/plain", "invalid signature"

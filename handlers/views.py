@@ -39,7 +39,7 @@ def register(app: App, services: Services) -> None:
             request.headers,
             public_url=services.public_url,
             team_id=team_id,
-            app_id=str(body.get("api_app_id") or ""),
+            payload=body,
         )
         try:
             effects = services.conversation.submit_card(
