@@ -145,7 +145,8 @@ its duplicate-delivery claim (a conditional write); the answer is a lazy
 listener, a second Lambda invocation in production. Its whole turn, from the request to
 the lazy listener's return (Bedrock, store and `chat.postMessage` included,
 their waits removed), is shown for scale. The modal submission does the most:
-it validates the card, claims the session, tokenizes with Stripe, records the
+it validates the card, claims the session, saves it with Stripe (the person's
+Customer, a PaymentMethod and the SetupIntent that confirms it), records the
 outcome and posts the DM confirmation, all before the ack.
 
 Reproduce: `python -m bench.ack_latency`.
@@ -186,7 +187,9 @@ over its ack and any lazy listener it starts, warm (the process's one
 by a new user; every run made the same calls unless marked. Targets: DynamoDB
 at most 2 per turn plus one claim write (the ledger's `PutItem(claim)` per
 Events API delivery, or a card submission's in-progress claim); Bedrock 1 per
-free-text turn and 0 for buttons and the modal; Stripe 1 per card.
+free-text turn and 0 for buttons and the modal; Stripe 4 for a person's first
+card (finding or creating their Customer takes 2; the PaymentMethod and the
+SetupIntent that confirms it, 1 each) and 2 for a later one.
 
 | turn | DynamoDB | Bedrock | Stripe | Slack | targets |
 |---|---|---|---|---|---|

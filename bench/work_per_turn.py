@@ -48,7 +48,9 @@ def targets(surface: str) -> dict[str, int]:
     return {
         "dynamodb": DYNAMODB_TARGET + (1 if surface in CLAIMING else 0),
         "bedrock": 1 if surface == DM else 0,  # a pasted card is answered by the rule engine
-        "stripe": 1 if surface == SUBMIT else 0,
+        # A person's first card: find or create their Customer (search, create), then
+        # the PaymentMethod and the SetupIntent that confirms it. Later cards: 2.
+        "stripe": 4 if surface == SUBMIT else 0,
     }
 
 

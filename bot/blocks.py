@@ -13,6 +13,7 @@ from bot.models import PaymentRecord, Slots
 
 OPEN_CARD_FORM = "open_card_form"
 OPEN_CHECKOUT = "open_checkout"
+OPEN_AUTHENTICATION = "open_authentication"
 CANCEL_PAYMENT = "cancel_payment"
 CARD_FORM = "card_form"
 """Action ids of the buttons, and the card modal's callback id."""
@@ -82,6 +83,21 @@ def checkout_blocks(url: str, slots: Slots) -> list[Block]:
     return [
         _section(text),
         {"type": "actions", "block_id": "checkout_offer", "elements": [link, _cancel_button()]},
+    ]
+
+
+def authentication_blocks(url: str) -> list[Block]:
+    """The DM with the bank's confirmation page for a card (a bearer link: DM only)."""
+    link = {
+        "type": "button",
+        "action_id": OPEN_AUTHENTICATION,
+        "text": _text("Confirm with your bank"),
+        "style": "primary",
+        "url": url,
+    }
+    return [
+        _section(messages.AUTHENTICATE),
+        {"type": "actions", "block_id": "authentication", "elements": [link, _cancel_button()]},
     ]
 
 

@@ -54,8 +54,36 @@ class CardSubmitted:
 
 
 @dataclass(frozen=True)
-class CardTokenized:
+class CardSaved:
+    """The payment service saved the card on the user's customer `customer_id`."""
+
     payment: PaymentRecord
+    customer_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CardNeedsAuthentication:
+    """The issuer wants the cardholder to confirm the card (3-D Secure) on `url` first."""
+
+    setup_id: str
+    customer_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SetupSucceeded:
+    """The provider says the card setup `setup_id` succeeded after authentication."""
+
+    setup_id: str
+    payment: PaymentRecord
+
+
+@dataclass(frozen=True)
+class SetupFailed:
+    """The provider says the card setup `setup_id` failed; `message` is safe to show."""
+
+    setup_id: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -123,7 +151,10 @@ Event = (
     UserMessage
     | CardFormRequested
     | CardSubmitted
-    | CardTokenized
+    | CardSaved
+    | CardNeedsAuthentication
+    | SetupSucceeded
+    | SetupFailed
     | CardDeclined
     | PaymentFailed
     | CheckoutRequested
@@ -157,7 +188,7 @@ class OpenCardForm:
 
 
 @dataclass(frozen=True)
-class Tokenize:
+class SaveCard:
     """Send the submitted card to the payment service under `idempotency_key`."""
 
     idempotency_key: str
@@ -206,6 +237,13 @@ class OfferCheckout:
 
 
 @dataclass(frozen=True)
+class OfferAuthentication:
+    """Post the link to the bank's confirmation page in the DM (a bearer link: DM only)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
 class ExpireCheckout:
     """Close a hosted page whose link must stop working."""
 
@@ -215,13 +253,14 @@ class ExpireCheckout:
 Effect = (
     Reply
     | OpenCardForm
-    | Tokenize
+    | SaveCard
     | FieldErrors
     | CloseForm
     | ConfirmCard
     | ForgetSession
     | OpenCheckout
     | OfferCheckout
+    | OfferAuthentication
     | ExpireCheckout
 )
 
@@ -257,8 +296,14 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
             return _on_form_requested(session, event, ctx)
         case CardSubmitted():
             return _on_submitted(session, event, ctx)
-        case CardTokenized():
-            return _on_tokenized(session, event)
+        case CardSaved():
+            return _on_saved(session, event.payment, event.customer_id)
+        case CardNeedsAuthentication():
+            return _on_needs_authentication(session, event)
+        case SetupSucceeded():
+            return _on_setup_succeeded(session, event)
+        case SetupFailed():
+            return _on_setup_failed(session, event)
         case CardDeclined():
             return Outcome(
                 session.evolve(pending_since=None), (FieldErrors({event.field: event.message}),)
@@ -360,19 +405,45 @@ def _on_submitted(session: Session, event: CardSubmitted, ctx: Context) -> Outco
     # new idempotency key; a duplicate of a pending one never reaches this line.
     attempt = session.attempt + 1
     claimed = session.evolve(state=State.AWAITING_CARD, attempt=attempt, pending_since=ctx.now)
-    return Outcome(claimed, (Tokenize(f"paybot-{session.form_ref}-{attempt}"),))
+    return Outcome(claimed, (SaveCard(f"paybot-{session.form_ref}-{attempt}"),))
 
 
-def _on_tokenized(session: Session, event: CardTokenized) -> Outcome:
-    text = messages.confirmation(event.payment)
+def _on_saved(session: Session, payment: PaymentRecord, customer_id: str | None) -> Outcome:
+    text = messages.confirmation(payment)
     done = session.evolve(
         state=State.COMPLETED,
-        payment=event.payment,
+        payment=payment,
+        customer_id=customer_id or session.customer_id,
         pending_since=None,
+        setup_id=None,
         form_ref=None,
         card_form_offered=False,
     ).with_turn("bot", text)
-    return Outcome(done, (ConfirmCard(event.payment),))
+    return Outcome(done, (ConfirmCard(payment),))
+
+
+def _on_needs_authentication(session: Session, event: CardNeedsAuthentication) -> Outcome:
+    waiting = session.evolve(
+        state=State.AWAITING_CARD,
+        pending_since=None,
+        setup_id=event.setup_id,
+        customer_id=event.customer_id,
+        card_form_offered=False,
+    ).with_turn("bot", messages.AUTHENTICATE)
+    return Outcome(waiting, (CloseForm(messages.AUTHENTICATE_SENT), OfferAuthentication(event.url)))
+
+
+def _on_setup_succeeded(session: Session, event: SetupSucceeded) -> Outcome:
+    if session.setup_id != event.setup_id:
+        return Outcome(session, ())  # already confirmed, cancelled, or replaced by a new card
+    return _on_saved(session, event.payment, None)
+
+
+def _on_setup_failed(session: Session, event: SetupFailed) -> Outcome:
+    if session.setup_id != event.setup_id:
+        return Outcome(session, ())
+    text = f"{event.message} {messages.TRY_AGAIN}"
+    return _say(session, text, offer=True, state=State.FAILED, setup_id=None)
 
 
 def _cancel(session: Session, ctx: Context) -> Outcome:
@@ -388,6 +459,7 @@ def _cancel(session: Session, ctx: Context) -> Outcome:
         form_ref=None,
         pending_since=None,
         checkout_id=None,
+        setup_id=None,
     )
     return _closing_checkout(session, cancelled)
 
@@ -425,8 +497,7 @@ def _on_checkout_opened(session: Session, event: CheckoutOpened) -> Outcome:
 def _on_checkout_completed(session: Session, event: CheckoutCompleted) -> Outcome:
     if session.checkout_id != event.checkout_id or session.form_ref != event.reference:
         return Outcome(session, ())  # a page we no longer track, or a repeat after completion
-    done = session.evolve(checkout_id=None)
-    return _on_tokenized(done, CardTokenized(event.payment))
+    return _on_saved(session.evolve(checkout_id=None), event.payment, None)
 
 
 def _on_checkout_expired(session: Session, event: CheckoutExpired) -> Outcome:

@@ -45,6 +45,14 @@ OFFER_CHECKOUT = (
     "The link is just for you: please don't share it."
 )
 TRY_AGAIN = "Nothing was saved. You can try again with the secure button."
+BANK_DECLINED = "Your bank didn't confirm the card."
+AUTHENTICATE = (
+    "Your bank wants you to confirm this card. Use the button below: it opens your "
+    "bank's check on Stripe's page. The link is just for you: please don't share it."
+)
+AUTHENTICATE_SENT = (
+    "Your bank wants you to confirm this card. I've sent you a secure link in our direct messages."
+)
 
 
 def summary(slots: Slots) -> str:
@@ -80,6 +88,8 @@ def status(session: Session | None) -> str:
     }[session.state]
     if session.pending_since is not None:
         text = "Your card is being saved right now."
+    elif session.setup_id is not None:
+        text = "Waiting for you to confirm the card with your bank (see the link I sent)."
     if session.state is State.COMPLETED and session.payment is not None:
         text = f"{mask(session.payment.brand, session.payment.last4)} is saved."
     return f"{text} {line}".strip()

@@ -95,7 +95,9 @@ class Session(BaseModel):
     checkout_id: str | None = Field(default=None, max_length=255)
     """The open Stripe-hosted card page (CARD_ENTRY=hosted), if any."""
     customer_id: str | None = Field(default=None, max_length=255)
-    """The Stripe Customer the hosted page saves cards to; reused across payments."""
+    """The user's Stripe Customer, which every saved card is attached to; reused."""
+    setup_id: str | None = Field(default=None, max_length=255)
+    """A card setup waiting on the cardholder's bank (3-D Secure), if any."""
     payment: PaymentRecord | None = None
     version: int = Field(default=0, ge=0)
     expires_at: int = 0
@@ -167,6 +169,33 @@ class CheckoutOutcome:
     reference: str
     status: Literal["open", "complete", "expired"]
     payment: PaymentRecord | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class CardSetup:
+    """What the payment service answered to a card: saved, or waiting on the bank.
+
+    Exactly one of `payment` (saved) and `authenticate_url` (the cardholder must
+    confirm with their bank first, on a page of the provider's) is set.
+    """
+
+    setup_id: str
+    customer_id: str
+    payment: PaymentRecord | None = None
+    authenticate_url: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SetupOutcome:
+    """What the provider says about a card setup now: whose it is and how it ended."""
+
+    setup_id: str
+    team_id: str
+    user_id: str
+    status: Literal["succeeded", "failed", "pending"]
+    payment: PaymentRecord | None = None
+    message: str = ""
+    """For a failure: what the user may be told (the provider's safe wording)."""
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -6,11 +6,12 @@ from typing import Protocol
 
 from bot.models import (
     CardDetails,
+    CardSetup,
     CheckoutLink,
     CheckoutOutcome,
     Decision,
-    PaymentRecord,
     Session,
+    SetupOutcome,
 )
 
 
@@ -56,10 +57,30 @@ class DialogueEngine(Protocol):
 
 
 class PaymentGateway(Protocol):
-    """Turns card details into a reusable payment method token."""
+    """Saves a card on the user's customer at the payment provider, as the issuer allows."""
 
-    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
-        """Raises `CardRejected`, `PaymentUnavailable` or `CardEntryUnavailable`."""
+    def save_card(
+        self,
+        card: CardDetails,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CardSetup:
+        """Save `card` for the user (reusing `customer_id` when given); the issuer checks it.
+
+        Returns the saved card, or the page where the cardholder must confirm it with
+        their bank (which then returns to `return_url`). Raises `CardRejected` (a
+        decline, naming the field to blame), `PaymentUnavailable` or
+        `CardEntryUnavailable`. One `idempotency_key` per attempt: a retry of the same
+        attempt must not save the card twice.
+        """
+        ...
+
+    def setup_outcome(self, setup_id: str) -> SetupOutcome:
+        """Re-read a card setup from the provider. Raises `PaymentUnavailable`."""
         ...
 
 

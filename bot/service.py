@@ -28,8 +28,9 @@ from bot.machine import (
     CancelRequested,
     CardDeclined,
     CardFormRequested,
+    CardNeedsAuthentication,
+    CardSaved,
     CardSubmitted,
-    CardTokenized,
     CheckoutCompleted,
     CheckoutExpired,
     CheckoutOpened,
@@ -48,12 +49,14 @@ from bot.machine import (
     Outcome,
     PaymentFailed,
     Reply,
+    SaveCard,
+    SetupFailed,
+    SetupSucceeded,
     StatusRequested,
-    Tokenize,
     UserMessage,
     transition,
 )
-from bot.models import Session, Slots
+from bot.models import CardSetup, Session, Slots
 from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
 
 log = logging.getLogger(__name__)
@@ -182,7 +185,7 @@ class ConversationService:
         cvc: str,
         return_url: str = "",
     ) -> tuple[Effect, ...]:
-        """The card modal was submitted: validate, claim, tokenize, record the outcome."""
+        """The card modal was submitted: validate, claim, save with the provider, record."""
         try:
             card = validate_card_form(
                 name=name, number=number, expiry=expiry, cvc=cvc, now=self._now_utc()
@@ -190,13 +193,20 @@ class ConversationService:
         except CardFormInvalid as exc:
             return (FieldErrors(exc.errors),)
         claimed = self._run(team_id, user_id, CardSubmitted(form_ref))
-        tokenize = next((e for e in claimed.effects if isinstance(e, Tokenize)), None)
-        if tokenize is None:
+        save = next((e for e in claimed.effects if isinstance(e, SaveCard)), None)
+        if save is None:
             return claimed.effects
         result: Event
         try:
-            payment = self._gateway.tokenize(card, idempotency_key=tokenize.idempotency_key)
-            result = CardTokenized(payment)
+            setup = self._gateway.save_card(
+                card,
+                team_id=team_id,
+                user_id=user_id,
+                customer_id=claimed.session.customer_id,
+                return_url=return_url,
+                idempotency_key=save.idempotency_key,
+            )
+            result = _saved_or_waiting(setup)
         except CardRejected as exc:
             result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
         except CardEntryUnavailable as exc:
@@ -210,6 +220,25 @@ class ConversationService:
             result = PaymentFailed(exc.user_message)
         return self._record(team_id, user_id, result, claimed.session)
 
+    def setup_event(self, setup_id: str) -> tuple[str, tuple[Effect, ...]]:
+        """A card setup changed (the bank's check ended): re-read it and act.
+
+        Returns (user, effects); acting twice on one outcome (the webhook and the
+        return page both report it) yields the effects once.
+        """
+        outcome = self._gateway.setup_outcome(setup_id)
+        event: Event
+        if outcome.status == "succeeded" and outcome.payment is not None:
+            event = SetupSucceeded(setup_id, outcome.payment)
+        elif outcome.status == "failed":
+            event = SetupFailed(setup_id, outcome.message or messages.BANK_DECLINED)
+        else:
+            return outcome.user_id, ()
+        if not (outcome.team_id and outcome.user_id):
+            log.warning("card setup without paybot's ids on its customer; ignored")
+            return "", ()
+        return outcome.user_id, self._run(outcome.team_id, outcome.user_id, event).effects
+
     def _record(
         self, team_id: str, user_id: str, result: Event, claimed: Session
     ) -> tuple[Effect, ...]:
@@ -217,7 +246,7 @@ class ConversationService:
         try:
             return self._run(team_id, user_id, result, first=claimed).effects
         except PaybotError:
-            if not isinstance(result, CardTokenized):
+            if not isinstance(result, CardSaved):
                 raise
             # Stripe saved the card but we could not record it: still tell the truth. The
             # claim stays pending until it goes stale; the user sees the card as saved.
@@ -272,3 +301,11 @@ class ConversationService:
                 continue
             return self._expire_pages(outcome, saved)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
+
+
+def _saved_or_waiting(setup: CardSetup) -> Event:
+    if setup.payment is not None:
+        return CardSaved(setup.payment, setup.customer_id)
+    if setup.authenticate_url:
+        return CardNeedsAuthentication(setup.setup_id, setup.customer_id, setup.authenticate_url)
+    raise PaymentUnavailable("the payment service answered neither saved nor a next step")

@@ -10,7 +10,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, OPEN_CHECKOUT
+from bot.blocks import CANCEL_PAYMENT, OPEN_AUTHENTICATION, OPEN_CARD_FORM, OPEN_CHECKOUT
 from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import OpenCardForm, Reply
@@ -86,4 +86,5 @@ def register(app: App, services: Services) -> None:
 
     app.action(OPEN_CARD_FORM)(open_card_form)
     app.action(OPEN_CHECKOUT)(acknowledge)
+    app.action(OPEN_AUTHENTICATION)(acknowledge)
     app.action(CANCEL_PAYMENT)(cancel_payment)

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.blocks import (
+    authentication_blocks,
     card_modal,
     checkout_blocks,
     confirmation_blocks,
@@ -26,11 +27,12 @@ from bot.machine import (
     ConfirmCard,
     Effect,
     FieldErrors,
+    OfferAuthentication,
     OfferCheckout,
     OpenCardForm,
     Reply,
 )
-from bot.messages import OFFER_CHECKOUT, confirmation
+from bot.messages import AUTHENTICATE, OFFER_CHECKOUT, confirmation
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ def post(client: WebClient, channel: str, effects: Iterable[Effect]) -> None:
         elif isinstance(effect, OfferCheckout):
             blocks = checkout_blocks(effect.url, effect.slots)
             _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks)
+        elif isinstance(effect, OfferAuthentication):
+            _post(client, channel, fallback_text(AUTHENTICATE), authentication_blocks(effect.url))
 
 
 def _post(client: WebClient, channel: str, text: str, blocks: list[dict[str, Any]]) -> None:

@@ -65,7 +65,7 @@ def routes(bolt_app: App, services: Services | None = None) -> WSGIApp:
             answer = stripe_routes.webhook(body, _headers(environ), services, bolt_app.client)
         elif path == RETURN_PATH and method == "GET":
             query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-            answer = stripe_routes.return_page(query)
+            answer = stripe_routes.return_page(query, services, bolt_app.client)
         status, content_type, text = answer
         start_response(f"{status} {HTTPStatus(status).phrase}", [("Content-Type", content_type)])
         return [text.encode()]

@@ -75,7 +75,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     slack, services = _current().wiring()
     path = event.get("rawPath") or event.get("path") or ""
     if path == RETURN_PATH:
-        return _response(stripe_routes.return_page(event.get("queryStringParameters") or {}))
+        query = event.get("queryStringParameters") or {}
+        return _response(stripe_routes.return_page(query, services, slack.app.client))
     body = _raw_body(event)
     headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
     if path == stripe_routes.WEBHOOK_PATH:

@@ -1,4 +1,10 @@
-"""Stripe's side of the hosted card page: the signed webhook, and the page people return to."""
+"""Stripe's side: the signed webhook, and the page people return to from Stripe's pages.
+
+Both Stripe's hosted card page (Checkout) and the bank's confirmation of a card
+(3-D Secure on a SetupIntent) end in one of Stripe's events and a redirect back
+here. Either one triggers a re-read of the object from Stripe; the state
+machine acts on the first and ignores the other.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,11 @@ from handlers.services import EVENT_CLAIM_SECONDS, Services
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/stripe/webhook"
-HANDLED = frozenset({"checkout.session.completed", "checkout.session.expired"})
+CHECKOUT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.expired"})
+SETUP_EVENTS = frozenset({"setup_intent.succeeded", "setup_intent.setup_failed"})
+HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS
 _SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+_SETUP_ID = re.compile(r"^seti_[A-Za-z0-9]{1,250}$")
 
 Answer = tuple[int, str, str]
 """HTTP status, content type, body."""
@@ -42,8 +51,10 @@ def webhook(
     claim = f"stripe:{event.id}"
     if not services.ledger.claim(claim, ttl_seconds=EVENT_CLAIM_SECONDS):
         return 200, "text/plain", "duplicate"
+    conversation = services.conversation
+    act = conversation.setup_event if event.type in SETUP_EVENTS else conversation.checkout_event
     try:
-        user_id, effects = services.conversation.checkout_event(event.object_id)
+        user_id, effects = act(event.object_id)
     except Exception as exc:  # an edge: whatever failed, Stripe must retry, not see a trace
         services.ledger.release(claim)  # the retry must be handled, not skipped as a duplicate
         log.error("webhook %s failed: %s", event.type, type(exc).__name__)
@@ -53,8 +64,18 @@ def webhook(
     return 200, "text/plain", "ok"
 
 
-def return_page(query: Mapping[str, str]) -> Answer:
-    """A small "done, back to Slack" page; its link opens the app's DM in Slack."""
+def return_page(
+    query: Mapping[str, str], services: Services | None = None, client: WebClient | None = None
+) -> Answer:
+    """A small "done, back to Slack" page; its link opens the app's DM in Slack.
+
+    Coming back from the bank's confirmation of a card (`setup_intent` in the query,
+    added by Stripe), the card setup is re-read from Stripe first, so the DM says how
+    it ended even where no webhook is configured.
+    """
+    setup_id = query.get("setup_intent", "")
+    if services is not None and client is not None and _SETUP_ID.match(setup_id):
+        _settle_setup(setup_id, services, client)
     team, app = query.get("team", ""), query.get("app", "")
     target = "https://slack.com/"
     if _SLACK_ID.match(team) and _SLACK_ID.match(app):
@@ -68,3 +89,13 @@ background:#007a5a;color:#fff;text-decoration:none;font-weight:600}}</style></he
 <body><h1>Done</h1><p>You can close this page. paybot will confirm in Slack.</p>
 <a href="{html.escape(target)}">Back to Slack</a></body></html>"""
     return 200, "text/html; charset=utf-8", page
+
+
+def _settle_setup(setup_id: str, services: Services, client: WebClient) -> None:
+    try:
+        user_id, effects = services.conversation.setup_event(setup_id)
+    except Exception as exc:  # the page still answers; the webhook or a reload settles it
+        log.error("card setup could not be read back: %s", type(exc).__name__)
+        return
+    if user_id:
+        render.post(client, user_id, effects)

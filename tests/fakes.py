@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from bot.errors import CardRejected, PaybotError, SessionConflict
 from bot.models import (
     CardDetails,
+    CardSetup,
     CheckoutLink,
     CheckoutOutcome,
     Decision,
     PaymentRecord,
     Session,
+    SetupOutcome,
 )
 
 
@@ -89,19 +91,59 @@ VISA = PaymentRecord(
 
 @dataclass
 class FakeGateway:
-    """A `PaymentGateway` that returns `result` or raises `error`; records the keys used."""
+    """A `PaymentGateway` that saves `result` or raises `error`; records what it was asked.
+
+    With `authenticate=True` the bank wants a confirmation first: the setup waits in
+    `outcomes` until the test calls `authenticate(setup_id, ok)`.
+    """
 
     result: PaymentRecord = VISA
     error: PaybotError | None = None
+    authenticate: bool = False
     keys: list[str] = field(default_factory=list)
     last4_seen: list[str] = field(default_factory=list)
+    customers_seen: list[str | None] = field(default_factory=list)
+    return_urls: list[str] = field(default_factory=list)
+    outcomes: dict[str, SetupOutcome] = field(default_factory=dict)
 
-    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
+    def save_card(
+        self,
+        card: CardDetails,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CardSetup:
         self.keys.append(idempotency_key)
         self.last4_seen.append(card.number[-4:])
+        self.customers_seen.append(customer_id)
+        self.return_urls.append(return_url)
         if self.error is not None:
             raise self.error
-        return self.result
+        setup_id = f"seti_fake{len(self.keys)}"
+        customer = customer_id or "cus_fake"
+        if self.authenticate:
+            self.outcomes[setup_id] = SetupOutcome(setup_id, team_id, user_id, "pending")
+            return CardSetup(setup_id, customer, authenticate_url=f"https://bank/{setup_id}")
+        self.outcomes[setup_id] = SetupOutcome(setup_id, team_id, user_id, "succeeded", self.result)
+        return CardSetup(setup_id, customer, payment=self.result)
+
+    def setup_outcome(self, setup_id: str) -> SetupOutcome:
+        return self.outcomes[setup_id]
+
+    def settle(self, setup_id: str, *, ok: bool, message: str = "") -> None:
+        """The cardholder finished (or failed) the bank's check for `setup_id`."""
+        found = self.outcomes[setup_id]
+        self.outcomes[setup_id] = SetupOutcome(
+            setup_id,
+            found.team_id,
+            found.user_id,
+            "succeeded" if ok else "failed",
+            self.result if ok else None,
+            message,
+        )
 
 
 def declined(field_name: str, message: str = "declined") -> CardRejected:

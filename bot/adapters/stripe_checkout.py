@@ -1,29 +1,31 @@
 """`HostedCheckout` on Stripe Checkout in setup mode: the card goes to Stripe's page, not us.
 
-Customers carry the Slack team and user ids as metadata (nothing else), so a
-completed page can be traced back to its Slack user without trusting the
-webhook's payload: we always re-read the session from Stripe.
+A completed page is traced back to its user through its Customer's metadata
+(`stripe_customers`), re-read from Stripe, never taken from the webhook's payload.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import stripe
 
+from bot.adapters import stripe_customers
 from bot.adapters.stripe_gateway import MAX_NETWORK_RETRIES, TIMEOUT_SECONDS, stripe_client
 from bot.errors import PaymentUnavailable
 from bot.models import CheckoutLink, CheckoutOutcome, PaymentRecord
+
+if TYPE_CHECKING:
+    from stripe.checkout import Session as CheckoutSession
+    from stripe.params.checkout import SessionCreateParams, SessionRetrieveParams
 
 log = logging.getLogger(__name__)
 
 PAGE_LIFETIME_SECONDS = 30 * 60
 """Stripe's shortest allowed Checkout lifetime: a bearer link should not live long."""
-_SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _STATUSES = {"open", "complete", "expired"}
 
 
@@ -58,11 +60,15 @@ class StripeCheckout:
         idempotency_key: str,
     ) -> CheckoutLink:
         try:
-            customer = customer_id or self._customer(team_id, user_id)
-            params: Any = {
+            customer = customer_id or stripe_customers.find_or_create(
+                self._client, team_id, user_id
+            )
+            params: SessionCreateParams = {
                 "mode": "setup",
                 "customer": customer,
-                "payment_method_types": ["card"],
+                # Cards only. Since API version 2026-09-30 Checkout takes this filter, not
+                # `payment_method_types`; with it, setup mode needs no `currency`.
+                "allowed_payment_method_types": ["card"],
                 "client_reference_id": reference,
                 # A minute's margin: Stripe refuses less than 30 minutes by its own clock.
                 "expires_at": int(self._clock()) + PAGE_LIFETIME_SECONDS + 60,
@@ -87,42 +93,28 @@ class StripeCheckout:
             log.warning("could not expire a checkout page: %s", type(exc).__name__)
 
     def outcome(self, checkout_id: str) -> CheckoutOutcome:
-        params: Any = {"expand": ["setup_intent.payment_method", "customer"]}
+        params: SessionRetrieveParams = {"expand": ["setup_intent.payment_method", "customer"]}
         try:
             page = self._client.v1.checkout.sessions.retrieve(checkout_id, params=params)
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
-        found = getattr(page.customer, "metadata", None)
-        metadata = found.to_dict() if found is not None else {}
+        team_id, user_id = stripe_customers.owner(page.customer)
         status = page.status if page.status in _STATUSES else "open"
         return CheckoutOutcome(
             checkout_id=page.id,
-            team_id=str(metadata.get("slack_team_id", "")),
-            user_id=str(metadata.get("slack_user_id", "")),
+            team_id=team_id,
+            user_id=user_id,
             reference=page.client_reference_id or "",
             status=status,  # type: ignore[arg-type]
             payment=_payment(page) if status == "complete" else None,
         )
 
-    def _customer(self, team_id: str, user_id: str) -> str:
-        if not (_SLACK_ID.match(team_id) and _SLACK_ID.match(user_id)):
-            raise PaymentUnavailable("unexpected Slack ids for a Stripe customer")
-        query = f"metadata['slack_team_id']:'{team_id}' AND metadata['slack_user_id']:'{user_id}'"
-        found = self._client.v1.customers.search(params={"query": query, "limit": 1})
-        if found.data:
-            return found.data[0].id
-        created = self._client.v1.customers.create(
-            params={"metadata": {"slack_team_id": team_id, "slack_user_id": user_id}},
-            options={"idempotency_key": f"paybot-customer-{team_id}-{user_id}"},
-        )
-        return created.id
 
-
-def _payment(page: Any) -> PaymentRecord | None:
+def _payment(page: CheckoutSession) -> PaymentRecord | None:
     intent = page.setup_intent
-    method = getattr(intent, "payment_method", None)
-    card = getattr(method, "card", None)
-    if method is None or card is None:
+    method = intent.payment_method if isinstance(intent, stripe.SetupIntent) else None
+    card = method.card if isinstance(method, stripe.PaymentMethod) else None
+    if not isinstance(method, stripe.PaymentMethod) or card is None:
         return None
     return PaymentRecord(
         payment_method_id=method.id,

@@ -1,4 +1,4 @@
-"""`PaymentGateway` on Stripe: card details in, a `pm_…` PaymentMethod out.
+"""`PaymentGateway` on Stripe: card details in, a `pm_…` PaymentMethod saved on a Customer.
 
 Stripe's exceptions stop here; the core sees `CardRejected`,
 `CardEntryUnavailable` or `PaymentUnavailable` only.
@@ -7,14 +7,22 @@ Stripe's exceptions stop here; the core sees `CardRejected`,
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 import stripe
-from stripe._base_address import BaseAddresses
 
+from bot.adapters import stripe_customers
 from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable
-from bot.models import CardDetails, PaymentRecord
+from bot.models import CardDetails, CardSetup, PaymentRecord, SetupOutcome
+
+if TYPE_CHECKING:
+    from stripe.params import (
+        PaymentMethodCreateParams,
+        SetupIntentCreateParams,
+        SetupIntentRetrieveParams,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,9 @@ RAW_CARD_DATA_HELP = (
     "or set CARD_ENTRY=hosted so cards are entered on Stripe's own page."
 )
 _CARD_FIELDS = {"number", "exp_month", "exp_year", "cvc"}
+_CARD_PARAM = re.compile(r"(^|\[)card\]?(\[|$)")
+_LAST_NAME = re.compile(r"([a-z_]+)\]?$")
+_SETUP_ID = re.compile(r"^seti_[A-Za-z0-9]{1,250}$")
 
 
 def stripe_client(
@@ -41,18 +52,19 @@ def stripe_client(
     max_network_retries: int = MAX_NETWORK_RETRIES,
 ) -> stripe.StripeClient:
     """A Stripe client for `api_base` (Stripe's own when None) within our time budget."""
-    base: BaseAddresses = {"api": api_base.rstrip("/")} if api_base else {}
     return stripe.StripeClient(
         api_key,
-        base_addresses=base,
+        base_addresses={"api": api_base.rstrip("/")} if api_base else {},
         http_client=stripe.RequestsClient(timeout=timeout_seconds),
         max_network_retries=max_network_retries,
     )
 
 
 def card_field(param: str | None) -> str:
-    """Stripe's `param` (`card[cvc]` or `cvc`) as our field name; unknown -> `number`."""
-    name = (param or "").removeprefix("card[").removesuffix("]")
+    """Stripe's `param` (`card[cvc]`, `payment_method_data[card][cvc]` or `cvc`) as our
+    field name; unknown -> `number`."""
+    found = _LAST_NAME.search(param or "")
+    name = found.group(1) if found else ""
     return name if name in _CARD_FIELDS else "number"
 
 
@@ -62,7 +74,15 @@ def is_raw_card_data_refusal(error: stripe.StripeError) -> bool:
 
 
 class StripeGateway:
-    """Creates a card PaymentMethod with an idempotency key that never derives from card data."""
+    """Saves a card as Stripe means it: a SetupIntent, confirmed with the card, on a Customer.
+
+    Two requests, each under its own idempotency key derived from the attempt's key
+    (never from card data): the PaymentMethod, then the SetupIntent that attaches it
+    to the user's Customer once the issuer has checked it. Stripe declines a card at
+    that confirmation, not when the PaymentMethod is created, and an unattached
+    PaymentMethod is single-use, so a card counts as saved only when the SetupIntent
+    has `succeeded`.
+    """
 
     def __init__(
         self,
@@ -80,20 +100,26 @@ class StripeGateway:
         )
         self._warned = threading.Event()
 
-    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
-        params: Any = {
-            "type": "card",
-            "card": {
-                "number": card.number,
-                "exp_month": card.exp_month,
-                "exp_year": card.exp_year,
-                "cvc": card.cvc,
-            },
-            "billing_details": {"name": card.name},
-        }
+    def save_card(
+        self,
+        card: CardDetails,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CardSetup:
         try:
+            customer = customer_id or stripe_customers.find_or_create(
+                self._client, team_id, user_id
+            )
             method = self._client.v1.payment_methods.create(
-                params=params, options={"idempotency_key": idempotency_key}
+                params=_method_params(card), options={"idempotency_key": f"{idempotency_key}-pm"}
+            )
+            intent = self._client.v1.setup_intents.create(
+                params=_intent_params(customer, method.id, return_url),
+                options={"idempotency_key": f"{idempotency_key}-si"},
             )
         except stripe.CardError as exc:
             if is_raw_card_data_refusal(exc):  # the HTTP status of this refusal is undocumented
@@ -104,16 +130,30 @@ class StripeGateway:
         except stripe.StripeError as exc:
             log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
             raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
-        details = method.card
-        if details is None:
-            raise PaymentUnavailable("stripe returned a payment method without card details")
-        return PaymentRecord(
-            payment_method_id=method.id,
-            brand=details.brand,
-            last4=details.last4,
-            exp_month=details.exp_month,
-            exp_year=details.exp_year,
-        )
+        return _setup(intent, customer, method)
+
+    def setup_outcome(self, setup_id: str) -> SetupOutcome:
+        if not _SETUP_ID.match(setup_id):
+            raise PaymentUnavailable("not a SetupIntent id")
+        params: SetupIntentRetrieveParams = {"expand": ["payment_method", "customer"]}
+        try:
+            intent = self._client.v1.setup_intents.retrieve(setup_id, params=params)
+        except stripe.StripeError as exc:
+            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        team_id, user_id = stripe_customers.owner(intent.customer)
+        status: Literal["succeeded", "failed", "pending"] = "pending"
+        payment = None
+        message = ""
+        if intent.status == "succeeded":
+            status = "succeeded"
+            method = intent.payment_method
+            payment = _record(method) if isinstance(method, stripe.PaymentMethod) else None
+        elif intent.status in ("requires_payment_method", "canceled"):
+            status = "failed"
+            error = intent.last_setup_error
+            message = (error.message if error else None) or ""
+        return SetupOutcome(setup_id, team_id, user_id, status, payment, message)
 
     def _invalid_request(self, exc: stripe.StripeError) -> Exception:
         if is_raw_card_data_refusal(exc):
@@ -122,10 +162,63 @@ class StripeGateway:
                 log.error(RAW_CARD_DATA_HELP)
             return CardEntryUnavailable("stripe refused raw card data")
         param = getattr(exc, "param", None)
-        if isinstance(param, str) and param.startswith("card"):
+        if isinstance(param, str) and _CARD_PARAM.search(param):
             return CardRejected(card_field(param), _user_message(exc))
         log.error("Stripe rejected our request: %s (request %s)", _kind(exc), exc.request_id)
         return PaymentUnavailable(f"stripe: {_kind(exc)}")
+
+
+def _method_params(card: CardDetails) -> PaymentMethodCreateParams:
+    return {
+        "type": "card",
+        "card": {
+            "number": card.number,
+            "exp_month": card.exp_month,
+            "exp_year": card.exp_year,
+            "cvc": card.cvc,
+        },
+        "billing_details": {"name": card.name},
+    }
+
+
+def _intent_params(customer: str, method: str, return_url: str) -> SetupIntentCreateParams:
+    params: SetupIntentCreateParams = {
+        "customer": customer,
+        "payment_method": method,
+        "confirm": True,
+        "usage": "off_session",
+        # Cards only: no other kind of payment method could be confirmed from a modal.
+        "allowed_payment_method_types": ["card"],
+    }
+    if return_url:
+        # Where the bank's confirmation page (3-D Secure) sends the cardholder back;
+        # without it Stripe answers with a `use_stripe_sdk` step we could not offer.
+        params["return_url"] = return_url
+    return params
+
+
+def _setup(intent: stripe.SetupIntent, customer: str, method: stripe.PaymentMethod) -> CardSetup:
+    if intent.status == "succeeded":
+        return CardSetup(intent.id, customer, payment=_record(method))
+    action = intent.next_action
+    redirect = action.redirect_to_url if action is not None else None
+    if intent.status == "requires_action" and redirect is not None and redirect.url:
+        return CardSetup(intent.id, customer, authenticate_url=redirect.url)
+    log.error("Stripe SetupIntent in an unexpected state: %s", intent.status)
+    raise PaymentUnavailable(f"stripe: setup intent {intent.status}")
+
+
+def _record(method: stripe.PaymentMethod) -> PaymentRecord:
+    details = method.card
+    if details is None:
+        raise PaymentUnavailable("stripe returned a payment method without card details")
+    return PaymentRecord(
+        payment_method_id=method.id,
+        brand=details.brand,
+        last4=details.last4,
+        exp_month=details.exp_month,
+        exp_year=details.exp_year,
+    )
 
 
 def _kind(exc: stripe.StripeError) -> str:

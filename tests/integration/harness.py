@@ -55,6 +55,7 @@ class Paybot:
     stripe: StripeEmulator
     bedrock: BedrockEmulator
     user_id: str = DEFAULT_USER_ID
+    stripe_url: str = ""
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -208,7 +209,13 @@ def running_paybot(
         thread.start()
         stripe.webhook_url = f"http://127.0.0.1:{server.server_port}/stripe/webhook"
         try:
-            yield Paybot(f"http://127.0.0.1:{server.server_port}", workspace, stripe, bedrock)
+            yield Paybot(
+                f"http://127.0.0.1:{server.server_port}",
+                workspace,
+                stripe,
+                bedrock,
+                stripe_url=stripe_server.url,
+            )
         finally:
             server.shutdown()
             server.server_close()

@@ -1,5 +1,8 @@
 """`StripeGateway` against the Stripe test API emulator, over real HTTP on loopback.
 
+A card is saved as Stripe means it: a PaymentMethod, then a SetupIntent confirmed
+with it on the user's Customer, where the issuer declines or asks for 3-D Secure.
+
 Every test also runs with all logging captured at DEBUG (the stripe SDK prints
 the form it posts at that level) behind the redaction the app installs at
 start, and checks afterwards that no log record and no request the emulator
@@ -21,7 +24,7 @@ import stripe
 from bot.adapters.stripe_gateway import RAW_CARD_DATA_HELP, StripeGateway
 from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable
 from bot.logs import install_redaction
-from bot.models import CardDetails, PaymentRecord
+from bot.models import CardDetails, CardSetup, PaymentRecord
 from emulator.server import RunningServer, serve_in_thread
 from emulator.stripe_api import RecordedRequest, StripeEmulator, create_app
 
@@ -38,9 +41,12 @@ AMEX = "378282246310005"
 DECLINED = "4000000000000002"
 INCORRECT_CVC = "4000000000000127"
 EXPIRED = "4000000000000069"
+THREE_D_SECURE = "4000002500003155"
 CVC = "123"
 AMEX_CVC = "1234"
-ALL_NUMBERS = (VISA, MASTERCARD, AMEX, DECLINED, INCORRECT_CVC, EXPIRED)
+ALL_NUMBERS = (VISA, MASTERCARD, AMEX, DECLINED, INCORRECT_CVC, EXPIRED, THREE_D_SECURE)
+TEAM, USER = "T0001", "U0001"
+RETURN_URL = "https://paybot.example/stripe/return?team=T0001&app=A0001"
 ALL_CVCS = (CVC, AMEX_CVC)
 
 
@@ -98,6 +104,58 @@ def gateway(server: RunningServer) -> StripeGateway:
     return StripeGateway(api_key=API_KEY, api_base=server.url, max_network_retries=1)
 
 
+@pytest.fixture
+def client(server: RunningServer) -> stripe.StripeClient:
+    """The SDK itself, to look at what the gateway left at Stripe."""
+    return stripe.StripeClient(API_KEY, base_addresses={"api": server.url})
+
+
+@pytest.fixture
+def customer(client: stripe.StripeClient) -> str:
+    """An existing Customer of the user, so that faults hit the card requests themselves."""
+    made = client.v1.customers.create(
+        params={"metadata": {"slack_team_id": TEAM, "slack_user_id": USER}}
+    )
+    return made.id
+
+
+def save(
+    gateway: StripeGateway,
+    details: CardDetails | None = None,
+    *,
+    key: str = "paybot-ref-1-1",
+    customer_id: str | None = None,
+) -> CardSetup:
+    return gateway.save_card(
+        details or card(),
+        team_id=TEAM,
+        user_id=USER,
+        customer_id=customer_id,
+        return_url=RETURN_URL,
+        idempotency_key=key,
+    )
+
+
+def authenticate(server: RunningServer, setup_id: str, outcome: str) -> None:
+    """Complete or fail the bank's check, as the cardholder would on the 3-D Secure page."""
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{server.url}/_emulator/setup_intents/{setup_id}/authenticate",
+        data=json.dumps({"outcome": outcome}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
+
+
+def attached(client: stripe.StripeClient, customer_id: str) -> list[str]:
+    """The PaymentMethods attached to `customer_id`, reusable for later payments."""
+    methods = client.v1.customers.payment_methods.list(customer_id)
+    return [method.id for method in methods.data]
+
+
 @pytest.fixture(autouse=True)
 def no_card_data_leaks(
     caplog: pytest.LogCaptureFixture, emulator: StripeEmulator
@@ -124,42 +182,95 @@ def no_card_data_leaks(
         pytest.param(AMEX, AMEX_CVC, "amex", id="amex"),
     ],
 )
-def test_an_accepted_card_becomes_a_payment_record_of_stripes_brand_last4_and_expiry(
+def test_an_accepted_card_is_saved_with_stripes_brand_last4_and_expiry(
     gateway: StripeGateway, number: str, cvc: str, brand: str
 ) -> None:
-    record = gateway.tokenize(card(number, cvc=cvc), idempotency_key="session-1:view-1:1")
+    setup = save(gateway, card(number, cvc=cvc))
 
-    assert re.fullmatch(r"pm_[A-Za-z0-9]+", record.payment_method_id)
-    assert record == PaymentRecord(
-        payment_method_id=record.payment_method_id,
+    assert setup.payment is not None
+    assert re.fullmatch(r"pm_[A-Za-z0-9]+", setup.payment.payment_method_id)
+    assert setup.payment == PaymentRecord(
+        payment_method_id=setup.payment.payment_method_id,
         brand=brand,
         last4=number[-4:],
         exp_month=EXP_MONTH,
         exp_year=EXP_YEAR,
     )
+    assert setup.authenticate_url is None
+
+
+def test_a_saved_card_is_attached_to_the_users_customer_and_so_reusable(
+    gateway: StripeGateway, client: stripe.StripeClient
+) -> None:
+    setup = save(gateway)
+
+    assert setup.payment is not None
+    found = client.v1.customers.retrieve(setup.customer_id)
+    assert found.metadata is not None
+    assert found.metadata.to_dict() == {"slack_team_id": TEAM, "slack_user_id": USER}
+    assert attached(client, setup.customer_id) == [setup.payment.payment_method_id]
+
+
+def test_the_next_card_of_the_same_user_lands_on_the_same_customer(
+    gateway: StripeGateway, client: stripe.StripeClient
+) -> None:
+    first = save(gateway, key="paybot-ref-1-1")
+    second = save(gateway, card(MASTERCARD), key="paybot-ref-2-1")
+
+    assert second.customer_id == first.customer_id
+    assert len(attached(client, first.customer_id)) == 2
+
+
+def test_a_known_customer_is_used_without_looking_it_up(
+    gateway: StripeGateway, emulator: StripeEmulator, customer: str
+) -> None:
+    seen = len(emulator.requests)
+
+    setup = save(gateway, customer_id=customer)
+
+    assert setup.customer_id == customer
+    assert [r.path for r in emulator.requests[seen:]] == [
+        "/v1/payment_methods",
+        "/v1/setup_intents",
+    ]
 
 
 def test_the_cardholder_name_is_sent_as_the_billing_name(
     gateway: StripeGateway, emulator: StripeEmulator
 ) -> None:
-    record = gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+    setup = save(gateway)
 
-    stored = emulator.payment_method(record.payment_method_id)
+    assert setup.payment is not None
+    stored = emulator.payment_method(setup.payment.payment_method_id)
     assert stored is not None
     assert stored["billing_details"]["name"] == NAME
 
 
-def test_the_same_idempotency_key_twice_returns_the_same_payment_method_and_creates_one(
-    gateway: StripeGateway, emulator: StripeEmulator
+def test_the_same_idempotency_key_twice_saves_the_card_once(
+    gateway: StripeGateway, client: stripe.StripeClient
 ) -> None:
-    first = gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
-    again = gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+    first = save(gateway)
+    again = save(gateway)
 
-    assert again.payment_method_id == first.payment_method_id
-    assert [pm["id"] for pm in emulator.payment_methods] == [first.payment_method_id]
+    assert again == first
+    assert first.payment is not None
+    assert attached(client, first.customer_id) == [first.payment.payment_method_id]
 
 
-# ---------------------------------------------------------------- cards Stripe rejects
+def test_every_request_carries_an_idempotency_key_derived_from_the_attempt_only(
+    gateway: StripeGateway, emulator: StripeEmulator, customer: str
+) -> None:
+    seen = len(emulator.requests)
+
+    save(gateway, customer_id=customer, key="paybot-ref-9-2")
+
+    assert [r.idempotency_key for r in emulator.requests[seen:]] == [
+        "paybot-ref-9-2-pm",
+        "paybot-ref-9-2-si",
+    ]
+
+
+# ---------------------------------------------------------------- cards the issuer declines
 
 
 @pytest.mark.parametrize(
@@ -172,16 +283,17 @@ def test_the_same_idempotency_key_twice_returns_the_same_payment_method_and_crea
 )
 def test_a_declining_test_card_is_rejected_on_the_field_stripe_names_with_its_message(
     gateway: StripeGateway,
-    emulator: StripeEmulator,
+    client: stripe.StripeClient,
+    customer: str,
     number: str,
     field: str,
     user_message: str,
 ) -> None:
     with pytest.raises(CardRejected) as raised:
-        gateway.tokenize(card(number), idempotency_key="session-1:view-1:1")
+        save(gateway, card(number), customer_id=customer)
 
     assert (raised.value.field, raised.value.user_message) == (field, user_message)
-    assert emulator.payment_methods == []
+    assert attached(client, customer) == []
 
 
 def test_a_card_whose_expiry_year_has_passed_is_rejected_on_exp_year(
@@ -190,7 +302,7 @@ def test_a_card_whose_expiry_year_has_passed_is_rejected_on_exp_year(
     clock.now = datetime(EXP_YEAR + 1, 1, 1, tzinfo=UTC)
 
     with pytest.raises(CardRejected) as raised:
-        gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+        save(gateway)
 
     assert raised.value.field == "exp_year"
     assert raised.value.user_message == "Your card's expiration year is invalid."
@@ -202,10 +314,61 @@ def test_a_month_already_past_this_year_is_rejected_on_exp_month(
     clock.now = datetime(EXP_YEAR, 12, 1, tzinfo=UTC)
 
     with pytest.raises(CardRejected) as raised:
-        gateway.tokenize(card(exp_month=11), idempotency_key="session-1:view-1:1")
+        save(gateway, card(exp_month=11))
 
     assert raised.value.field == "exp_month"
     assert raised.value.user_message == "Your card's expiration month is invalid."
+
+
+# ---------------------------------------------------------------- 3-D Secure
+
+
+def test_a_card_the_bank_must_confirm_comes_back_with_its_authentication_page(
+    gateway: StripeGateway, client: stripe.StripeClient, customer: str
+) -> None:
+    setup = save(gateway, card(THREE_D_SECURE), customer_id=customer)
+
+    assert setup.payment is None
+    assert setup.authenticate_url
+    assert setup.setup_id.startswith("seti_")
+    assert attached(client, customer) == []
+    assert gateway.setup_outcome(setup.setup_id).status == "pending"
+
+
+def test_a_completed_bank_check_makes_the_setup_succeed_with_the_card(
+    gateway: StripeGateway, server: RunningServer, client: stripe.StripeClient, customer: str
+) -> None:
+    setup = save(gateway, card(THREE_D_SECURE), customer_id=customer)
+
+    authenticate(server, setup.setup_id, "complete")
+
+    outcome = gateway.setup_outcome(setup.setup_id)
+    assert (outcome.status, outcome.team_id, outcome.user_id) == ("succeeded", TEAM, USER)
+    assert outcome.payment is not None
+    assert outcome.payment.last4 == THREE_D_SECURE[-4:]
+    assert attached(client, customer) == [outcome.payment.payment_method_id]
+
+
+def test_a_failed_bank_check_makes_the_setup_fail_with_stripes_message(
+    gateway: StripeGateway, server: RunningServer, customer: str
+) -> None:
+    setup = save(gateway, card(THREE_D_SECURE), customer_id=customer)
+
+    authenticate(server, setup.setup_id, "fail")
+
+    outcome = gateway.setup_outcome(setup.setup_id)
+    assert outcome.status == "failed"
+    assert outcome.payment is None
+    assert outcome.message
+
+
+def test_reading_back_something_that_is_not_a_setup_intent_is_refused(
+    gateway: StripeGateway, emulator: StripeEmulator
+) -> None:
+    with pytest.raises(PaymentUnavailable):
+        gateway.setup_outcome("../v1/customers")
+
+    assert emulator.requests == []
 
 
 # ---------------------------------------------------------------- raw card data APIs disabled
@@ -217,7 +380,7 @@ def test_an_account_without_raw_card_data_apis_makes_card_entry_unavailable(
     emulator.raw_card_data = False
 
     with pytest.raises(CardEntryUnavailable):
-        gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+        save(gateway)
 
     assert emulator.payment_methods == []
 
@@ -229,7 +392,7 @@ def test_the_operator_help_for_raw_card_data_is_logged_once_across_two_attempts(
 
     for attempt in (1, 2):
         with pytest.raises(CardEntryUnavailable):
-            gateway.tokenize(card(), idempotency_key=f"session-1:view-1:{attempt}")
+            save(gateway, key=f"paybot-ref-1-{attempt}")
 
     help_lines = [r for r in caplog.records if r.getMessage() == RAW_CARD_DATA_HELP]
     assert [r.levelno for r in help_lines] == [logging.ERROR]
@@ -242,7 +405,7 @@ def test_a_raw_card_data_refusal_logs_neither_the_card_number_nor_the_cvc(
 
     for attempt in (1, 2):
         with pytest.raises(CardEntryUnavailable):
-            gateway.tokenize(card(AMEX, cvc=AMEX_CVC), idempotency_key=f"s:v:{attempt}")
+            save(gateway, card(AMEX, cvc=AMEX_CVC), key=f"paybot-ref-1-{attempt}")
 
     messages = [record.getMessage() for record in caplog.records]
     assert RAW_CARD_DATA_HELP in messages
@@ -253,45 +416,50 @@ def test_a_raw_card_data_refusal_logs_neither_the_card_number_nor_the_cvc(
 
 
 def test_a_500_once_succeeds_on_the_sdks_retry_with_the_same_idempotency_key(
-    gateway: StripeGateway, emulator: StripeEmulator
+    gateway: StripeGateway, emulator: StripeEmulator, customer: str
 ) -> None:
+    seen = len(emulator.requests)
     emulator.inject(status=500, count=1)
 
-    record = gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+    setup = save(gateway, customer_id=customer)
 
-    assert [(r.status, r.idempotency_key) for r in emulator.requests] == [
-        (500, "session-1:view-1:1"),
-        (200, "session-1:view-1:1"),
+    assert [(r.status, r.idempotency_key) for r in emulator.requests[seen:]] == [
+        (500, "paybot-ref-1-1-pm"),
+        (200, "paybot-ref-1-1-pm"),
+        (200, "paybot-ref-1-1-si"),
     ]
-    assert [pm["id"] for pm in emulator.payment_methods] == [record.payment_method_id]
+    assert setup.payment is not None
+    assert [pm["id"] for pm in emulator.payment_methods] == [setup.payment.payment_method_id]
 
 
 def test_a_500_on_every_allowed_retry_is_payment_unavailable_and_creates_nothing(
-    gateway: StripeGateway, emulator: StripeEmulator
+    gateway: StripeGateway, emulator: StripeEmulator, customer: str
 ) -> None:
+    seen = len(emulator.requests)
     emulator.inject(status=500, count=2)
 
     with pytest.raises(PaymentUnavailable):
-        gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+        save(gateway, customer_id=customer)
 
-    assert [r.status for r in emulator.requests] == [500, 500]
+    assert [r.status for r in emulator.requests[seen:]] == [500, 500]
     assert emulator.payment_methods == []
 
 
 def test_a_rate_limit_that_outlasts_the_retries_is_payment_unavailable(
-    gateway: StripeGateway, emulator: StripeEmulator
+    gateway: StripeGateway, emulator: StripeEmulator, customer: str
 ) -> None:
+    seen = len(emulator.requests)
     emulator.inject(status=429, count=2)
 
     with pytest.raises(PaymentUnavailable):
-        gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+        save(gateway, customer_id=customer)
 
-    assert [r.status for r in emulator.requests] == [429, 429]
+    assert [r.status for r in emulator.requests[seen:]] == [429, 429]
     assert emulator.payment_methods == []
 
 
 def test_a_stripe_slower_than_the_timeout_on_every_attempt_is_payment_unavailable(
-    server: RunningServer, emulator: StripeEmulator
+    server: RunningServer, emulator: StripeEmulator, customer: str
 ) -> None:
     gateway = StripeGateway(
         api_key=API_KEY, api_base=server.url, timeout_seconds=0.3, max_network_retries=1
@@ -299,7 +467,7 @@ def test_a_stripe_slower_than_the_timeout_on_every_attempt_is_payment_unavailabl
     emulator.inject(delay=1.0, count=2)
 
     with pytest.raises(PaymentUnavailable):
-        gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+        save(gateway, customer_id=customer)
 
 
 def test_a_wrong_api_key_is_payment_unavailable(
@@ -308,7 +476,7 @@ def test_a_wrong_api_key_is_payment_unavailable(
     gateway = StripeGateway(api_key="sk_test_wrong", api_base=server.url)
 
     with pytest.raises(PaymentUnavailable):
-        gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+        save(gateway)
 
     assert [r.status for r in emulator.requests] == [401]
     assert emulator.payment_methods == []
@@ -320,7 +488,7 @@ def test_a_wrong_api_key_is_payment_unavailable(
 def test_the_sdks_debug_output_reaches_the_captured_logs_without_the_form_it_posts(
     gateway: StripeGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gateway.tokenize(card(), idempotency_key="session-1:view-1:1")
+    save(gateway)
 
     stripe_debug = [
         r.getMessage() for r in caplog.records if r.name == "stripe" and r.levelno == logging.DEBUG

@@ -304,13 +304,13 @@ def http_api_event(
 
 def _tap_idempotency_keys(monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> None:
     """Record each idempotency key as it leaves for Stripe (the emulator's log masks them)."""
-    tokenize = StripeGateway.tokenize
+    save_card = StripeGateway.save_card
 
-    def tapped(self: StripeGateway, card: Any, *, idempotency_key: str) -> Any:
-        keys.append(idempotency_key)
-        return tokenize(self, card, idempotency_key=idempotency_key)
+    def tapped(self: StripeGateway, card: Any, **request: Any) -> Any:
+        keys.append(request["idempotency_key"])
+        return save_card(self, card, **request)
 
-    monkeypatch.setattr(StripeGateway, "tokenize", tapped)
+    monkeypatch.setattr(StripeGateway, "save_card", tapped)
 
 
 BEDROCK = {"DIALOGUE_ENGINE": "bedrock", "BEDROCK_MODEL_ID": MODEL_ID}

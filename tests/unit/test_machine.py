@@ -12,8 +12,8 @@ from bot.machine import (
     CancelRequested,
     CardDeclined,
     CardFormRequested,
+    CardSaved,
     CardSubmitted,
-    CardTokenized,
     CloseForm,
     ConfirmCard,
     Context,
@@ -24,8 +24,8 @@ from bot.machine import (
     OpenCardForm,
     PaymentFailed,
     Reply,
+    SaveCard,
     StatusRequested,
-    Tokenize,
     UserMessage,
     transition,
 )
@@ -161,7 +161,7 @@ def test_submitting_the_current_form_claims_it_and_asks_to_tokenize() -> None:
     out = transition(awaiting(), CardSubmitted("ref-1"), CTX)
     assert out.session.pending_since == NOW
     assert out.session.attempt == 1
-    assert out.effects == (Tokenize("paybot-ref-1-1"),)
+    assert out.effects == (SaveCard("paybot-ref-1-1"),)
 
 
 def test_a_duplicate_submission_while_pending_is_told_it_is_in_progress() -> None:
@@ -175,7 +175,7 @@ def test_an_abandoned_pending_submission_can_be_retried_as_a_new_attempt() -> No
     pending = transition(awaiting(), CardSubmitted("ref-1"), CTX).session
     later = Context(now=NOW + PENDING_TIMEOUT_SECONDS, ttl_seconds=3600, new_ref="x")
     out = transition(pending, CardSubmitted("ref-1"), later)
-    assert out.effects == (Tokenize("paybot-ref-1-2"),)
+    assert out.effects == (SaveCard("paybot-ref-1-2"),)
 
 
 def test_a_corrected_resubmission_after_a_decline_gets_a_new_idempotency_key() -> None:
@@ -183,7 +183,7 @@ def test_a_corrected_resubmission_after_a_decline_gets_a_new_idempotency_key() -
     declined = transition(pending, CardDeclined("cvc", "bad cvc"), CTX)
     assert declined.effects == (FieldErrors({"cvc": "bad cvc"}),)
     out = transition(declined.session, CardSubmitted("ref-1"), CTX)
-    assert out.effects == (Tokenize("paybot-ref-1-2"),)
+    assert out.effects == (SaveCard("paybot-ref-1-2"),)
 
 
 @pytest.mark.parametrize("ref", ["ref-other", ""])
@@ -201,7 +201,7 @@ def test_a_submission_after_cancel_is_refused() -> None:
 
 def test_a_tokenized_card_completes_the_session_and_confirms() -> None:
     pending = transition(awaiting(), CardSubmitted("ref-1"), CTX).session
-    out = transition(pending, CardTokenized(VISA), CTX)
+    out = transition(pending, CardSaved(VISA), CTX)
     assert out.session.state is State.COMPLETED
     assert out.session.payment == VISA
     assert out.session.pending_since is None
@@ -210,7 +210,7 @@ def test_a_tokenized_card_completes_the_session_and_confirms() -> None:
 
 def test_a_submission_after_completion_is_told_it_is_already_done() -> None:
     pending = transition(awaiting(), CardSubmitted("ref-1"), CTX).session
-    done = transition(pending, CardTokenized(VISA), CTX).session
+    done = transition(pending, CardSaved(VISA), CTX).session
     out = transition(done, CardSubmitted("ref-1"), CTX)
     assert out.effects == (CloseForm(messages.ALREADY_DONE),)
 
@@ -224,7 +224,7 @@ def test_a_payment_outage_fails_and_offers_the_form_again() -> None:
         Reply("nothing was saved", offer_card_form=True),
     )
     retry = transition(out.session, CardSubmitted("ref-1"), CTX)
-    assert retry.effects == (Tokenize("paybot-ref-1-2"),)
+    assert retry.effects == (SaveCard("paybot-ref-1-2"),)
 
 
 def test_cancel_is_refused_while_the_card_is_with_the_payment_service() -> None:
