@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers emulator/workspace.py emulator/__main__.py
+	$(BIN)/mypy bot handlers emulator
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads
 # a browser of its own). The fonts make the screenshots look as they do in docs/.

@@ -33,7 +33,7 @@ from emulator.stripe_api import create_app as stripe_app
 ROOT = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "bench-signing-secret"
 STRIPE_KEY = "sk_test_bench"
-MODEL_ID = "anthropic.claude-bench"
+MODEL_ID = "us.amazon.nova-2-lite-v1:0"
 TABLE = "paybot-bench"
 TRACE_HEADER = "X-Bench-Trace"
 CARD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "08/30", "cvc": "123"}

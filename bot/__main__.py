@@ -1,8 +1,9 @@
-"""Command line: `python -m bot serve | sessions create-table | sessions purge-expired`."""
+"""Command line: `python -m bot serve | doctor | sessions create-table | sessions purge-expired`."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -62,6 +63,13 @@ def purge_expired_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def doctor_command(args: argparse.Namespace) -> int:
+    """Check the deployment's settings against the real providers; 1 if anything would fail."""
+    from handlers.doctor import run
+
+    return run(os.environ, sys.stdout)
+
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 COMMANDS: dict[str, Command] = {
@@ -80,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = subparsers.add_parser("serve", help="serve the Slack app on 127.0.0.1")
     serve.add_argument("--port", type=int, default=3000, help="port (default 3000; 0 = any)")
 
+    subparsers.add_parser(
+        "doctor", help="check this deployment's settings against Slack, Stripe, Bedrock, DynamoDB"
+    )
+
     sessions = subparsers.add_parser("sessions", help="manage the session store")
     actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("create-table", help="create the DynamoDB sessions table (SESSIONS_TABLE)")
@@ -94,6 +106,8 @@ def _command_path(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; failures print one line to stderr and return 1."""
     args = build_parser().parse_args(argv)
+    if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
+        return doctor_command(args)
     try:
         settings = load_settings()
         configure_logging(settings.LOG_LEVEL)

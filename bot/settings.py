@@ -35,7 +35,14 @@ class Settings(BaseSettings):
     SQLITE_PATH: Path = Path(".paybot/sessions.db")
 
     DIALOGUE_ENGINE: Literal["rules", "bedrock"] = "rules"
-    BEDROCK_MODEL_ID: str | None = None
+    BEDROCK_MODEL_ID: str | None = Field(
+        default=None,
+        description=(
+            "A Bedrock model or inference profile id that takes Converse with a forced tool "
+            "choice, e.g. us.amazon.nova-2-lite-v1:0 (serverless.yml's default: Amazon Nova 2 "
+            "Lite through the US cross-Region inference profile)."
+        ),
+    )
     BEDROCK_GUARDRAIL_ID: str | None = None
     BEDROCK_GUARDRAIL_VERSION: str | None = None
 

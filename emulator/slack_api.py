@@ -3,6 +3,12 @@
 `SlackWorkspace` holds the state (thread-safe) and answers calls; `create_app` serves it at
 `/api/<method>`, so `slack_sdk.WebClient(base_url=f"{url}/api/")` talks to it unchanged, and
 adds control endpoints under `/_emulator/`. Run alone: `python -m emulator.slack_api --port 3001`.
+
+The token carries the bot scopes manifest.yml declares (or those given to `SlackWorkspace`):
+a method needing another answers `missing_scope` (`emulator.slack_scopes`), and every answer to
+the token names them in `x-oauth-scopes`. Blocks and views are checked with slack_sdk's Block
+Kit models (`emulator.slack_blocks`): invalid blocks answer `invalid_blocks`, an invalid view
+`invalid_arguments`, each with Slack's `response_metadata.messages`.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from aiohttp import web
 
+from emulator.slack_blocks import block_problems, view_problems
 from emulator.slack_requests import (
     APP_ID,
     BOT_ID,
@@ -32,6 +39,12 @@ from emulator.slack_requests import (
     new_trigger_id,
     new_view_hash,
     new_view_id,
+)
+from emulator.slack_scopes import (
+    USERS_READ_EMAIL,
+    accepted_scopes,
+    manifest_bot_scopes,
+    missing_scope,
 )
 
 __all__ = [
@@ -56,6 +69,8 @@ MAX_TEXT_LENGTH = 40_000
 MAX_VIEW_BYTES = 250_000
 MAX_VIEW_STACK = 3
 JSON_ARGS = ("view", "blocks", "attachments", "metadata")
+SCOPES_HEADER = "x-oauth-scopes"
+ACCEPTED_SCOPES_HEADER = "x-accepted-oauth-scopes"
 _MESSAGE_MARKS = ("channel", "is_ephemeral", "ephemeral_user")
 
 Args = dict[str, Any]
@@ -180,12 +195,17 @@ class SlackWorkspace:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         trigger_lifetime: float = TRIGGER_LIFETIME_SECONDS,
+        scopes: Iterable[str] | None = None,
     ) -> None:
         """`users` are `users.info` objects (default: one payer); `channels` maps id to name.
 
-        `clock` times trigger ids; `wall_clock` makes message `ts` values.
+        `clock` times trigger ids; `wall_clock` makes message `ts` values. `scopes` are the
+        token's bot scopes (default: manifest.yml's `oauth_config.scopes.bot`).
         """
         self.token = token
+        self.scopes: tuple[str, ...] = (
+            tuple(scopes) if scopes is not None else manifest_bot_scopes()
+        )
         self.team_id = team_id
         self.team_name = team_name
         self.team_domain = team_domain
@@ -224,6 +244,7 @@ class SlackWorkspace:
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._view_users: dict[str, str | None] = {}
+        self._home_views: dict[str, dict[str, Any]] = {}
         self._external_ids: dict[str, str] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._faults: dict[str, list[_Fault]] = {}
@@ -365,15 +386,29 @@ class SlackWorkspace:
             return _refusal(SlackError("not_authed"))
         if not secrets.compare_digest(token, self.token):
             return _refusal(SlackError("invalid_auth"))
+        granted = self.scopes
+        headers = {SCOPES_HEADER: ",".join(granted)}
+        if accepted_scopes(method):
+            headers[ACCEPTED_SCOPES_HEADER] = accepted_scopes(method)
         with self._lock:
             fault = self._take_fault(method)
             if fault is not None:
-                headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
+                if fault.status == 429:
+                    headers["Retry-After"] = str(fault.retry_after)
                 return ApiAnswer(fault.status, {"ok": False, "error": fault.error}, headers)
+            needed = missing_scope(method, granted)
+            if needed is not None:
+                body = {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": needed,
+                    "provided": ",".join(granted),
+                }
+                return ApiAnswer(200, body, headers)
             try:
-                return ApiAnswer(200, {"ok": True, **handler(self, args)})
+                return ApiAnswer(200, {"ok": True, **handler(self, args)}, headers)
             except SlackError as refused:
-                return _refusal(refused)
+                return replace(_refusal(refused), headers=headers)
 
     def _take_fault(self, method: str) -> _Fault | None:
         for key in (method, "*"):
@@ -551,10 +586,19 @@ def _content(args: Args) -> _Content:
         raise SlackError("no_text")
     if len(text) > MAX_TEXT_LENGTH:
         raise SlackError("msg_too_long")
+    if blocks:
+        problems = block_problems(blocks)
+        if problems:
+            raise SlackError("invalid_blocks", *problems)
     return _Content(text, blocks_with_ids(blocks) if blocks else None, attachments)
 
 
 def _modal(args: Args) -> dict[str, Any]:
+    return _view(args, kinds=("modal",))
+
+
+def _view(args: Args, *, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The `view` argument, checked as Slack checks it (Block Kit through slack_sdk's models)."""
     view = args.get("view")
     if view is None or view == "":
         raise SlackError("invalid_arguments", "[ERROR] missing required field: view")
@@ -567,18 +611,7 @@ def _modal(args: Args) -> dict[str, Any]:
         raise SlackError("invalid_arguments", "[ERROR] view must be a JSON object")
     if len(json.dumps(view)) > MAX_VIEW_BYTES:
         raise SlackError("view_too_large")
-    problems = []
-    if view.get("type") != "modal":
-        problems.append("[ERROR] must be 'modal' [json-pointer:/view/type]")
-    if not isinstance(view.get("title"), dict):
-        problems.append("[ERROR] missing required field: title [json-pointer:/view/title]")
-    blocks = view.get("blocks")
-    if not isinstance(blocks, list):
-        problems.append("[ERROR] missing required field: blocks [json-pointer:/view/blocks]")
-    elif view.get("submit") is None and any(b.get("type") == "input" for b in blocks):
-        problems.append(
-            "[ERROR] submit is required when an input block is present [json-pointer:/view/submit]"
-        )
+    problems = view_problems(view, kinds=kinds)
     if problems:
         raise SlackError("invalid_arguments", *problems)
     return view
@@ -694,7 +727,10 @@ def _users_info(ws: SlackWorkspace, args: Args) -> dict[str, Any]:
     user = ws._users.get(_string(args, "user") or "")
     if user is None:
         raise SlackError("user_not_found")
-    return {"user": copy.deepcopy(user)}
+    shown = copy.deepcopy(user)
+    if USERS_READ_EMAIL not in ws.scopes:  # users:read alone no longer shows the email
+        shown.get("profile", {}).pop("email", None)
+    return {"user": shown}
 
 
 def _views_open(ws: SlackWorkspace, args: Args) -> dict[str, Any]:
@@ -757,6 +793,32 @@ def _views_update(ws: SlackWorkspace, args: Args) -> dict[str, Any]:
     return {"view": shown}
 
 
+def _views_publish(ws: SlackWorkspace, args: Args) -> dict[str, Any]:
+    user_id = _string(args, "user_id")
+    if user_id is None:
+        raise SlackError("invalid_arguments", "[ERROR] missing required field: user_id")
+    if user_id not in ws._users or user_id == ws.bot_user_id:
+        raise SlackError("user_not_found")
+    view = _view(args, kinds=("home",))
+    current = ws._home_views.get(user_id)
+    expected_hash = _string(args, "hash")
+    if current is not None and expected_hash is not None and expected_hash != current["hash"]:
+        raise SlackError("hash_conflict")
+    view_id = current["id"] if current is not None else new_view_id()
+    shown = full_view(
+        view,
+        team_id=ws.team_id,
+        app_id=ws.app_id,
+        bot_id=ws.bot_id,
+        view_id=view_id,
+        view_hash=new_view_hash(ws._wall_clock()),
+        root_view_id=view_id,
+        state={"values": {}},
+    )
+    ws._home_views[user_id] = shown
+    return {"view": copy.deepcopy(shown)}
+
+
 _METHODS: dict[str, Callable[[SlackWorkspace, Args], dict[str, Any]]] = {
     "auth.test": _auth_test,
     "chat.postMessage": _chat_post_message,
@@ -767,6 +829,7 @@ _METHODS: dict[str, Callable[[SlackWorkspace, Args], dict[str, Any]]] = {
     "views.open": _views_open,
     "views.push": _views_push,
     "views.update": _views_update,
+    "views.publish": _views_publish,
 }
 
 
@@ -889,8 +952,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=3001)
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the bot token to accept")
     parser.add_argument("--team-id", default=TEAM_ID)
+    parser.add_argument(
+        "--scopes", help="the token's bot scopes, comma separated (default: manifest.yml's)"
+    )
     options = parser.parse_args(argv)
-    workspace = SlackWorkspace(token=options.token, team_id=options.team_id)
+    scopes = [s.strip() for s in options.scopes.split(",") if s.strip()] if options.scopes else None
+    workspace = SlackWorkspace(token=options.token, team_id=options.team_id, scopes=scopes)
     print(f"Slack Web API emulator: http://{options.host}:{options.port}/api/", flush=True)
     web.run_app(create_app(workspace), host=options.host, port=options.port, print=None)
 

@@ -25,7 +25,7 @@ from handlers.listeners import register_listeners
 from handlers.services import Services
 
 if TYPE_CHECKING:
-    from bot.models import CardDetails, CheckoutLink, CheckoutOutcome, PaymentRecord
+    from bot.models import CardDetails, CardSetup, CheckoutLink, CheckoutOutcome, SetupOutcome
 
 
 def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
@@ -74,10 +74,32 @@ class LazyGateway:
         self._factory = factory
         self._gateway: PaymentGateway | None = None
 
-    def tokenize(self, card: CardDetails, *, idempotency_key: str) -> PaymentRecord:
+    def _get(self) -> PaymentGateway:
         if self._gateway is None:
             self._gateway = self._factory()
-        return self._gateway.tokenize(card, idempotency_key=idempotency_key)
+        return self._gateway
+
+    def save_card(
+        self,
+        card: CardDetails,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CardSetup:
+        return self._get().save_card(
+            card,
+            team_id=team_id,
+            user_id=user_id,
+            customer_id=customer_id,
+            return_url=return_url,
+            idempotency_key=idempotency_key,
+        )
+
+    def setup_outcome(self, setup_id: str) -> SetupOutcome:
+        return self._get().setup_outcome(setup_id)
 
 
 def build_gateway(settings: Settings) -> PaymentGateway:

@@ -11,12 +11,15 @@ import logging
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltRequest
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.cards import contains_pan
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
+    from types_boto3_lambda import LambdaClient
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,10 @@ def carries_card_data(body: dict[str, Any]) -> bool:
 
 
 class ContainedLazyRunner(LambdaLazyListenerRunner):
+    def __init__(self, logger: logging.Logger, lambda_client: LambdaClient | None = None) -> None:
+        """`lambda_client` defaults to boto3's, made on the first deferral."""
+        super().__init__(logger, lambda_client)
+
     def start(self, function: Callable[..., None], request: BoltRequest) -> None:
         if carries_card_data(request.body):
             log.error("refused to defer a request that carries card data; it was not re-sent")

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
@@ -23,6 +23,17 @@ from bot.cards import contains_pan, redact_pans
 from bot.models import Decision, Intent, NextStep, Session, Slots
 from bot.ports import DialogueEngine
 from bot.rules import extract_email
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
+    from types_boto3_bedrock_runtime import BedrockRuntimeClient
+    from types_boto3_bedrock_runtime.literals import ConversationRoleType
+    from types_boto3_bedrock_runtime.type_defs import (
+        ConverseRequestTypeDef,
+        ConverseResponseTypeDef,
+        MessageTypeDef,
+        SystemContentBlockTypeDef,
+        ToolConfigurationTypeDef,
+    )
 
 __all__ = [
     "SYSTEM_PROMPT",
@@ -66,7 +77,8 @@ SYSTEM_PROMPT: Final = (
 )
 
 _NULLABLE_STRING: Final = {"type": ["string", "null"]}
-_TOOL_SCHEMA: Final = {
+# The top level holds only type, properties and required: Amazon Nova refuses other keys there.
+_TOOL_SCHEMA: Final[dict[str, object]] = {
     "type": "object",
     "properties": {
         "reply": {"type": "string", "description": "The message to send to the user."},
@@ -79,7 +91,7 @@ _TOOL_SCHEMA: Final = {
     },
     "required": ["reply", "next_step", "intent"],
 }
-_TOOL_CONFIG: Final = {
+_TOOL_CONFIG: Final[ToolConfigurationTypeDef] = {
     "tools": [
         {
             "toolSpec": {
@@ -92,7 +104,7 @@ _TOOL_CONFIG: Final = {
     "toolChoice": {"tool": {"name": TOOL_NAME}},
 }
 _USABLE_STOP_REASONS: Final = frozenset({"tool_use", "end_turn"})
-_ROLES: Final = {"user": "user", "bot": "assistant"}
+_ROLES: Final[dict[str, ConversationRoleType]] = {"user": "user", "bot": "assistant"}
 
 
 class UnusableAnswer(Exception):
@@ -103,7 +115,7 @@ class UnusableAnswer(Exception):
         self.reason = reason
 
 
-def create_client(*, read_timeout: float = READ_TIMEOUT_SECONDS) -> Any:
+def create_client(*, read_timeout: float = READ_TIMEOUT_SECONDS) -> BedrockRuntimeClient:
     """A bedrock-runtime client with the turn budget above; honours boto3's endpoint env."""
     import boto3  # here, not at module level: a cold start that never calls Bedrock skips it
     from botocore.config import Config
@@ -118,15 +130,16 @@ def create_client(*, read_timeout: float = READ_TIMEOUT_SECONDS) -> Any:
 
 def build_request(
     session: Session, text: str, *, model_id: str, guardrail: tuple[str, str] | None = None
-) -> dict[str, Any]:
+) -> ConverseRequestTypeDef:
     """Keyword arguments for `converse`: prompt, alternating messages, the forced tool.
 
     Args:
         guardrail: (identifier, version), or None for no guardrail.
     """
-    request: dict[str, Any] = {
+    system: list[SystemContentBlockTypeDef] = [{"text": SYSTEM_PROMPT}, {"text": _context(session)}]
+    request: ConverseRequestTypeDef = {
         "modelId": model_id,
-        "system": [{"text": SYSTEM_PROMPT}, {"text": _context(session)}],
+        "system": system,
         "messages": _messages(session, text),
         "toolConfig": _TOOL_CONFIG,
         "inferenceConfig": {"maxTokens": MAX_TOKENS, "temperature": TEMPERATURE},
@@ -137,7 +150,7 @@ def build_request(
             "guardrailIdentifier": identifier,
             "guardrailVersion": version,
         }
-    safe: dict[str, Any] = _without_pans(request)
+    safe = _without_pans(request)
     if safe != request:
         # Text reaches us redacted, so this means a bug upstream; say where, never what.
         logger.warning("card number removed from a Bedrock request before sending")
@@ -155,11 +168,11 @@ def _context(session: Session) -> str:
     )
 
 
-def _messages(session: Session, text: str) -> list[dict[str, Any]]:
+def _messages(session: Session, text: str) -> list[MessageTypeDef]:
     """History plus `text` as Converse wants it: starts with the user, roles alternate."""
     turns = [(_ROLES[turn.role], turn.text) for turn in session.history]
     turns.append(("user", text))
-    merged: list[tuple[str, str]] = []
+    merged: list[tuple[ConversationRoleType, str]] = []
     for role, said in turns:
         if not said.strip() or (not merged and role != "user"):
             continue
@@ -172,13 +185,18 @@ def _messages(session: Session, text: str) -> list[dict[str, Any]]:
     return [{"role": role, "content": [{"text": said}]} for role, said in merged]
 
 
-def _without_pans(value: Any) -> Any:
+def _without_pans(request: ConverseRequestTypeDef) -> ConverseRequestTypeDef:
+    """A copy of `request` with every card number in any string replaced."""
+    return cast("ConverseRequestTypeDef", _scrubbed(request))
+
+
+def _scrubbed(value: object) -> object:
     if isinstance(value, str):
         return redact_pans(value) if contains_pan(value) else value
     if isinstance(value, Mapping):
-        return {key: _without_pans(item) for key, item in value.items()}
+        return {key: _scrubbed(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_without_pans(item) for item in value]
+        return [_scrubbed(item) for item in value]
     return value
 
 
@@ -196,7 +214,7 @@ class _ToolInput(BaseModel):
     email: object = None
 
 
-def parse_decision(response: Mapping[str, Any]) -> Decision:
+def parse_decision(response: ConverseResponseTypeDef) -> Decision:
     """The `Decision` in a Converse response, or `UnusableAnswer` saying why not."""
     stop_reason = response.get("stopReason")
     if stop_reason == "guardrail_intervened":
@@ -216,8 +234,10 @@ def parse_decision(response: Mapping[str, Any]) -> Decision:
         raise UnusableAnswer("invalid_tool_input") from None
 
 
-def _tool_input(response: Mapping[str, Any]) -> Any:
-    content = response.get("output", {}).get("message", {}).get("content")
+def _tool_input(response: ConverseResponseTypeDef) -> object:
+    # Read defensively: the shapes are the SDK's, the values are whatever the model produced.
+    message = response.get("output", {}).get("message")
+    content = message.get("content") if isinstance(message, Mapping) else None
     for block in content if isinstance(content, list) else []:
         call = block.get("toolUse") if isinstance(block, Mapping) else None
         if isinstance(call, Mapping) and call.get("name") == TOOL_NAME:
@@ -261,7 +281,7 @@ class BedrockEngine:
         *,
         model_id: str,
         fallback: DialogueEngine,
-        client: Any | None = None,
+        client: BedrockRuntimeClient | None = None,
         guardrail_id: str | None = None,
         guardrail_version: str | None = None,
         timeout_seconds: float = READ_TIMEOUT_SECONDS,
@@ -287,10 +307,10 @@ class BedrockEngine:
             logger.warning("Bedrock answer unusable (%s); using the fallback", unusable.reason)
             return self._fallback.respond(session, text)
 
-    def _converse(self, request: dict[str, Any]) -> Mapping[str, Any]:
+    def _converse(self, request: ConverseRequestTypeDef) -> ConverseResponseTypeDef:
         started = time.monotonic()
         try:
-            response: Mapping[str, Any] = self._bedrock().converse(**request)
+            response = self._bedrock().converse(**request)
         except ClientError as exc:
             raise UnusableAnswer(f"error={exc.response.get('Error', {}).get('Code')}") from None
         except BotoCoreError as exc:
@@ -305,7 +325,7 @@ class BedrockEngine:
         )
         return response
 
-    def _bedrock(self) -> Any:
+    def _bedrock(self) -> BedrockRuntimeClient:
         with self._client_lock:
             if self._client is None:
                 self._client = create_client(read_timeout=self._timeout)

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import SessionConflict, StoreUnavailable
 from bot.models import Session
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_dynamodb.type_defs import (
+        AttributeDefinitionTypeDef,
+        AttributeValueTypeDef,
+        KeySchemaElementTypeDef,
+    )
+
+    Key = Mapping[str, AttributeValueTypeDef]
 
 __all__ = [
     "ATTRIBUTE_DEFINITIONS",
@@ -35,8 +45,12 @@ DATA_ATTRIBUTE: Final = "data"
 SESSION_KEY_PREFIX: Final = "session#"
 EVENT_KEY_PREFIX: Final = "event#"
 BILLING_MODE: Final = "PAY_PER_REQUEST"
-KEY_SCHEMA: Final = ({"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"},)
-ATTRIBUTE_DEFINITIONS: Final = ({"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"},)
+KEY_SCHEMA: Final[tuple[KeySchemaElementTypeDef, ...]] = (
+    {"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"},
+)
+ATTRIBUTE_DEFINITIONS: Final[tuple[AttributeDefinitionTypeDef, ...]] = (
+    {"AttributeName": KEY_ATTRIBUTE, "AttributeType": "S"},
+)
 
 # Placeholders for every attribute named in an expression: "data" is a
 # DynamoDB reserved word, and one habit is easier to check than a word list.
@@ -54,7 +68,7 @@ def _session_key(team_id: str, user_id: str) -> str:
     return f"{SESSION_KEY_PREFIX}{team_id}#{user_id}"
 
 
-def _number(value: float) -> dict[str, str]:
+def _number(value: float) -> AttributeValueTypeDef:
     return {"N": str(value)}
 
 
@@ -74,10 +88,14 @@ class DynamoSessionStore:
     """`SessionStore` on DynamoDB; items past `expires_at` count as absent (TTL deletes late)."""
 
     def __init__(
-        self, table_name: str, *, client: Any = None, clock: Callable[[], float] = time.time
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._table = table_name
-        self._client = client if client is not None else boto3.client("dynamodb")
+        self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
         self._clock = clock
 
     def get(self, *, team_id: str, user_id: str) -> Session | None:
@@ -98,7 +116,7 @@ class DynamoSessionStore:
     def save(self, session: Session, *, expected_version: int) -> Session:
         """Write `session` if the stored version is still `expected_version`; see `SessionStore`."""
         stored = session.evolve(version=expected_version + 1)
-        values = {":now": _number(self._clock())}
+        values: dict[str, AttributeValueTypeDef] = {":now": _number(self._clock())}
         if expected_version == 0:
             condition = _ABSENT_OR_EXPIRED
         else:
@@ -149,7 +167,7 @@ class DynamoSessionStore:
             raise _unavailable("purge", exc) from exc
         return deleted
 
-    def _expired_keys(self, now: dict[str, str]) -> list[dict[str, Any]]:
+    def _expired_keys(self, now: AttributeValueTypeDef) -> list[Key]:
         condition = "begins_with(#pk, :prefix) AND #expires_at <= :now"
         pages = self._client.get_paginator("scan").paginate(
             TableName=self._table,
@@ -161,7 +179,7 @@ class DynamoSessionStore:
         )
         return [item for page in pages for item in page.get("Items", [])]
 
-    def _delete_if_expired(self, key: dict[str, Any], now: dict[str, str]) -> int:
+    def _delete_if_expired(self, key: Key, now: AttributeValueTypeDef) -> int:
         # Conditional, so a session renewed since the scan survives.
         condition = "#expires_at <= :now"
         try:
@@ -183,10 +201,14 @@ class DynamoEventLedger:
     """`EventLedger` on the sessions table; the claim is one conditional put."""
 
     def __init__(
-        self, table_name: str, *, client: Any = None, clock: Callable[[], float] = time.time
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._table = table_name
-        self._client = client if client is not None else boto3.client("dynamodb")
+        self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
         self._clock = clock
 
     def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
@@ -221,7 +243,7 @@ class DynamoEventLedger:
             raise _unavailable("DeleteItem", exc) from exc
 
 
-def create_table(client: Any, table_name: str) -> bool:
+def create_table(client: DynamoDBClient, table_name: str) -> bool:
     """Create the sessions table with TTL on `expires_at`; False if it already existed."""
     try:
         client.create_table(

@@ -6,9 +6,12 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.errors import PaybotError
+
+if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 SECRET_KEYS = frozenset(
     {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
@@ -30,7 +33,7 @@ class CachedSecret:
         self,
         secret_id: str,
         *,
-        client: Any = None,
+        client: SecretsManagerClient | None = None,
         max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -70,7 +73,7 @@ class CachedSecret:
             raise SecretUnavailable(f"secret {self._secret_id} has unknown keys {sorted(unknown)}")
         return data
 
-    def _secrets_client(self) -> Any:
+    def _secrets_client(self) -> SecretsManagerClient:
         if self._client is None:
             import boto3
 

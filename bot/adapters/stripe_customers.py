@@ -8,6 +8,7 @@ webhook's payload: the adapters always re-read the object from Stripe.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import stripe
@@ -15,6 +16,7 @@ import stripe
 from bot.errors import PaymentUnavailable
 
 if TYPE_CHECKING:
+    from stripe import RequestOptions
     from stripe.params import CustomerCreateParams, CustomerSearchParams
 
 TEAM_KEY = "slack_team_id"
@@ -22,8 +24,17 @@ USER_KEY = "slack_user_id"
 _SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 
 
-def find_or_create(client: stripe.StripeClient, team_id: str, user_id: str) -> str:
-    """The user's Customer id: found by metadata, else created (idempotently per user)."""
+def find_or_create(
+    client: stripe.StripeClient,
+    team_id: str,
+    user_id: str,
+    *,
+    options: Callable[[], RequestOptions] = lambda: {},
+) -> str:
+    """The user's Customer id: found by metadata, else created (idempotently per user).
+
+    `options()` gives each request's options when it is sent (a caller's time budget).
+    """
     if not (_SLACK_ID.match(team_id) and _SLACK_ID.match(user_id)):
         raise PaymentUnavailable("unexpected Slack ids for a Stripe customer")
     # Search is eventually consistent on Stripe (about a minute); the idempotency key
@@ -32,12 +43,13 @@ def find_or_create(client: stripe.StripeClient, team_id: str, user_id: str) -> s
         "query": f"metadata['{TEAM_KEY}']:'{team_id}' AND metadata['{USER_KEY}']:'{user_id}'",
         "limit": 1,
     }
-    found = client.v1.customers.search(params=query)
+    found = client.v1.customers.search(params=query, options=options())
     if found.data:
         return found.data[0].id
     params: CustomerCreateParams = {"metadata": {TEAM_KEY: team_id, USER_KEY: user_id}}
     created = client.v1.customers.create(
-        params=params, options={"idempotency_key": f"paybot-customer-{team_id}-{user_id}"}
+        params=params,
+        options={**options(), "idempotency_key": f"paybot-customer-{team_id}-{user_id}"},
     )
     return created.id
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 import stripe
@@ -18,6 +20,7 @@ from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable
 from bot.models import CardDetails, CardSetup, PaymentRecord, SetupOutcome
 
 if TYPE_CHECKING:
+    from stripe import RequestOptions
     from stripe.params import (
         PaymentMethodCreateParams,
         SetupIntentCreateParams,
@@ -31,6 +34,13 @@ log = logging.getLogger(__name__)
 # store writes and the DM on either side.
 TIMEOUT_SECONDS = 1.0
 MAX_NETWORK_RETRIES = 1
+SAVE_BUDGET_SECONDS = 2.6
+"""Stripe's share of the modal's 3 s for all of a card's requests (up to four for a person's
+first card); the session writes and the answer's way back to Slack take the rest. A request
+is sent only with at least half a timeout left, and retried only if a whole second attempt
+still fits, so one slow request at the start costs what it did when a card was one request."""
+RETRY_PAUSE_SECONDS = 0.5
+"""stripe-python's longest wait before its first retry."""
 
 RAW_CARD_DATA_HELP = (
     "Stripe refused a raw card number: this Stripe account does not have raw card data "
@@ -91,6 +101,8 @@ class StripeGateway:
         api_base: str | None = None,
         timeout_seconds: float = TIMEOUT_SECONDS,
         max_network_retries: int = MAX_NETWORK_RETRIES,
+        budget_seconds: float = SAVE_BUDGET_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = stripe_client(
             api_key,
@@ -98,6 +110,10 @@ class StripeGateway:
             timeout_seconds=timeout_seconds,
             max_network_retries=max_network_retries,
         )
+        self._timeout = timeout_seconds
+        self._retries = max_network_retries
+        self._budget = budget_seconds
+        self._clock = clock
         self._warned = threading.Event()
 
     def save_card(
@@ -110,16 +126,17 @@ class StripeGateway:
         return_url: str,
         idempotency_key: str,
     ) -> CardSetup:
+        ends = self._clock() + self._budget
         try:
             customer = customer_id or stripe_customers.find_or_create(
-                self._client, team_id, user_id
+                self._client, team_id, user_id, options=lambda: self._within(ends)
             )
             method = self._client.v1.payment_methods.create(
-                params=_method_params(card), options={"idempotency_key": f"{idempotency_key}-pm"}
+                params=_method_params(card), options=self._within(ends, f"{idempotency_key}-pm")
             )
             intent = self._client.v1.setup_intents.create(
                 params=_intent_params(customer, method.id, return_url),
-                options={"idempotency_key": f"{idempotency_key}-si"},
+                options=self._within(ends, f"{idempotency_key}-si"),
             )
         except stripe.CardError as exc:
             if is_raw_card_data_refusal(exc):  # the HTTP status of this refusal is undocumented
@@ -131,6 +148,18 @@ class StripeGateway:
             log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
             raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
         return _setup(intent, customer, method)
+
+    def _within(self, ends: float, idempotency_key: str | None = None) -> RequestOptions:
+        """Options for the next request, retrying only if a retry still fits before `ends`."""
+        left = ends - self._clock()
+        if left < self._timeout / 2:
+            log.error("Stripe took the card's whole time budget; not sending more")
+            raise PaymentUnavailable("stripe: out of time within Slack's 3 s")
+        fits = left >= 2 * self._timeout + RETRY_PAUSE_SECONDS  # 2.5 s with the defaults
+        options: RequestOptions = {"max_network_retries": self._retries if fits else 0}
+        if idempotency_key is not None:
+            options["idempotency_key"] = idempotency_key
+        return options
 
     def setup_outcome(self, setup_id: str) -> SetupOutcome:
         if not _SETUP_ID.match(setup_id):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,11 +48,10 @@ def serverless() -> Path:
     return SERVERLESS
 
 
-@pytest.fixture(scope="session")
-def package_dir(serverless: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """What `serverless package --stage test` writes, with no parameters given."""
-    target = tmp_path_factory.mktemp("serverless-package")
+def package(serverless: Path, target: Path, params: dict[str, str]) -> Path:
+    """Run `serverless package --stage test` into `target`, with `--param` for each of `params`."""
     command = [str(serverless), "package", "--stage", STAGE, "--package", str(target)]
+    command += [f"--param={name}={value}" for name, value in sorted(params.items())]
     try:
         result = subprocess.run(
             command,
@@ -73,13 +72,40 @@ def package_dir(serverless: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     return target
 
 
-@pytest.fixture(scope="session")
-def template(package_dir: Path) -> dict[str, Any]:
-    """The CloudFormation template `serverless deploy` would apply."""
+def read_template(package_dir: Path) -> dict[str, Any]:
     document: dict[str, Any] = json.loads(
         (package_dir / "cloudformation-template-update-stack.json").read_text()
     )
     return document
+
+
+@pytest.fixture(scope="session")
+def package_dir(serverless: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `serverless package --stage test` writes, with no parameters given."""
+    return package(serverless, tmp_path_factory.mktemp("serverless-package"), {})
+
+
+@pytest.fixture(scope="session")
+def template(package_dir: Path) -> dict[str, Any]:
+    """The CloudFormation template `serverless deploy` would apply."""
+    return read_template(package_dir)
+
+
+@pytest.fixture(scope="session")
+def template_with(
+    serverless: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., dict[str, Any]]:
+    """The template packaged with some `--param` values; each set is packaged once."""
+    packaged: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+
+    def packaged_with(**params: str) -> dict[str, Any]:
+        key = tuple(sorted(params.items()))
+        if key not in packaged:
+            target = tmp_path_factory.mktemp("serverless-package-with-params")
+            packaged[key] = read_template(package(serverless, target, params))
+        return packaged[key]
+
+    return packaged_with
 
 
 @pytest.fixture(scope="session")

@@ -67,6 +67,12 @@ def test_zip_holds_no_tests_emulators_or_tooling(names: list[str]) -> None:
         assert tooling not in names
 
 
+def test_zip_holds_no_type_stubs(names: list[str]) -> None:
+    # The boto3 stubs are a development dependency: the code imports them for mypy only.
+    stubs = ("types_boto3", "mypy_boto3", "botocore_stubs", "boto3_stubs", "types_s3transfer")
+    assert not [name for name in names if name.startswith(stubs)]
+
+
 def test_zip_holds_no_bytecode_compiled_on_the_packaging_machine(names: list[str]) -> None:
     assert not [name for name in names if name.endswith(".pyc") or "__pycache__/" in name]
 

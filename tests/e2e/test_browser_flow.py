@@ -249,7 +249,7 @@ BLOCKS: list[dict[str, Any]] = [
             {"type": "button", "text": {"type": "plain_text", "text": "No"}, "style": "danger"},
         ],
     },
-    {"type": "carousel"},
+    {"type": "markdown", "text": "**Pay** by Friday"},  # valid Block Kit the page does not draw
 ]
 
 
@@ -280,6 +280,6 @@ def test_block_kit_is_drawn_as_slack_draws_it(browser: Browser) -> None:
         buttons = message.get_by_test_id("button")
         expect(buttons.nth(0)).to_have_class("bk-button primary")
         expect(buttons.nth(1)).to_have_class("bk-button danger")
-        expect(message.get_by_test_id("unsupported")).to_have_text("Unsupported block: carousel")
+        expect(message.get_by_test_id("unsupported")).to_have_text("Unsupported block: markdown")
         snapshot(page, "block-kit")
         context.close()

@@ -34,7 +34,7 @@ from handlers.server import make
 SIGNING_SECRET = "paybot-test-signing-secret"
 WEBHOOK_SECRET = "whsec_paybot_test"
 STRIPE_KEY = "sk_test_paybot"
-MODEL_ID = "anthropic.claude-test"
+MODEL_ID = "us.amazon.nova-2-lite-v1:0"
 
 
 @dataclass

@@ -30,7 +30,7 @@ from emulator.server import serve_in_thread
 
 pytestmark = pytest.mark.integration
 
-MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
+MODEL_ID = "us.amazon.nova-2-lite-v1:0"
 ENGINE_LOGGER = "bot.adapters.bedrock_engine"
 FALLBACK_DECISION = Decision(
     reply="(from the fallback engine)", intent=Intent.OTHER, next_step=NextStep.HELP

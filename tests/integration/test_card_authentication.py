@@ -138,6 +138,27 @@ def test_the_return_page_confirms_the_card_once_the_bank_said_yes(
     assert (intent.status, intent.payment_method) == ("succeeded", saved.payment.payment_method_id)
 
 
+def test_the_bank_page_sends_the_browser_back_to_us_and_the_dm_confirms(
+    paybot: Paybot, tmp_path: Path
+) -> None:
+    submit_card_the_bank_checks(paybot)
+    link = authentication_link(paybot)
+    with urllib.request.urlopen(link, timeout=10) as page:
+        assert page.status == 200  # the bank's page, as a browser opens it
+    form = urllib.parse.urlencode({"outcome": "complete"}).encode()
+
+    with urllib.request.urlopen(urllib.request.Request(link, data=form), timeout=10) as back:
+        landed = back.geturl()
+        assert "Back to Slack" in back.read().decode()
+
+    assert landed.startswith(f"{paybot.url}/stripe/return?")
+    (confirmation,) = confirmations(paybot)
+    assert "Visa •••• 3155" in confirmation["text"]
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.state is State.COMPLETED
+
+
 def test_coming_back_before_the_bank_answered_confirms_nothing(
     paybot: Paybot, tmp_path: Path
 ) -> None:

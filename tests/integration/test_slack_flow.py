@@ -170,11 +170,22 @@ def test_a_good_card_is_saved_and_confirmed_by_brand_and_last_four(
     assert saved.payment.payment_method_id == method["id"]
 
 
-def test_a_stripe_card_error_lands_on_the_right_field(paybot: Paybot) -> None:
+@pytest.mark.parametrize(
+    ("number", "field"),
+    [
+        ("4000 0000 0000 0127", "cvc"),
+        ("4000 0000 0000 0002", "number"),
+        ("4000 0000 0000 0069", "expiry"),
+    ],
+)
+def test_a_card_the_issuer_declines_comes_back_on_the_right_field(
+    paybot: Paybot, number: str, field: str
+) -> None:
     paybot.pay()
-    body = paybot.submit({**GOOD_VISA, "number": "4000 0000 0000 0127"}).json()
+    body = paybot.submit({**GOOD_VISA, "number": number}).json()
     assert body["response_action"] == "errors"
-    assert list(body["errors"]) == ["cvc"]
+    assert list(body["errors"]) == [field]
+    assert paybot.bot_messages() == []
 
 
 def test_a_stripe_outage_says_nothing_was_saved(paybot: Paybot, tmp_path: Path) -> None:

@@ -482,6 +482,39 @@ def test_a_wrong_api_key_is_payment_unavailable(
     assert emulator.payment_methods == []
 
 
+# ---------------------------------------------------------------- Slack's 3 s
+
+
+def test_a_slow_customer_lookup_leaves_no_time_and_no_card_is_sent(
+    server: RunningServer, emulator: StripeEmulator
+) -> None:
+    gateway = StripeGateway(
+        api_key=API_KEY, api_base=server.url, timeout_seconds=1.0, budget_seconds=1.2
+    )
+    emulator.inject(delay=0.8, path="/v1/customers/search")
+
+    with pytest.raises(PaymentUnavailable):
+        save(gateway)
+
+    assert [r.path for r in emulator.requests] == ["/v1/customers/search"]
+    assert emulator.payment_methods == []
+
+
+def test_no_retry_is_made_when_it_would_not_fit_in_the_time_left(
+    server: RunningServer, emulator: StripeEmulator, customer: str
+) -> None:
+    gateway = StripeGateway(
+        api_key=API_KEY, api_base=server.url, timeout_seconds=1.0, budget_seconds=1.5
+    )
+    seen = len(emulator.requests)
+    emulator.inject(status=500, path="/v1/payment_methods")
+
+    with pytest.raises(PaymentUnavailable):
+        save(gateway, customer_id=customer)
+
+    assert [r.status for r in emulator.requests[seen:]] == [500]
+
+
 # ---------------------------------------------------------------- what the leak check sees
 
 

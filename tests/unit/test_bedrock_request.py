@@ -22,7 +22,7 @@ from bot.adapters.bedrock_engine import (
 from bot.cards import REDACTED, contains_pan
 from bot.models import Decision, Intent, NextStep, Session, Slots, State, Turn
 
-MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
+MODEL_ID = "us.amazon.nova-2-lite-v1:0"
 PAN = "4242 4242 4242 4242"
 ROOT = Path(__file__).resolve().parents[2]
 

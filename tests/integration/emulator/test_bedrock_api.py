@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,15 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulator.bedrock_api import (
+    DEFAULT_MODEL_ID,
+    END_OF_LIFE_MESSAGE,
+    INVALID_MODEL_MESSAGE,
+    LEGACY_INACTIVE_MESSAGE,
     NO_SCRIPTED_REPLY,
     BedrockEmulator,
     create_app,
     delay,
+    end_of_life,
     guardrail_intervened,
     malformed,
     server_error,
@@ -32,11 +38,11 @@ from emulator.server import serve_in_thread
 
 pytestmark = pytest.mark.integration
 
-MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
-MODEL_ARN = (
-    "arn:aws:bedrock:us-east-1:123456789012:inference-profile/"
-    "us.anthropic.claude-3-5-haiku-20241022-v1:0"
-)
+MODEL_ID = "us.amazon.nova-2-lite-v1:0"
+MODEL_ARN = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-2-lite-v1:0"
+END_OF_LIFE_MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
+END_OF_LIFE_PROFILE = "us.anthropic.claude-3-5-haiku-20241022-v1:0"
+LEGACY_IN_JUNE_2026 = "us.anthropic.claude-sonnet-4-20250514-v1:0"  # Legacy 04-14, EOL 10-14
 HELLO = [{"role": "user", "content": [{"text": "I'd like to pay invoice INV-1001"}]}]
 PAYMENT_TOOL = {
     "toolSpec": {
@@ -61,7 +67,9 @@ FORCED_PAYMENT_TOOL = {
 }
 
 
-def bedrock_client(endpoint_url: str | None = None, *, total_max_attempts: int = 1) -> Any:
+def bedrock_client(
+    endpoint_url: str | None = None, *, total_max_attempts: int = 1, region: str = "us-east-1"
+) -> Any:
     """A boto3 bedrock-runtime client; one attempt in all by default, so no retries.
 
     botocore reads `retries={"max_attempts": n}` as n retries after the first attempt;
@@ -69,7 +77,7 @@ def bedrock_client(endpoint_url: str | None = None, *, total_max_attempts: int =
     """
     return boto3.client(
         "bedrock-runtime",
-        region_name="us-east-1",
+        region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id="x",
         aws_secret_access_key="x",
@@ -78,8 +86,10 @@ def bedrock_client(endpoint_url: str | None = None, *, total_max_attempts: int =
 
 
 @pytest.fixture
-def emulator() -> BedrockEmulator:
-    return BedrockEmulator()
+def emulator() -> Iterator[BedrockEmulator]:
+    emulator = BedrockEmulator()
+    yield emulator
+    assert emulator.off_shape == [], "the stand-in sent an answer off botocore's shape"
 
 
 @pytest.fixture
@@ -382,3 +392,168 @@ def test_script_endpoint_rejects_an_unknown_reply_kind(bedrock_url: str) -> None
         post_json(f"{bedrock_url}/_emulator/script", [{"kind": "teleport"}])
 
     assert caught.value.code == 400
+
+
+# ---------------------------------------------------------------- model lifecycles
+
+
+def served_on(day: date) -> BedrockEmulator:
+    return BedrockEmulator(today=lambda: day)
+
+
+def test_the_default_model_is_the_us_nova_2_lite_profile() -> None:
+    assert DEFAULT_MODEL_ID == "us.amazon.nova-2-lite-v1:0"
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "us.amazon.nova-2-lite-v1:0",
+        "global.amazon.nova-2-lite-v1:0",
+        "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.amazon.nova-2-lite-v1:0",
+    ],
+)
+def test_active_models_answer_through_their_inference_profiles(
+    emulator: BedrockEmulator, client: Any, model_id: str
+) -> None:
+    emulator.script(text("hello"))
+
+    response = client.converse(modelId=model_id, messages=HELLO)
+
+    assert response["output"]["message"]["content"] == [{"text": "hello"}]
+
+
+@pytest.mark.parametrize("model_id", [END_OF_LIFE_MODEL, END_OF_LIFE_PROFILE])
+def test_an_end_of_life_model_is_refused_as_bedrock_refuses_it(
+    emulator: BedrockEmulator, client: Any, model_id: str
+) -> None:
+    emulator.script(text("never said"))
+
+    with pytest.raises(client.exceptions.ResourceNotFoundException) as caught:
+        client.converse(modelId=model_id, messages=HELLO)
+
+    assert caught.value.response["Error"]["Message"] == END_OF_LIFE_MESSAGE
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert emulator.pending == 1
+    assert emulator.requests[0].error_code == "ResourceNotFoundException"
+
+
+def test_claude_3_haiku_answered_until_its_end_of_life_date() -> None:
+    day_before = served_on(date(2026, 9, 9))
+    with serve_in_thread(create_app(day_before)) as server:
+        client = bedrock_client(server.url)
+
+        assert client.converse(modelId=END_OF_LIFE_MODEL, messages=HELLO)["stopReason"]
+
+
+def test_claude_3_haiku_is_still_served_in_ca_central_1(bedrock_url: str) -> None:
+    canada = bedrock_client(bedrock_url, region="ca-central-1")
+
+    assert canada.converse(modelId=END_OF_LIFE_MODEL, messages=HELLO)["stopReason"] == "end_turn"
+
+
+def test_a_legacy_model_answers_an_account_still_using_it() -> None:
+    with serve_in_thread(create_app(served_on(date(2026, 6, 1)))) as server:
+        client = bedrock_client(server.url)
+
+        assert client.converse(modelId=LEGACY_IN_JUNE_2026, messages=HELLO)["stopReason"]
+
+
+def test_a_legacy_model_refuses_an_account_that_stopped_using_it() -> None:
+    lapsed = BedrockEmulator(today=lambda: date(2026, 6, 1), legacy_in_use=False)
+    with serve_in_thread(create_app(lapsed)) as server:
+        client = bedrock_client(server.url)
+
+        with pytest.raises(client.exceptions.ResourceNotFoundException) as caught:
+            client.converse(modelId=LEGACY_IN_JUNE_2026, messages=HELLO)
+
+    assert caught.value.response["Error"]["Message"] == LEGACY_INACTIVE_MESSAGE
+
+
+def test_an_unknown_model_id_is_an_invalid_identifier(client: Any) -> None:
+    with pytest.raises(client.exceptions.ValidationException) as caught:
+        client.converse(modelId="anthropic.claude-test", messages=HELLO)
+
+    assert caught.value.response["Error"]["Message"] == INVALID_MODEL_MESSAGE
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_model_id_outside_the_pattern_fails_validation(client: Any) -> None:
+    with pytest.raises(client.exceptions.ValidationException) as caught:
+        client.converse(modelId="not a model!", messages=HELLO)
+
+    message = caught.value.response["Error"]["Message"]
+    assert message.startswith("1 validation error detected: Value 'not a model!' at 'modelId'")
+
+
+def test_nova_2_lite_by_its_bare_id_needs_an_inference_profile(client: Any) -> None:
+    with pytest.raises(client.exceptions.ValidationException) as caught:
+        client.converse(modelId="amazon.nova-2-lite-v1:0", messages=HELLO)
+
+    assert caught.value.response["Error"]["Message"] == (
+        "Invocation of model ID amazon.nova-2-lite-v1:0 with on-demand throughput isn\u2019t "
+        "supported. Retry your request with the ID or ARN of an inference profile that contains "
+        "this model."
+    )
+
+
+def test_a_profile_of_another_geography_is_unknown_in_the_region(bedrock_url: str) -> None:
+    us, ireland = bedrock_client(bedrock_url), bedrock_client(bedrock_url, region="eu-west-1")
+
+    with pytest.raises(us.exceptions.ValidationException):
+        us.converse(modelId="eu.amazon.nova-2-lite-v1:0", messages=HELLO)
+    assert ireland.converse(modelId="eu.amazon.nova-2-lite-v1:0", messages=HELLO)["stopReason"]
+
+
+def test_a_scripted_end_of_life_answer_is_the_real_exception(
+    emulator: BedrockEmulator, client: Any
+) -> None:
+    emulator.script(end_of_life())
+
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.converse(modelId=MODEL_ID, messages=HELLO)
+
+
+# ---------------------------------------------------------------- botocore's output shape
+
+
+@pytest.mark.parametrize("mode", ["bad_input", "no_tool_call", "malformed_tool_use"])
+def test_malformed_replies_are_malformed_inside_an_on_shape_envelope(
+    emulator: BedrockEmulator, client: Any, mode: Any
+) -> None:
+    emulator.script(malformed(mode))
+
+    response = client.converse(modelId=MODEL_ID, messages=HELLO, toolConfig=FORCED_PAYMENT_TOOL)
+
+    assert response["stopReason"] in ("tool_use", "end_turn", "malformed_tool_use")
+    # the fixture asserts emulator.off_shape == [] when the test ends
+
+
+def test_an_answer_off_botocores_shape_is_refused_loudly(
+    client: Any, caplog: pytest.LogCaptureFixture, emulator: BedrockEmulator
+) -> None:
+    emulator.script(tool_use("not a tool name!", {"amount": 1}))
+
+    with pytest.raises(client.exceptions.InternalServerException) as caught:
+        client.converse(modelId=MODEL_ID, messages=HELLO)
+
+    assert "ToolName's pattern" in caught.value.response["Error"]["Message"]
+    [answer] = emulator.off_shape
+    assert answer.operation == "Converse"
+    assert "off botocore's shape" in caplog.text
+    emulator.reset()  # seen; the fixture's check is for answers nobody looked at
+
+
+def test_without_strict_shapes_an_off_shape_answer_is_sent_and_recorded() -> None:
+    lenient = BedrockEmulator(strict_shapes=False)
+    lenient.script(tool_use("not a tool name!", {"amount": 1}))
+    with serve_in_thread(create_app(lenient)) as server:
+        response = bedrock_client(server.url).converse(modelId=MODEL_ID, messages=HELLO)
+
+    assert response["output"]["message"]["content"][0]["toolUse"]["name"] == "not a tool name!"
+    assert len(lenient.off_shape) == 1
+
+
+def test_off_shape_answers_are_listed_over_http(bedrock_url: str) -> None:
+    assert get_json(f"{bedrock_url}/_emulator/off_shape") == []

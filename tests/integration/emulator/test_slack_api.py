@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_handlers
@@ -25,10 +26,14 @@ from emulator.slack_api import (
     create_app,
     user_object,
 )
+from emulator.slack_scopes import MANIFEST
 
 pytestmark = pytest.mark.integration
 
 OTHER_USER_ID = "U0EMUOTHER"
+MANIFEST_SCOPES = ("chat:write", "commands", "im:history")
+EXTRA_SCOPES = ("im:write", "users:read", "users:read.email")
+"""Beyond the manifest's, so the methods paybot does not call can be exercised here too."""
 MODAL: dict[str, Any] = {
     "type": "modal",
     "callback_id": "card_form",
@@ -78,7 +83,7 @@ def clock() -> FakeClock:
 def workspace(clock: FakeClock) -> SlackWorkspace:
     other = user_object(OTHER_USER_ID, "sam", real_name="Sam Other")
     payer = user_object(DEFAULT_USER_ID, "pat", real_name="Pat Payer", email="pat@example.com")
-    return SlackWorkspace(clock=clock, users=[payer, other])
+    return SlackWorkspace(clock=clock, users=[payer, other], scopes=MANIFEST_SCOPES + EXTRA_SCOPES)
 
 
 @pytest.fixture
@@ -512,3 +517,179 @@ def test_subscribers_hear_each_call_as_it_is_recorded(
     client.auth_test()
 
     assert [call.method for call in heard] == ["auth.test"]
+
+
+# ---------------------------------------------------------------- scopes
+
+
+@pytest.fixture
+def manifest_client() -> Iterator[WebClient]:
+    """A client whose token has exactly the bot scopes manifest.yml declares."""
+    with serve_in_thread(create_app(SlackWorkspace())) as running:
+        yield WebClient(token=DEFAULT_TOKEN, base_url=f"{running.url}/api/")
+
+
+def test_the_token_has_the_manifests_bot_scopes_by_default() -> None:
+    declared = yaml.safe_load(MANIFEST.read_text())["oauth_config"]["scopes"]["bot"]
+
+    assert SlackWorkspace().scopes == tuple(declared) == MANIFEST_SCOPES
+
+
+def test_auth_test_names_the_tokens_scopes_in_x_oauth_scopes(manifest_client: WebClient) -> None:
+    answer = manifest_client.auth_test()
+
+    assert answer.headers["x-oauth-scopes"] == ",".join(MANIFEST_SCOPES)
+
+
+def test_every_answer_to_the_token_names_its_scopes(manifest_client: WebClient) -> None:
+    posted = manifest_client.chat_postMessage(channel=GENERAL_CHANNEL_ID, text="hi")
+    refused = refusal(manifest_client.chat_postMessage, channel="C0NOWHERE", text="hi")
+
+    assert posted.headers["x-oauth-scopes"] == ",".join(MANIFEST_SCOPES)
+    assert posted.headers["x-accepted-oauth-scopes"] == "chat:write"
+    assert refused.response.headers["x-oauth-scopes"] == ",".join(MANIFEST_SCOPES)
+
+
+def test_a_method_outside_the_tokens_scopes_is_missing_scope(manifest_client: WebClient) -> None:
+    error = refusal(manifest_client.users_info, user=DEFAULT_USER_ID)
+
+    assert error.response.data == {
+        "ok": False,
+        "error": "missing_scope",
+        "needed": "users:read",
+        "provided": "chat:write,commands,im:history",
+    }
+
+
+def test_opening_a_dm_needs_im_write_and_slack_names_every_conversation_scope(
+    manifest_client: WebClient,
+) -> None:
+    error = refusal(manifest_client.conversations_open, users=DEFAULT_USER_ID)
+
+    assert error.response["error"] == "missing_scope"
+    assert error.response["needed"] == "channels:write,groups:write,mpim:write,im:write"
+
+
+def test_views_need_no_scope() -> None:
+    unscoped = SlackWorkspace(scopes=())
+    with serve_in_thread(create_app(unscoped)) as running:
+        client = WebClient(token=DEFAULT_TOKEN, base_url=f"{running.url}/api/")
+
+        opened = client.views_open(trigger_id=unscoped.issue_trigger_id(), view=MODAL)
+        refused = refusal(client.chat_postMessage, channel=GENERAL_CHANNEL_ID, text="hi")
+
+    assert opened["ok"] is True
+    assert (refused.response["needed"], refused.response["provided"]) == ("chat:write", "")
+
+
+def test_users_info_shows_the_email_only_with_users_read_email() -> None:
+    without_email = SlackWorkspace(scopes=("users:read",))
+    with serve_in_thread(create_app(without_email)) as running:
+        client = WebClient(token=DEFAULT_TOKEN, base_url=f"{running.url}/api/")
+
+        user = client.users_info(user=DEFAULT_USER_ID)["user"]
+
+    assert "email" not in user["profile"]
+    assert user["real_name"] == "Pat Payer"
+
+
+# ---------------------------------------------------------------- Block Kit
+
+BAD_BLOCKS: list[dict[str, Any]] = [
+    {"type": "section", "text": {"type": "mrkdwn", "text": "fine"}},
+    {"type": "section"},
+]
+
+
+@pytest.mark.parametrize("method", ["chat_postMessage", "chat_postEphemeral"])
+def test_invalid_blocks_are_refused_and_nothing_is_posted(
+    client: WebClient, workspace: SlackWorkspace, method: str
+) -> None:
+    dm = workspace.dm_channel(DEFAULT_USER_ID)
+    call = getattr(client, method)
+
+    error = refusal(call, channel=dm, user=DEFAULT_USER_ID, text="hi", blocks=BAD_BLOCKS)
+
+    assert error.response["error"] == "invalid_blocks"
+    assert error.response["response_metadata"]["messages"] == [
+        "[ERROR] text or fields attribute must be specified [json-pointer:/blocks/1]"
+    ]
+    assert workspace.messages(dm) == []
+
+
+def test_chat_update_with_invalid_blocks_keeps_the_message(
+    client: WebClient, workspace: SlackWorkspace
+) -> None:
+    posted = client.chat_postMessage(channel=GENERAL_CHANNEL_ID, text="Pending")
+
+    error = refusal(
+        client.chat_update, channel=posted["channel"], ts=posted["ts"], text="x", blocks=BAD_BLOCKS
+    )
+
+    assert error.response["error"] == "invalid_blocks"
+    assert workspace.messages(GENERAL_CHANNEL_ID)[0]["text"] == "Pending"
+
+
+def test_a_message_with_more_than_50_blocks_is_refused(client: WebClient) -> None:
+    divider = {"type": "divider"}
+
+    error = refusal(
+        client.chat_postMessage, channel=GENERAL_CHANNEL_ID, text="x", blocks=[divider] * 51
+    )
+
+    assert (
+        "[ERROR] no more than 50 items allowed [json-pointer:/blocks]"
+        in (error.response["response_metadata"]["messages"])
+    )
+
+
+def test_an_invalid_modal_is_invalid_arguments_with_slacks_messages(
+    client: WebClient, workspace: SlackWorkspace
+) -> None:
+    long_title = {**MODAL, "title": {"type": "plain_text", "text": "x" * 25}}
+
+    error = refusal(client.views_open, trigger_id=workspace.issue_trigger_id(), view=long_title)
+
+    assert error.response["error"] == "invalid_arguments"
+    assert error.response["response_metadata"]["messages"] == [
+        "[ERROR] title must be between 1 and 24 characters [json-pointer:/view]"
+    ]
+
+
+@pytest.mark.parametrize("method", ["views_update", "views_push"])
+def test_views_update_and_push_check_the_view_too(
+    client: WebClient, workspace: SlackWorkspace, method: str
+) -> None:
+    opened = client.views_open(trigger_id=workspace.issue_trigger_id(), view=MODAL)["view"]
+    broken = {**MODAL, "blocks": [{"type": "input", "label": {"type": "plain_text", "text": "x"}}]}
+    where = {"view_id": opened["id"]} if method == "views_update" else {}
+    trigger = {} if where else {"trigger_id": workspace.issue_trigger_id(view_id=opened["id"])}
+
+    error = refusal(getattr(client, method), view=broken, **where, **trigger)
+
+    assert error.response["response_metadata"]["messages"] == [
+        "[ERROR] missing required field: element [json-pointer:/view/blocks/0]"
+    ]
+
+
+def test_views_publish_shows_a_home_tab(client: WebClient) -> None:
+    home = {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}],
+    }
+
+    first = client.views_publish(user_id=DEFAULT_USER_ID, view=home)["view"]
+    again = client.views_publish(user_id=DEFAULT_USER_ID, view=home, hash=first["hash"])["view"]
+
+    assert first["type"] == "home"
+    assert again["id"] == first["id"]
+
+
+def test_views_publish_refuses_a_modal(client: WebClient) -> None:
+    error = refusal(client.views_publish, user_id=DEFAULT_USER_ID, view=MODAL)
+
+    assert error.response["error"] == "invalid_arguments"
+    assert (
+        "[ERROR] must be one of home [json-pointer:/view/type]"
+        in (error.response["response_metadata"]["messages"])
+    )

@@ -158,14 +158,9 @@ def test_every_answer_carries_a_request_id(client: stripe.StripeClient) -> None:
         pytest.param(
             {"number": "378282246310005", "cvc": "123"}, "invalid_cvc", "card[cvc]", id="amex-cvc"
         ),
-        pytest.param({"number": "4000000000000002"}, "card_declined", None, id="declined"),
-        pytest.param({"number": "4000000000000127"}, "incorrect_cvc", "card[cvc]", id="bad-cvc"),
-        pytest.param(
-            {"number": "4000000000000069"}, "expired_card", "card[exp_month]", id="expired"
-        ),
     ],
 )
-def test_an_invalid_or_declining_card_is_a_card_error_naming_code_and_param(
+def test_a_malformed_card_is_a_card_error_naming_code_and_param(
     client: stripe.StripeClient,
     emulator: StripeEmulator,
     card: dict[str, Any],
@@ -180,15 +175,17 @@ def test_an_invalid_or_declining_card_is_a_card_error_naming_code_and_param(
     assert emulator.payment_methods == []
 
 
-def test_the_declined_test_card_carries_decline_code_generic_decline(
-    client: stripe.StripeClient,
+@pytest.mark.parametrize(
+    "number", ["4000000000000002", "4000000000000127", "4000000000000069", "4000002500003155"]
+)
+def test_a_declining_or_3ds_test_card_becomes_a_payment_method_as_on_stripe(
+    client: stripe.StripeClient, number: str
 ) -> None:
-    with pytest.raises(stripe.CardError) as raised:
-        client.v1.payment_methods.create(params=card_params("4000000000000002"))
+    payment_method = client.v1.payment_methods.create(params=card_params(number))
 
-    assert raised.value.error is not None
-    assert raised.value.error.decline_code == "generic_decline"
-    assert raised.value.user_message == "Your card was declined."
+    assert payment_method.card is not None
+    assert payment_method.card.last4 == number[-4:]
+    assert payment_method.customer is None
 
 
 def test_a_missing_expiry_year_is_an_invalid_request_naming_the_param(
@@ -276,7 +273,7 @@ def test_a_card_error_is_replayed_for_the_same_key_and_params(
     client: stripe.StripeClient, emulator: StripeEmulator
 ) -> None:
     options: stripe.RequestOptions = {"idempotency_key": "declined-once"}
-    declined = card_params("4000000000000002")
+    declined = card_params("4242424242424241")
     with pytest.raises(stripe.CardError):
         client.v1.payment_methods.create(params=declined, options=options)
 
@@ -423,7 +420,8 @@ def test_no_full_card_number_reaches_the_request_log_or_the_servers_logging(
     caplog.set_level(logging.DEBUG)
     client.v1.payment_methods.create(params=card_params(VISA))
     with pytest.raises(stripe.CardError):
-        client.v1.payment_methods.create(params=card_params("4000000000000002"))
+        client.v1.payment_methods.create(params=card_params("4242424242424241"))
+    client.v1.payment_methods.create(params=card_params("4000000000000002"))
     client.v1.payment_methods.create(
         params={**card_params("5555555555554444"), "metadata": {"note": "5555 5555 5555 4444"}},
         options={"idempotency_key": "4242424242424242"},
@@ -442,7 +440,13 @@ def test_no_full_card_number_reaches_the_request_log_or_the_servers_logging(
     ]
     assert "POST /v1/payment_methods" in server_log
     for dump in dumps:
-        for pan in (VISA, "4000000000000002", "5555555555554444", "5555 5555 5555 4444"):
+        for pan in (
+            VISA,
+            "4242424242424241",
+            "4000000000000002",
+            "5555555555554444",
+            "5555 5555 5555 4444",
+        ):
             assert pan not in dump
 
 

@@ -3,8 +3,6 @@ page and signed webhooks, driven by the real `stripe` SDK and plain HTTP over lo
 
 from __future__ import annotations
 
-import asyncio
-import http.client
 import json
 import logging
 import re
@@ -13,18 +11,16 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import stripe
-from aiohttp import web
 
 from emulator.server import RunningServer, serve_in_thread
-from emulator.stripe_api import StripeEmulator, create_app
+from emulator.stripe_api import ApiError, StripeEmulator, create_app
+from tests.integration.emulator.stripe_support import Clock, Receiver, control, page
 
 pytestmark = pytest.mark.integration
 
@@ -37,43 +33,6 @@ CANCEL_URL = "http://127.0.0.1:3000/stripe/cancelled"
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@dataclass
-class Receiver:
-    """A webhook endpoint that records what it is sent and answers `statuses` in turn."""
-
-    statuses: deque[int] = field(default_factory=deque)
-    received: list[tuple[str, str]] = field(default_factory=list)  # (payload, signature)
-    hold: threading.Event | None = None  # when set up, answers only once it is set ...
-    stalled: int = 0  # ... or after 5 s, counted here
-
-    def app(self) -> web.Application:
-        async def webhook(request: web.Request) -> web.Response:
-            payload = await request.text()
-            self.received.append((payload, request.headers.get("Stripe-Signature", "")))
-            if self.hold is not None:
-                loop = asyncio.get_running_loop()
-                if not await loop.run_in_executor(None, self.hold.wait, 5):
-                    self.stalled += 1
-            return web.Response(status=self.statuses.popleft() if self.statuses else 200)
-
-        app = web.Application()
-        app.router.add_post("/stripe/webhook", webhook)
-        return app
-
-    def events(self) -> list[dict[str, Any]]:
-        return [json.loads(payload) for payload, _ in self.received]
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -90,12 +49,14 @@ def clock() -> Clock:
 
 @pytest.fixture
 def emulator(receiver: tuple[Receiver, str], clock: Clock) -> StripeEmulator:
+    """Checkout's own events only: its SetupIntent's events are the subject of one test."""
     return StripeEmulator(
         clock=clock,
         webhook_url=receiver[1],
         webhook_secret=WEBHOOK_SECRET,
         webhook_retry_delay=0.0,
         business_name="Acme Test Shop",
+        checkout_setup_intent_events=False,
     )
 
 
@@ -141,7 +102,7 @@ def session_params(customer_id: str | None = None, **overrides: Any) -> dict[str
     """Checkout Session create params for a valid setup-mode session unless overridden."""
     params: dict[str, Any] = {
         "mode": "setup",
-        "payment_method_types": ["card"],
+        "allowed_payment_method_types": ["card"],
         "client_reference_id": "paybot-session-1",
         "expires_at": int(time.time()) + 3600,
         "success_url": SUCCESS_URL,
@@ -152,26 +113,6 @@ def session_params(customer_id: str | None = None, **overrides: Any) -> dict[str
         params["customer"] = customer_id
     params.update(overrides)
     return {key: value for key, value in params.items() if value is not None}
-
-
-@dataclass(frozen=True)
-class Page:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-
-def page(server: RunningServer, method: str, path: str, form: dict[str, str] | None = None) -> Page:
-    """One request to the hosted page, redirects not followed (a browser's first hop)."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    body = None if form is None else urllib.parse.urlencode(form)
-    headers = {} if form is None else {"Content-Type": "application/x-www-form-urlencoded"}
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        answer = connection.getresponse()
-        return Page(answer.status, dict(answer.getheaders()), answer.read().decode())
-    finally:
-        connection.close()
 
 
 def card_form(number: str = VISA, **fields: str) -> dict[str, str]:
@@ -187,19 +128,6 @@ def card_form(number: str = VISA, **fields: str) -> dict[str, str]:
 
 def pay_path(checkout: stripe.checkout.Session) -> str:
     return urllib.parse.urlsplit(checkout.url or "").path
-
-
-def control(server: RunningServer, method: str, path: str, body: Any = None) -> Any:
-    """Call a control endpoint; an error status answers its JSON too."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(server.url + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request) as response:
-            return json.load(response)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return json.load(exc)
 
 
 # ---------------------------------------------------------------- customers
@@ -283,14 +211,41 @@ def test_a_setup_session_is_open_with_its_page_on_the_emulator(
     assert session.livemode is False
 
 
-def test_a_session_may_name_a_currency_instead_of_payment_method_types(
+def test_a_session_may_name_a_currency_instead_of_allowed_payment_method_types(
     client: stripe.StripeClient,
 ) -> None:
     created = client.v1.checkout.sessions.create(
-        params=session_params(payment_method_types=None, currency="usd")
+        params=session_params(allowed_payment_method_types=None, currency="usd")
     )
 
     assert (created.currency, created.payment_method_types) == ("usd", ["card"])
+
+
+def test_payment_method_types_is_an_unknown_parameter_on_the_sdks_api_version(
+    client: stripe.StripeClient, emulator: StripeEmulator
+) -> None:
+    params = session_params(allowed_payment_method_types=None, payment_method_types=["card"])
+
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.checkout.sessions.create(params=params)
+
+    assert raised.value.http_status == 400
+    assert (raised.value.code, raised.value.param) == ("parameter_unknown", "payment_method_types")
+    assert emulator.checkout_sessions == []
+
+
+def test_payment_method_types_is_still_taken_on_an_api_version_before_its_removal(
+    client: stripe.StripeClient,
+) -> None:
+    params = session_params(allowed_payment_method_types=None, payment_method_types=["card"])
+
+    created = client.v1.checkout.sessions.create(
+        params=params, options={"stripe_version": "2026-08-26.dahlia"}
+    )
+
+    assert created.payment_method_types == ["card"]
+    assert created.last_response is not None
+    assert created.last_response.headers["Stripe-Version"] == "2026-08-26.dahlia"
 
 
 def test_a_session_without_success_url_is_parameter_missing(client: stripe.StripeClient) -> None:
@@ -300,11 +255,13 @@ def test_a_session_without_success_url_is_parameter_missing(client: stripe.Strip
     assert (raised.value.code, raised.value.param) == ("parameter_missing", "success_url")
 
 
-def test_a_setup_session_without_currency_or_payment_method_types_is_refused(
+def test_a_setup_session_without_currency_or_allowed_payment_method_types_is_refused(
     client: stripe.StripeClient,
 ) -> None:
+    params = session_params(allowed_payment_method_types=None)
+
     with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.checkout.sessions.create(params=session_params(payment_method_types=None))
+        client.v1.checkout.sessions.create(params=params)
 
     assert (raised.value.code, raised.value.param) == ("parameter_missing", "currency")
 
@@ -483,11 +440,13 @@ def test_a_good_card_on_the_page_delivers_a_completed_event_whose_signature_veri
     page(server, "POST", pay_path(session), card_form(VISA))
 
     assert emulator.wait_for_webhooks()
-    ((payload, signature),) = endpoint.received
-    event = stripe.Webhook.construct_event(payload, signature, WEBHOOK_SECRET)
-    assert event.type == "checkout.session.completed"
-    assert event.data.object["id"] == session.id
-    assert event.data.object["status"] == "complete"
+    events = [
+        stripe.Webhook.construct_event(payload, signature, WEBHOOK_SECRET)
+        for payload, signature in endpoint.received
+    ]
+    assert [event.type for event in events] == ["checkout.session.completed"]
+    assert events[-1].data.object["id"] == session.id
+    assert events[-1].data.object["status"] == "complete"
 
 
 def test_a_completed_event_is_a_stripe_event_snapshot_of_the_session(
@@ -496,13 +455,14 @@ def test_a_completed_event_is_a_stripe_event_snapshot_of_the_session(
     completed = emulator.complete_checkout(session.id)
 
     assert emulator.wait_for_webhooks()
-    (event,) = endpoint.events()
+    event = endpoint.events()[-1]
+    assert event["type"] == "checkout.session.completed"
     assert re.fullmatch(r"evt_[A-Za-z0-9]{24}", event["id"])
     assert (event["object"], event["livemode"]) == ("event", False)
     assert event["api_version"] == stripe.api_version
     assert isinstance(event["created"], int)
     assert event["data"]["object"] == completed
-    assert emulator.events == [event]
+    assert emulator.events == endpoint.events()
 
 
 def test_the_pages_redirect_does_not_wait_for_the_webhook_endpoint(
@@ -562,6 +522,122 @@ def test_the_pages_cancel_link_goes_to_cancel_url(
     assert f'href="{CANCEL_URL}" data-testid="checkout-cancel"' in shown.body
 
 
+# ---------------------------------------------------------------- the SetupIntent behind the page
+
+
+def test_a_declined_card_leaves_the_session_open_and_its_setup_intent_failed(
+    server: RunningServer, emulator: StripeEmulator, session: stripe.checkout.Session
+) -> None:
+    page(server, "POST", pay_path(session), card_form("4000000000000002"))
+
+    assert emulator.checkout_sessions[0]["status"] == "open"
+    (intent,) = emulator.setup_intents
+    assert intent["status"] == "requires_payment_method"
+    assert intent["last_setup_error"]["decline_code"] == "generic_decline"
+    assert "Your card was declined." in page(server, "GET", pay_path(session)).body
+
+
+def test_a_good_card_after_a_decline_completes_the_same_setup_intent(
+    server: RunningServer,
+    emulator: StripeEmulator,
+    endpoint: Receiver,
+    session: stripe.checkout.Session,
+) -> None:
+    page(server, "POST", pay_path(session), card_form("4000000000000002"))
+
+    answer = page(server, "POST", pay_path(session), card_form(VISA))
+
+    assert answer.status == 303
+    (intent,) = emulator.setup_intents
+    assert intent["status"] == "succeeded"
+    assert emulator.checkout_sessions[0]["setup_intent"] == intent["id"]
+    assert emulator.wait_for_webhooks()
+    assert [event["type"] for event in endpoint.events()] == ["checkout.session.completed"]
+
+
+def test_checkouts_setup_intent_events_are_sent_too_as_stripe_does(
+    receiver: tuple[Receiver, str], customer: stripe.Customer
+) -> None:
+    emulator = StripeEmulator(
+        webhook_url=receiver[1], webhook_secret=WEBHOOK_SECRET, webhook_retry_delay=0.0
+    )
+    with serve_in_thread(create_app(emulator)) as running:
+        client = stripe.StripeClient(API_KEY, base_addresses={"api": running.url})
+        client.v1.customers.create(params={"email": "ada@example.com"})
+        opened = client.v1.checkout.sessions.create(params=session_params())
+        page(running, "POST", pay_path(opened), card_form("4000000000000002"))
+        page(running, "POST", pay_path(opened), card_form(VISA))
+
+    assert emulator.wait_for_webhooks()
+    events = receiver[0].events()
+    assert [event["type"] for event in events] == [
+        "setup_intent.created",
+        "setup_intent.setup_failed",
+        "setup_intent.succeeded",
+        "checkout.session.completed",
+    ]
+    assert events[-1]["data"]["object"]["setup_intent"] == events[0]["data"]["object"]["id"]
+
+
+def test_a_3ds_card_on_the_page_goes_to_the_banks_page_then_to_success_url(
+    server: RunningServer, emulator: StripeEmulator, session: stripe.checkout.Session
+) -> None:
+    answer = page(server, "POST", pay_path(session), card_form("4000002500003155"))
+
+    assert answer.status == 303
+    (intent,) = emulator.setup_intents
+    assert answer.headers["Location"] == f"/3ds/{intent['id']}"
+    assert intent["status"] == "requires_action"
+    assert intent["next_action"]["type"] == "use_stripe_sdk"
+    assert emulator.checkout_sessions[0]["status"] == "open"
+    challenge = page(server, "GET", answer.headers["Location"])
+    assert 'data-testid="authenticate-complete"' in challenge.body
+
+    done = page(server, "POST", answer.headers["Location"], {"outcome": "complete"})
+
+    assert done.status == 303
+    assert done.headers["Location"] == SUCCESS_URL.replace("{CHECKOUT_SESSION_ID}", session.id)
+    assert emulator.checkout_sessions[0]["status"] == "complete"
+
+
+def test_failed_authentication_on_the_page_comes_back_to_the_form_with_stripes_words(
+    server: RunningServer, emulator: StripeEmulator, session: stripe.checkout.Session
+) -> None:
+    answer = page(server, "POST", pay_path(session), card_form("4000002760003184"))
+
+    back = page(server, "POST", answer.headers["Location"], {"outcome": "fail"})
+
+    assert back.status == 303
+    assert back.headers["Location"] == f"{server.url}{pay_path(session)}"
+    shown = page(server, "GET", pay_path(session))
+    assert "authentication failed" in shown.body
+    assert 'data-testid="checkout-submit"' in shown.body
+    assert emulator.checkout_sessions[0]["status"] == "open"
+
+
+def test_complete_checkout_authenticates_a_3ds_card_as_told(
+    emulator: StripeEmulator, session: stripe.checkout.Session
+) -> None:
+    with pytest.raises(ApiError) as raised:
+        emulator.complete_checkout(session.id, "4000002500003155", authentication="fail")
+    assert raised.value.error["code"] == "setup_intent_authentication_failure"
+
+    completed = emulator.complete_checkout(session.id, "4000002500003155")
+
+    assert completed["status"] == "complete"
+
+
+def test_a_checkout_sessions_setup_intent_cannot_be_canceled_through_the_api(
+    client: stripe.StripeClient, emulator: StripeEmulator, session: stripe.checkout.Session
+) -> None:
+    page_intent = emulator.complete_checkout(session.id)["setup_intent"]
+
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.setup_intents.cancel(page_intent)
+
+    assert "Checkout Session" in (raised.value.user_message or "")
+
+
 # ---------------------------------------------------------------- webhook delivery
 
 
@@ -570,12 +646,12 @@ def test_redeliver_sends_the_same_event_again(
 ) -> None:
     emulator.complete_checkout(session.id)
     assert emulator.wait_for_webhooks()
-    (event,) = emulator.events
+    event = emulator.events[-1]
 
     emulator.redeliver(event["id"])
 
     assert emulator.wait_for_webhooks()
-    first, again = endpoint.events()
+    *_, first, again = endpoint.events()
     assert first == again
     assert again["id"] == event["id"]
 
@@ -585,13 +661,13 @@ def test_a_delivery_answered_500_is_retried_until_it_succeeds(
 ) -> None:
     endpoint.statuses.extend([500, 500])
 
-    emulator.complete_checkout(session.id)
+    emulator.expire_checkout(session.id)
 
     assert emulator.wait_for_webhooks()
     deliveries = emulator.webhook_deliveries
     assert [(d.attempt, d.status) for d in deliveries] == [(1, 500), (2, 500), (3, 200)]
     assert {(d.event_id, d.type) for d in deliveries} == {
-        (emulator.events[0]["id"], "checkout.session.completed")
+        (emulator.events[0]["id"], "checkout.session.expired")
     }
 
 
@@ -600,7 +676,7 @@ def test_a_delivery_is_given_up_after_three_attempts(
 ) -> None:
     endpoint.statuses.extend([500, 503, 500, 200])
 
-    emulator.complete_checkout(session.id)
+    emulator.expire_checkout(session.id)
 
     assert emulator.wait_for_webhooks()
     assert [d.status for d in emulator.webhook_deliveries] == [500, 503, 500]
