@@ -63,26 +63,38 @@ class StripeCheckout:
             customer = customer_id or stripe_customers.find_or_create(
                 self._client, team_id, user_id
             )
-            params: SessionCreateParams = {
-                "mode": "setup",
-                "customer": customer,
-                # Cards only. Since API version 2026-09-30 Checkout takes this filter, not
-                # `payment_method_types`; with it, setup mode needs no `currency`.
-                "allowed_payment_method_types": ["card"],
-                "client_reference_id": reference,
-                # A minute's margin: Stripe refuses less than 30 minutes by its own clock.
-                "expires_at": int(self._clock()) + PAGE_LIFETIME_SECONDS + 60,
-                "success_url": return_url,
-                "cancel_url": return_url,
-            }
-            page = self._client.v1.checkout.sessions.create(
-                params=params, options={"idempotency_key": idempotency_key}
-            )
+            try:
+                page = self._page(customer, reference, return_url, idempotency_key)
+            except stripe.InvalidRequestError as exc:
+                if customer_id is None or not stripe_customers.is_gone(exc):
+                    raise
+                # The remembered Customer was deleted at Stripe: use the person's current one.
+                customer = stripe_customers.find_or_create(self._client, team_id, user_id)
+                page = self._page(customer, reference, return_url, f"{idempotency_key}-{customer}")
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
         if not page.url:
             raise PaymentUnavailable("stripe returned a checkout session without a url")
         return CheckoutLink(checkout_id=page.id, customer_id=customer, url=page.url)
+
+    def _page(
+        self, customer: str, reference: str, return_url: str, idempotency_key: str
+    ) -> CheckoutSession:
+        params: SessionCreateParams = {
+            "mode": "setup",
+            "customer": customer,
+            # Cards only. Since API version 2026-09-30 Checkout takes this filter, not
+            # `payment_method_types`; with it, setup mode needs no `currency`.
+            "allowed_payment_method_types": ["card"],
+            "client_reference_id": reference,
+            # A minute's margin: Stripe refuses less than 30 minutes by its own clock.
+            "expires_at": int(self._clock()) + PAGE_LIFETIME_SECONDS + 60,
+            "success_url": return_url,
+            "cancel_url": return_url,
+        }
+        return self._client.v1.checkout.sessions.create(
+            params=params, options={"idempotency_key": idempotency_key}
+        )
 
     def expire(self, checkout_id: str) -> None:
         try:

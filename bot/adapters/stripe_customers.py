@@ -54,6 +54,15 @@ def find_or_create(
     return created.id
 
 
+def is_gone(exc: stripe.StripeError) -> bool:
+    """Stripe no longer has the Customer we named (deleted in the Dashboard, say)."""
+    return (
+        isinstance(exc, stripe.InvalidRequestError)
+        and exc.code == "resource_missing"
+        and exc.param == "customer"
+    )
+
+
 def owner(customer: object) -> tuple[str, str]:
     """(team, user) from an expanded Customer's metadata; ("", "") when not ours."""
     found = getattr(customer, "metadata", None)

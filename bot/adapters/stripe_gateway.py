@@ -134,10 +134,19 @@ class StripeGateway:
             method = self._client.v1.payment_methods.create(
                 params=_method_params(card), options=self._within(ends, f"{idempotency_key}-pm")
             )
-            intent = self._client.v1.setup_intents.create(
-                params=_intent_params(customer, method.id, return_url),
-                options=self._within(ends, f"{idempotency_key}-si"),
-            )
+            try:
+                intent = self._confirm(customer, method.id, return_url, ends, idempotency_key)
+            except stripe.InvalidRequestError as exc:
+                if customer_id is None or not stripe_customers.is_gone(exc):
+                    raise
+                # The Customer this session remembered was deleted at Stripe: the person's
+                # current one (found or made afresh) takes the card instead.
+                customer = stripe_customers.find_or_create(
+                    self._client, team_id, user_id, options=lambda: self._within(ends)
+                )
+                intent = self._confirm(
+                    customer, method.id, return_url, ends, f"{idempotency_key}-{customer}"
+                )
         except stripe.CardError as exc:
             if is_raw_card_data_refusal(exc):  # the HTTP status of this refusal is undocumented
                 raise self._invalid_request(exc) from None
@@ -148,6 +157,15 @@ class StripeGateway:
             log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
             raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
         return _setup(intent, customer, method)
+
+    def _confirm(
+        self, customer: str, method: str, return_url: str, ends: float, key: str
+    ) -> stripe.SetupIntent:
+        """The SetupIntent that attaches `method` to `customer` once the issuer agrees."""
+        return self._client.v1.setup_intents.create(
+            params=_intent_params(customer, method, return_url),
+            options=self._within(ends, f"{key}-si"),
+        )
 
     def _within(self, ends: float, idempotency_key: str | None = None) -> RequestOptions:
         """Options for the next request, retrying only if a retry still fits before `ends`."""

@@ -115,6 +115,25 @@ def test_the_hosted_page_completes_and_the_dm_confirms(hosted: Paybot, tmp_path:
     assert saved.payment.last4 == "5556"
 
 
+def test_a_customer_deleted_at_stripe_gets_a_page_on_the_persons_current_one(
+    hosted: Paybot, tmp_path: Path
+) -> None:
+    hosted.pay()
+    remembered = session_of(hosted, tmp_path)
+    assert remembered is not None
+    assert remembered.customer_id is not None
+    hosted.stripe.reset()  # Stripe forgot every object, that Customer too
+
+    hosted.pay()
+
+    page = fill_in_hosted_page(checkout_link(hosted))
+    assert "Back to Slack" in page
+    hosted.wait_until(lambda: bool(confirmations(hosted)))
+    saved = session_of(hosted, tmp_path)
+    assert saved is not None
+    assert saved.customer_id not in (None, remembered.customer_id)
+
+
 def test_the_return_page_links_back_to_the_app_in_slack(hosted: Paybot) -> None:
     hosted.pay()
     page = fill_in_hosted_page(checkout_link(hosted))

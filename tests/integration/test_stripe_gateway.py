@@ -235,6 +235,18 @@ def test_a_known_customer_is_used_without_looking_it_up(
     ]
 
 
+def test_a_customer_deleted_at_stripe_is_replaced_by_the_persons_current_one(
+    gateway: StripeGateway, emulator: StripeEmulator, client: stripe.StripeClient, customer: str
+) -> None:
+    emulator.reset()  # Stripe forgot every object, the remembered Customer too
+
+    setup = save(gateway, customer_id=customer)
+
+    assert setup.payment is not None
+    assert setup.customer_id != customer
+    assert attached(client, setup.customer_id) == [setup.payment.payment_method_id]
+
+
 def test_the_cardholder_name_is_sent_as_the_billing_name(
     gateway: StripeGateway, emulator: StripeEmulator
 ) -> None:
