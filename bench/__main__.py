@@ -8,10 +8,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, cold_start, load, work_per_turn
+from bench import ack_latency, cold_start, load, security, work_per_turn
 from bench.ack_latency import AckLatency
 from bench.cold_start import ColdStart
 from bench.load import Load
+from bench.security import SecurityFigures
 from bench.work_per_turn import WorkPerTurn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -336,6 +337,27 @@ would see.
 """
 
 
+def _security(figures: SecurityFigures) -> str:
+    verdict = "every test passed" if figures.passed else "**a security test failed**"
+    rows = "\n".join(f"* {line}" for line in figures.lines) or "* (no figures written)"
+    return f"""## Card data and signatures
+
+Counts, not timings: the security suite (`tests/security`) injects card numbers, each
+with a unique CVC, into every input path (DMs, including numbers spaced by runs of
+blanks and numbers split across two DMs with the CVC and expiry typed after them;
+`/pay` arguments; buttons; the card modal; Stripe's webhook) of the served app and
+the Lambda entry, on SQLite and on DynamoDB, with every logger at DEBUG, and
+searches every sink (logs, the session store and the event ledger, every request
+to Bedrock and Slack, Lambda's async payloads, Stripe's request log). Planted
+controls prove each sink's search finds what is there. The signature fuzz sends
+forged, stale and replayed Slack requests. This run: {verdict}.
+
+{rows}
+
+Reproduce: `python -m bench.security` (or `pytest tests/security`).
+"""
+
+
 def main() -> None:
     started = time.perf_counter()
     print("cold start ...", flush=True)
@@ -346,6 +368,8 @@ def main() -> None:
     work = work_per_turn.measure()
     print("load ...", flush=True)
     loaded = load.measure()
+    print("security suite ...", flush=True)
+    secured = security.measure()
     minutes = (time.perf_counter() - started) / 60
     machine = _machine()
     report = "\n".join(
@@ -361,6 +385,7 @@ and rewrites this file.
             _ack_latency(ack),
             _work(work),
             _load(loaded),
+            _security(secured),
             _how_to_read(machine, minutes),
         ]
     )

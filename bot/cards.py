@@ -1,8 +1,12 @@
 """Card validation and card-number (PAN) detection in free text. Pure: no I/O.
 
 Digits are any unicode decimal digit (`str.isdecimal`). Inside a card number,
-consecutive digits may be separated by at most one separator (whitespace, a
-dash or a dot) plus any number of zero-width characters.
+consecutive digits may be separated by whitespace of any length, at most three
+other separators (dashes, dots) and any number of zero-width characters.
+
+A number may also be split across a person's messages, or followed by its CVC
+and expiry once it was removed: `screen_turn` reads a new message together with
+the person's recent turns.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -17,26 +22,35 @@ from types import MappingProxyType
 from bot.errors import CardRejected
 
 __all__ = [
+    "DETAILS_REDACTED",
     "REDACTED",
     "VALID_LENGTHS",
     "Brand",
+    "ScreenedTurn",
     "contains_pan",
     "detect_brand",
     "display_name",
     "find_pans",
+    "looks_like_card_details",
     "luhn_valid",
     "mask",
+    "may_continue_card_data",
     "normalize_pan",
+    "pans_across_turns",
     "parse_expiry",
     "redact_pans",
+    "screen_turn",
     "validate_cvc",
     "validate_name",
     "validate_number",
 ]
 
 REDACTED = "[card number removed]"
+DETAILS_REDACTED = "[card details removed]"
+"""What stands for a CVC or expiry typed right after a card number was removed."""
 MAX_NAME_LENGTH = 100
 MAX_YEARS_AHEAD = 20
+MIN_PAN_LENGTH = 13
 
 _ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 _SEPARATOR_MARKS = frozenset("-\u2010\u2011\u2012\u2013\u2014.")
@@ -262,7 +276,7 @@ def validate_name(text: str) -> str:
     name = text.strip()
     if not name:
         raise CardRejected("name", "Please type the cardholder's name as it appears on the card.")
-    if contains_pan(name):
+    if contains_pan(name) or _has_card_length_run(name):
         raise CardRejected(
             "name",
             "That looks like a card number — please type the cardholder's name here "
@@ -282,6 +296,13 @@ def validate_name(text: str) -> str:
     return name
 
 
+def _has_card_length_run(text: str) -> bool:
+    """True when `text` holds 13 or more digits in one run, card number or not."""
+    if not _MAYBE_PAN.search(text):
+        return False
+    return any(len(digits) >= MIN_PAN_LENGTH for _, _, digits in _digit_runs(text))
+
+
 def mask(brand: str, last4: str) -> str:
     """`"Visa •••• 4242"`; never more than the last four digits."""
     if len(last4) != 4 or not (last4.isascii() and last4.isdigit()):
@@ -289,20 +310,23 @@ def mask(brand: str, last4: str) -> str:
     return f"{display_name(brand)} \u2022\u2022\u2022\u2022 {last4}"
 
 
-_MAX_GAP = 3
-"""Separators allowed between two digits of one run: "4242 - 4242" and double spaces count."""
+_MAX_MARKS = 3
+"""Dashes or dots allowed between two digits of one run ("4242 - - 4242"). Whitespace
+costs nothing: a run of it, however long ("4242      4242", or a line break), is one gap."""
 
 
 def _next_digit_in_run(text: str, index: int) -> int:
     """Index of the digit that continues a run after the gap starting at `index`, or -1."""
-    separators = 0
+    marks = 0
     while index < len(text):
         char = text[index]
         if char.isdecimal():
             return index
-        if _is_separator(char) and separators < _MAX_GAP:
-            separators += 1
-        elif char not in _ZERO_WIDTH:
+        if char.isspace() or char in _ZERO_WIDTH:
+            pass
+        elif _is_separator(char) and marks < _MAX_MARKS:
+            marks += 1
+        else:
             return -1
         index += 1
     return -1
@@ -372,3 +396,127 @@ def redact_pans(text: str, replacement: str = REDACTED) -> str:
         kept_from = end
     pieces.append(text[kept_from:])
     return "".join(pieces)
+
+
+def _runs_on(char: str) -> bool:
+    return char.isdecimal() or _is_separator(char) or char in _ZERO_WIDTH
+
+
+def _tail_start(text: str) -> int:
+    """Where the end of `text` that a digit run could carry into a next message begins."""
+    start = len(text)
+    while start > 0 and _runs_on(text[start - 1]):
+        start -= 1
+    return start
+
+
+def _digits_only(text: str, low: int, high: int) -> tuple[int, int]:
+    """The span narrowed to start and end on a digit; empty when it holds none."""
+    while low < high and not text[low].isdecimal():
+        low += 1
+    while high > low and not text[high - 1].isdecimal():
+        high -= 1
+    return low, high
+
+
+def pans_across_turns(turns: Sequence[str]) -> list[list[tuple[int, int]]]:
+    """Card-number spans per turn (oldest first), a number allowed to run on across turns.
+
+    Only the end of an earlier turn that is digits and separators can join the next
+    one; a turn that is nothing else lets the number reach back one turn further.
+    """
+    if not turns:
+        return []
+    pieces = [(len(turns) - 1, 0)]  # (turn, where its part of the joined text starts)
+    for turn in range(len(turns) - 2, -1, -1):
+        start = _tail_start(turns[turn])
+        if start == len(turns[turn]):
+            break
+        pieces.append((turn, start))
+        if start > 0:
+            break
+    pieces.reverse()
+    offsets, position = [], 0
+    for turn, start in pieces:
+        offsets.append(position - start)
+        position += len(turns[turn]) - start + 1
+    joined = "\n".join(turns[turn][start:] for turn, start in pieces)
+    found: list[list[tuple[int, int]]] = [[] for _ in turns]
+    for span_start, span_end in find_pans(joined):
+        for (turn, start), offset in zip(pieces, offsets, strict=True):
+            low = max(span_start - offset, start)
+            high = min(span_end - offset, len(turns[turn]))
+            low, high = _digits_only(turns[turn], low, high)
+            if low < high:
+                found[turn].append((low, high))
+    return found
+
+
+def _replaced(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    pieces: list[str] = []
+    kept_from = 0
+    for start, end in spans:
+        pieces += (text[kept_from:start], REDACTED)
+        kept_from = end
+    pieces.append(text[kept_from:])
+    return "".join(pieces)
+
+
+_CARD_DETAIL_WORDS = re.compile(
+    r"(?i)(?<![a-z])(?:cvc2?|cvv2?|csc|cid|security\s?code|exp(?:iry|ires|iration)?|"
+    r"valid\s?(?:thru|through|until))(?![a-z])"
+)
+_EXPIRY_SHAPED = re.compile(
+    r"(?<![0-9/.\-])(?:0?[1-9]|1[0-2])\s?[/\-]\s?(?:[0-9]{4}|[0-9]{2})(?![0-9/\-])"
+)
+_CODE_ALONE = re.compile(r"\s*[0-9]{3,4}\s*")
+
+
+def looks_like_card_details(text: str) -> bool:
+    """True for a CVC or expiry typed as one would: "cvc 737", "exp 12/30", "12/30", "737"."""
+    if not any(c.isdecimal() for c in text):
+        return False
+    plain = "".join(_ascii_digit(c) if c.isdecimal() else c for c in text)
+    return bool(
+        _CARD_DETAIL_WORDS.search(plain)
+        or _EXPIRY_SHAPED.search(plain)
+        or _CODE_ALONE.fullmatch(plain)
+    )
+
+
+def may_continue_card_data(text: str) -> bool:
+    """True when only the turns before can tell whether `text` is card data.
+
+    That is a message starting with a digit (it may complete a number begun in an
+    earlier message) or shaped like a CVC or expiry (it may follow a removed number).
+    """
+    first = next((c for c in text if not (_is_separator(c) or c in _ZERO_WIDTH)), "")
+    return first.isdecimal() or looks_like_card_details(text)
+
+
+@dataclass(frozen=True)
+class ScreenedTurn:
+    """A new message read with the person's recent turns: what may be kept and shown."""
+
+    text: str
+    earlier: tuple[str, ...]
+    """The earlier turns, any part of a card number the new message completes removed."""
+    removed: bool
+    """Card data was removed, from the new message or from the turns before it."""
+
+
+def screen_turn(text: str, earlier: Sequence[str] = ()) -> ScreenedTurn:
+    """`text` and the person's `earlier` turns (oldest first), card data removed.
+
+    A card number in `text`, or one that `text` completes, replaces the whole message
+    (it may hold the CVC and expiry too) and its part of the earlier turns. Right after
+    a removed number, a message shaped like a CVC or expiry is removed as well.
+    """
+    spans = pans_across_turns([*earlier, text])
+    kept = tuple(_replaced(turn, found) for turn, found in zip(earlier, spans, strict=False))
+    if spans[-1]:
+        return ScreenedTurn(REDACTED, kept, True)
+    just_removed = bool(earlier) and earlier[-1] in (REDACTED, DETAILS_REDACTED)
+    if just_removed and looks_like_card_details(text):
+        return ScreenedTurn(DETAILS_REDACTED, kept, True)
+    return ScreenedTurn(text, kept, kept != tuple(earlier))

@@ -26,6 +26,10 @@ _JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
 # Loggers that print whole bodies at DEBUG: stripe logs the raw form it posts
 # (card number and CVC), botocore's parser every response (secret values).
 _QUIET_AT_DEBUG = ("stripe", "botocore.parsers")
+# Bolt's adapter loggers ("<app>:SlackRequestHandler") print the whole raw event at DEBUG,
+# message text included: a number typed in two halves, or a CVC alone, is not a card
+# number the redaction can recognise in one record.
+_QUIET_ADAPTERS_AT_DEBUG = (":SlackRequestHandler",)
 _SDK_LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "aiohttp")
 
 _installed = False
@@ -53,7 +57,10 @@ def install_redaction() -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if record.name.startswith(_QUIET_AT_DEBUG) and record.levelno <= logging.DEBUG:
+        quiet = record.name.startswith(_QUIET_AT_DEBUG) or record.name.endswith(
+            _QUIET_ADAPTERS_AT_DEBUG
+        )
+        if quiet and record.levelno <= logging.DEBUG:
             record.msg, record.args = "[debug output removed]", None
             return record
         # Format once, then redact the final text: safer than redacting the

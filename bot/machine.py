@@ -110,7 +110,11 @@ class CheckoutRequested:
 
 @dataclass(frozen=True)
 class CheckoutOpened:
+    """The page asked for by the claim on form `form_ref`, attempt `attempt`, is open."""
+
     link: CheckoutLink
+    form_ref: str
+    attempt: int
 
 
 @dataclass(frozen=True)
@@ -326,8 +330,7 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
         case HelpRequested():
             return Outcome(session, (Reply(messages.HELP_TEXT),))
         case ForgetRequested():
-            forgotten = Outcome(session, (ForgetSession(), Reply(messages.FORGOTTEN)))
-            return _closing_checkout(session, forgotten)
+            return _forget(session, ctx)
 
 
 def _say(session: Session, text: str, *, offer: bool = False, **changes: object) -> Outcome:
@@ -435,8 +438,30 @@ def _on_needs_authentication(session: Session, event: CardNeedsAuthentication) -
 
 def _on_setup_succeeded(session: Session, event: SetupSucceeded) -> Outcome:
     if session.setup_id != event.setup_id:
-        return Outcome(session, ())  # already confirmed, cancelled, or replaced by a new card
+        return _on_untracked_save(session, event.payment)
     return _on_saved(session, event.payment, None)
+
+
+def _on_untracked_save(session: Session, payment: PaymentRecord) -> Outcome:
+    """Stripe saved a card on this person's Customer through a page or bank check the
+    session no longer tracks (replaced, cancelled, forgotten or expired meanwhile).
+
+    The card is saved all the same, so it is confirmed, never dropped; once only.
+    """
+    if _confirmed(session, payment):
+        return Outcome(session, ())
+    saved = _on_saved(session.evolve(checkout_id=None), payment, None)
+    return _closing_checkout(session, saved)
+
+
+def _confirmed(session: Session, payment: PaymentRecord) -> bool:
+    """Whether this card was already confirmed to the person in this session."""
+    if session.payment is not None and (
+        session.payment.payment_method_id == payment.payment_method_id
+    ):
+        return True
+    said = messages.confirmation(payment)
+    return any(turn.role == "bot" and turn.text == said for turn in session.history)
 
 
 def _on_setup_failed(session: Session, event: SetupFailed) -> Outcome:
@@ -464,6 +489,14 @@ def _cancel(session: Session, ctx: Context) -> Outcome:
     return _closing_checkout(session, cancelled)
 
 
+def _forget(session: Session, ctx: Context) -> Outcome:
+    if session.pending_since is not None and not _stale(session, ctx):
+        # The submission would record its card after the delete: wait for it instead.
+        return Outcome(session, (Reply(messages.FORGET_WAIT),))
+    forgotten = Outcome(session, (ForgetSession(), Reply(messages.FORGOTTEN)))
+    return _closing_checkout(session, forgotten)
+
+
 def _closing_checkout(before: Session, outcome: Outcome) -> Outcome:
     """`outcome`, plus closing the hosted page `before` had open, if any."""
     if before.checkout_id is None:
@@ -482,6 +515,7 @@ def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Cont
         form_ref=form_ref,
         attempt=attempt,
         card_form_offered=False,
+        checkout_id=None,
     )
     # A new page each time: the old link may have been seen elsewhere, so it closes.
     opened = Outcome(updated, (OpenCheckout(form_ref, f"paybot-checkout-{form_ref}-{attempt}"),))
@@ -490,13 +524,25 @@ def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Cont
 
 def _on_checkout_opened(session: Session, event: CheckoutOpened) -> Outcome:
     link = event.link
+    still_claimed = (
+        session.state is State.AWAITING_CARD
+        and session.form_ref == event.form_ref
+        and session.attempt == event.attempt
+    )
+    if not still_claimed:
+        # A newer request, a cancel or a forget came while the page was being made:
+        # nobody would track it, so its link is closed and never shown.
+        return Outcome(session, (ExpireCheckout(link.checkout_id),))
     updated = session.evolve(checkout_id=link.checkout_id, customer_id=link.customer_id)
-    return Outcome(updated, (OfferCheckout(link.url, session.slots),))
+    opened = Outcome(updated, (OfferCheckout(link.url, session.slots),))
+    if session.checkout_id == link.checkout_id:
+        return opened
+    return _closing_checkout(session, opened)
 
 
 def _on_checkout_completed(session: Session, event: CheckoutCompleted) -> Outcome:
     if session.checkout_id != event.checkout_id or session.form_ref != event.reference:
-        return Outcome(session, ())  # a page we no longer track, or a repeat after completion
+        return _on_untracked_save(session, event.payment)
     return _on_saved(session.evolve(checkout_id=None), event.payment, None)
 
 

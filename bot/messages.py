@@ -53,6 +53,22 @@ AUTHENTICATE = (
 AUTHENTICATE_SENT = (
     "Your bank wants you to confirm this card. I've sent you a secure link in our direct messages."
 )
+CARD_ENTRY_UNAVAILABLE = (
+    "Card entry isn't available right now, and nothing was saved. "
+    "Please let the team that runs paybot know."
+)
+FORGET_WAIT = (
+    "Your card is being saved right now. Once I've confirmed it, type `/pay forget` again "
+    "and I'll delete everything I kept about you."
+)
+SAVED_NOT_RECORDED = (
+    "Stripe saved this card, but our conversation had already been deleted, "
+    "so I kept no record of it here."
+)
+SUBMISSION_ENDED = (
+    "This payment ended while your card was with the payment service. "
+    "Nothing was saved; type `/pay` to start again."
+)
 
 
 def summary(slots: Slots) -> str:

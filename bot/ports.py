@@ -37,10 +37,23 @@ class SessionStore(Protocol):
 
 
 class EventLedger(Protocol):
-    """Remembers which deliveries were already handled (Slack retries, webhooks)."""
+    """Remembers which deliveries were already handled (Slack retries, webhooks).
 
-    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
-        """Return True for the first claim of `event_id` within its lifetime, else False."""
+    A claim is in progress until `complete`; a worker that dies before then
+    must not silence the event, so an in-progress claim lapses after
+    `in_progress_seconds` and a redelivery may claim the event again.
+    """
+
+    def claim(self, event_id: str, *, ttl_seconds: int, in_progress_seconds: int) -> bool:
+        """Return True when the caller may handle `event_id` now, else False (a duplicate).
+
+        True for the first claim, for one whose `ttl_seconds` window has passed, and for
+        one still in progress after its `in_progress_seconds` (its worker is gone).
+        """
+        ...
+
+    def complete(self, event_id: str) -> None:
+        """Mark a claim's work done: it holds for its whole window; completing nothing is fine."""
         ...
 
     def release(self, event_id: str) -> None:

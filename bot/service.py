@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
-from bot.cards import REDACTED, contains_pan
+from bot.cards import ScreenedTurn, contains_pan, may_continue_card_data, screen_turn
 from bot.errors import (
     CardEntryUnavailable,
     CardRejected,
@@ -56,7 +56,7 @@ from bot.machine import (
     UserMessage,
     transition,
 )
-from bot.models import CardSetup, Session, Slots
+from bot.models import CardSetup, Session, Slots, Turn
 from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
 
 log = logging.getLogger(__name__)
@@ -97,26 +97,56 @@ class ConversationService:
         self._new_ref = new_ref
 
     def message(self, team_id: str, user_id: str, text: str) -> tuple[Effect, ...]:
-        """A DM from the user; any card number in it is removed before anything sees it."""
-        pan_removed = contains_pan(text)
-        # A message that held a card number may hold its CVC and expiry too: none of it
-        # is kept or shown to the engine, only the fact that a number was removed.
-        safe_text = REDACTED if pan_removed else text
-        current = self._load(team_id, user_id)
+        """A DM from the user; card data in it, or completed by it, is removed before use."""
+        current, screened = self._screened(team_id, user_id, text)
         # One engine call per turn: on a write conflict the machine re-decides
         # against the fresh session, but the engine's proposal is reused.
-        engine = self._quick_engine if pan_removed else self._engine
-        decision = engine.respond(current, safe_text)
-        event = UserMessage(safe_text, decision, pan_removed=pan_removed)
+        engine = self._quick_engine if screened.removed else self._engine
+        decision = engine.respond(current, screened.text)
+        event = UserMessage(screened.text, decision, pan_removed=screened.removed)
         return self._run(team_id, user_id, event, first=current).effects
+
+    def holds_card_data(self, team_id: str, user_id: str, text: str) -> bool:
+        """Whether `message` would remove card data from this DM; reads, never writes.
+
+        The session is read only when the text alone cannot tell (see
+        `cards.may_continue_card_data`), so most DMs cost no read here.
+        """
+        if contains_pan(text):
+            return True
+        if not may_continue_card_data(text):
+            return False
+        found = self._store.get(team_id=team_id, user_id=user_id)
+        return screen_turn(text, _user_turns(found) if found else ()).removed
+
+    def _screened(self, team_id: str, user_id: str, text: str) -> tuple[Session, ScreenedTurn]:
+        """The session, and the DM read with the person's recent turns (cards.screen_turn).
+
+        When the DM completes a card number begun earlier, the earlier turns lose their
+        part of it in the store first, so that no later write (a retry after a conflict
+        included) can start from the history that still held it.
+        """
+        current = self._load(team_id, user_id)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            screened = screen_turn(text, _user_turns(current))
+            if screened.earlier == _user_turns(current):
+                return current, screened
+            try:
+                scrubbed = _with_user_turns(current, screened.earlier)
+                return self._store.save(scrubbed, expected_version=current.version), screened
+            except SessionConflict:
+                current = self._load(team_id, user_id)
+        raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
     def request_card(
         self, team_id: str, user_id: str, slots: Slots | None = None, *, return_url: str = ""
     ) -> tuple[Effect, ...]:
         """Offer the card entry this deployment uses: the modal, or the hosted page."""
-        if self._card_entry == "hosted" and self._hosted is not None:
-            return self.open_checkout(team_id, user_id, slots, return_url=return_url)
-        return self.open_form(team_id, user_id, slots)
+        if self._card_entry != "hosted":
+            return self.open_form(team_id, user_id, slots)
+        if self._hosted is None:
+            return self._hosted_unavailable()
+        return self.open_checkout(team_id, user_id, slots, return_url=return_url)
 
     def open_checkout(
         self, team_id: str, user_id: str, slots: Slots | None = None, *, return_url: str
@@ -138,7 +168,12 @@ class ConversationService:
             )
         except PaymentUnavailable as exc:
             return (Reply(exc.user_message),)
-        return self._run(team_id, user_id, CheckoutOpened(link)).effects
+        opened = CheckoutOpened(link, request.form_ref, claimed.session.attempt)
+        try:
+            return self._run(team_id, user_id, opened).effects
+        except PaybotError:
+            self._hosted.expire(link.checkout_id)  # a page no session tracks must not stay open
+            raise
 
     def checkout_event(self, checkout_id: str) -> tuple[str, tuple[Effect, ...]]:
         """A hosted page changed: re-read it from the provider and act. Returns (user, effects)."""
@@ -159,6 +194,9 @@ class ConversationService:
     def open_form(
         self, team_id: str, user_id: str, slots: Slots | None = None
     ) -> tuple[Effect, ...]:
+        """Open the card modal, unless this deployment takes cards on the hosted page only."""
+        if self._card_entry == "hosted":
+            return self._hosted_unavailable()
         return self._run(team_id, user_id, CardFormRequested(slots or Slots())).effects
 
     def cancel(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
@@ -186,6 +224,10 @@ class ConversationService:
         return_url: str = "",
     ) -> tuple[Effect, ...]:
         """The card modal was submitted: validate, claim, save with the provider, record."""
+        if self._card_entry == "hosted":
+            # A form opened before the deployment changed: its card is never sent anywhere.
+            log.error("a card form was submitted while CARD_ENTRY=hosted; refused")
+            return (CloseForm(messages.CARD_ENTRY_UNAVAILABLE),)
         try:
             card = validate_card_form(
                 name=name, number=number, expiry=expiry, cvc=cvc, now=self._now_utc()
@@ -210,15 +252,24 @@ class ConversationService:
         except CardRejected as exc:
             result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
         except CardEntryUnavailable as exc:
-            if self._hosted is None:
-                return self._run(team_id, user_id, PaymentFailed(exc.user_message)).effects
-            # This Stripe account refuses raw card numbers: offer its own page instead.
-            self._run(team_id, user_id, PaymentFailed(messages.HOSTED_INSTEAD))
-            offer = self.open_checkout(team_id, user_id, return_url=return_url)
-            return (CloseForm(messages.HOSTED_INSTEAD), *offer)
+            if self._hosted is not None:
+                return self._hosted_instead(team_id, user_id, claimed.session, return_url)
+            result = PaymentFailed(exc.user_message)
         except PaymentUnavailable as exc:
             result = PaymentFailed(exc.user_message)
         return self._record(team_id, user_id, result, claimed.session)
+
+    def _hosted_instead(
+        self, team_id: str, user_id: str, claimed: Session, return_url: str
+    ) -> tuple[Effect, ...]:
+        """This Stripe account refuses raw card numbers: offer its own page instead."""
+        failed = PaymentFailed(messages.HOSTED_INSTEAD)
+        try:
+            self._run(team_id, user_id, failed, first=claimed, recreate=False)
+        except _SessionGone:
+            return (CloseForm(messages.SUBMISSION_ENDED),)
+        offer = self.open_checkout(team_id, user_id, return_url=return_url)
+        return (CloseForm(messages.HOSTED_INSTEAD), *offer)
 
     def setup_event(self, setup_id: str) -> tuple[str, tuple[Effect, ...]]:
         """A card setup changed (the bank's check ended): re-read it and act.
@@ -244,7 +295,13 @@ class ConversationService:
     ) -> tuple[Effect, ...]:
         """Save what the payment service answered, starting from the session we just wrote."""
         try:
-            return self._run(team_id, user_id, result, first=claimed).effects
+            return self._run(team_id, user_id, result, first=claimed, recreate=False).effects
+        except _SessionGone:
+            # Forgotten (or expired) while the provider answered: never write it back.
+            log.info("a card submission ended after its session was deleted; not recorded")
+            if isinstance(result, CardSaved):
+                return (ConfirmCard(result.payment), Reply(messages.SAVED_NOT_RECORDED))
+            return (CloseForm(messages.SUBMISSION_ENDED),)
         except PaybotError:
             if not isinstance(result, CardSaved):
                 raise
@@ -252,6 +309,13 @@ class ConversationService:
             # claim stays pending until it goes stale; the user sees the card as saved.
             log.error("a saved card could not be recorded in the session store")
             return (ConfirmCard(result.payment),)
+
+    def _hosted_unavailable(self) -> tuple[Effect, ...]:
+        # Never the modal instead: a hosted deployment promised card numbers never reach us.
+        log.error(
+            "CARD_ENTRY=hosted but Stripe's hosted page is not configured; card entry refused"
+        )
+        return (Reply(messages.CARD_ENTRY_UNAVAILABLE),)
 
     def _expire_pages(self, outcome: Outcome, session: Session) -> Outcome:
         """Close the hosted pages `outcome` asks to; the edge never sees those effects."""
@@ -283,8 +347,19 @@ class ConversationService:
         return transition(self._load(team_id, user_id), event, self._context()).effects
 
     def _run(
-        self, team_id: str, user_id: str, event: Event, *, first: Session | None = None
+        self,
+        team_id: str,
+        user_id: str,
+        event: Event,
+        *,
+        first: Session | None = None,
+        recreate: bool = True,
     ) -> Outcome:
+        """Decide and write `event` from `first` (or the stored session), re-reading on conflicts.
+
+        With `recreate=False`, a session deleted since `first` was read is not written
+        back (a fresh one would start at a lower version): `_SessionGone` is raised instead.
+        """
         current = first or self._load(team_id, user_id)
         for _ in range(MAX_CONFLICT_RETRIES):
             outcome = transition(current, event, self._context())
@@ -292,15 +367,22 @@ class ConversationService:
                 self._store.delete(team_id=team_id, user_id=user_id)
                 return self._expire_pages(outcome, outcome.session)
             if outcome.session.evolve(expires_at=current.expires_at) == current:
-                return outcome  # nothing changed but the expiry: no write, no contention
+                # Nothing changed but the expiry: no write, no contention.
+                return self._expire_pages(outcome, outcome.session)
             try:
                 saved = self._store.save(outcome.session, expected_version=current.version)
             except SessionConflict:
                 log.info("session write conflict on %s; re-reading", type(event).__name__)
                 current = self._load(team_id, user_id)
+                if not recreate and first is not None and current.version < first.version:
+                    raise _SessionGone() from None
                 continue
             return self._expire_pages(outcome, saved)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
+
+
+class _SessionGone(Exception):
+    """The session a card submission claimed was deleted before its answer was recorded."""
 
 
 def _saved_or_waiting(setup: CardSetup) -> Event:
@@ -309,3 +391,17 @@ def _saved_or_waiting(setup: CardSetup) -> Event:
     if setup.authenticate_url:
         return CardNeedsAuthentication(setup.setup_id, setup.customer_id, setup.authenticate_url)
     raise PaymentUnavailable("the payment service answered neither saved nor a next step")
+
+
+def _user_turns(session: Session) -> tuple[str, ...]:
+    return tuple(turn.text for turn in session.history if turn.role == "user")
+
+
+def _with_user_turns(session: Session, texts: tuple[str, ...]) -> Session:
+    """`session` with its user turns' texts replaced, in order; the bot's turns kept."""
+    replacements = iter(texts)
+    history = tuple(
+        Turn(role="user", text=next(replacements)) if turn.role == "user" else turn
+        for turn in session.history
+    )
+    return session.evolve(history=history)

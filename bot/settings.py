@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import PaybotError
@@ -14,6 +15,11 @@ from bot.errors import PaybotError
 
 class SettingsError(PaybotError):
     """A setting is missing or invalid; the message names the variable."""
+
+
+HOSTED_PAGE_SECONDS = 31 * 60
+"""How long a Stripe-hosted card page stays usable: `stripe_checkout.PAGE_LIFETIME_SECONDS`
+plus its minute of margin. Kept here so reading settings loads no Stripe code (cold start)."""
 
 
 class Settings(BaseSettings):
@@ -54,13 +60,22 @@ class Settings(BaseSettings):
     """Where Stripe's hosted page sends people back; by default, the host Slack called."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> Settings:
+    def _consistent(self, info: ValidationInfo) -> Settings:
         if self.DIALOGUE_ENGINE == "bedrock" and not self.BEDROCK_MODEL_ID:
             raise ValueError("BEDROCK_MODEL_ID is required when DIALOGUE_ENGINE=bedrock")
         if self.BEDROCK_GUARDRAIL_ID and not self.BEDROCK_GUARDRAIL_VERSION:
             raise ValueError("BEDROCK_GUARDRAIL_VERSION is required with BEDROCK_GUARDRAIL_ID")
-        if self.CARD_ENTRY == "hosted" and not (self.STRIPE_WEBHOOK_SECRET or self.SECRETS_ARN):
+        # Until the secret is merged in, its keys may still arrive: only what is known is held.
+        pending = bool(self.SECRETS_ARN) and not (info.context or {}).get("secret_merged")
+        if self.CARD_ENTRY == "hosted" and not (self.STRIPE_WEBHOOK_SECRET or pending):
             raise ValueError("STRIPE_WEBHOOK_SECRET is required when CARD_ENTRY=hosted")
+        hosted_pages = self.CARD_ENTRY == "hosted" or self.STRIPE_WEBHOOK_SECRET is not None
+        if hosted_pages and self.SESSION_TTL_SECONDS < HOSTED_PAGE_SECONDS:
+            # A card saved on a page that outlives its session would have no one to confirm to.
+            raise ValueError(
+                f"SESSION_TTL_SECONDS must be at least {HOSTED_PAGE_SECONDS} (the life of "
+                "Stripe's hosted card page) when CARD_ENTRY=hosted or STRIPE_WEBHOOK_SECRET is set"
+            )
         return self
 
     def require(self, *names: str) -> None:
@@ -70,22 +85,29 @@ class Settings(BaseSettings):
                 raise SettingsError(f"{name} is required but not set")
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Read and validate settings; raise `SettingsError` naming the bad variable."""
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, secret_merged: bool = False
+) -> Settings:
+    """Read and validate settings; raise `SettingsError` naming the bad variable.
+
+    Args:
+        secret_merged: `environ` already holds `SECRETS_ARN`'s values, so every rule
+            applies; otherwise the keys that secret may hold are not required yet.
+    """
     source = dict(os.environ if environ is None else environ)
     try:
-        return _from(source)
+        return _from(source, secret_merged=secret_merged)
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
 
 
-def _from(source: dict[str, str]) -> Settings:
+def _from(source: dict[str, str], *, secret_merged: bool) -> Settings:
     known = {name: source[name] for name in Settings.model_fields if name in source}
     # Empty values mean "unset", as in most shells' `VAR=` idiom.
     present: dict[str, str] = {name: value for name, value in known.items() if value != ""}
     if "SESSION_STORE" not in present and source.get("AWS_LAMBDA_FUNCTION_NAME"):
         present["SESSION_STORE"] = "dynamodb"  # Lambda has no durable disk for SQLite
-    return Settings.model_validate(present)
+    return Settings.model_validate(present, context={"secret_merged": secret_merged})
 
 
 def _describe(exc: ValidationError) -> str:

@@ -35,6 +35,7 @@ __all__ = [
     "new_ts",
     "new_view_hash",
     "new_view_id",
+    "shared_file",
     "slash_command",
     "url_verification",
     "view_closed",
@@ -195,6 +196,8 @@ def message_im_event(
     bot_id: str | None = None,
     subtype: str | None = None,
     thread_ts: str | None = None,
+    parent_user_id: str | None = None,
+    files: Sequence[Mapping[str, Any]] | None = None,
     blocks: Sequence[Mapping[str, Any]] | None = None,
     api_app_id: str = APP_ID,
     authorized_user_id: str = BOT_USER_ID,
@@ -204,23 +207,33 @@ def message_im_event(
 
     `bot_id`/`subtype` describe bot or special messages, which carry no `client_msg_id`;
     `authorized_user_id` is the installed bot user Slack lists in `authorizations`.
+    `thread_ts` (with the thread's `parent_user_id`) makes it a reply in a thread.
+    `files` (see `shared_file`) makes it a `file_share` message: files uploaded with
+    `text` as their message, which Slack sends without `team`.
     """
     sent = ts or new_ts()
+    typed = bot_id is None and subtype is None  # a person's own message, typed in a client
     event: dict[str, Any] = {"user": user_id, "type": "message", "ts": sent}
+    if files:
+        subtype = subtype or "file_share"
+        event.update(files=[dict(f) for f in files], upload=True, display_as_bot=False)
     if subtype is not None:
         event["subtype"] = subtype
     if bot_id is not None:
         event["bot_id"] = bot_id
-    if bot_id is None and subtype is None:
+    if typed:
         event["client_msg_id"] = str(uuid.uuid4())
     event["text"] = text
-    event["team"] = team_id
+    if not files:
+        event["team"] = team_id
     if blocks is not None:
         event["blocks"] = [dict(block) for block in blocks]
-    elif bot_id is None and subtype is None:
+    elif typed and (text or not files):  # a file shared without a message has no blocks
         event["blocks"] = [_rich_text(text)]
     if thread_ts is not None:
         event["thread_ts"] = thread_ts
+        if parent_user_id is not None:
+            event["parent_user_id"] = parent_user_id
     event.update({"channel": channel_id, "event_ts": sent, "channel_type": "im"})
     return _json_request(
         {
@@ -246,6 +259,50 @@ def message_im_event(
             "event_context": _event_context("message", team_id, api_app_id, channel_id),
         }
     )
+
+
+def shared_file(
+    *,
+    user_id: str,
+    name: str = "invoice.pdf",
+    mimetype: str = "application/pdf",
+    filetype: str = "pdf",
+    pretty_type: str = "PDF",
+    size: int = 48_213,
+    team_id: str = TEAM_ID,
+    team_domain: str = TEAM_DOMAIN,
+) -> dict[str, Any]:
+    """A file object as a `file_share` message lists it (its contents stay at Slack)."""
+    file_id = _slack_id("F")
+    created = int(time.time())
+    private = f"https://files.slack.com/files-pri/{team_id}-{file_id}"
+    return {
+        "id": file_id,
+        "created": created,
+        "timestamp": created,
+        "name": name,
+        "title": name,
+        "mimetype": mimetype,
+        "filetype": filetype,
+        "pretty_type": pretty_type,
+        "user": user_id,
+        "user_team": team_id,
+        "editable": False,
+        "size": size,
+        "mode": "hosted",
+        "is_external": False,
+        "external_type": "",
+        "is_public": False,
+        "public_url_shared": False,
+        "display_as_bot": False,
+        "username": "",
+        "url_private": f"{private}/{name}",
+        "url_private_download": f"{private}/download/{name}",
+        "permalink": f"https://{team_domain}.slack.com/files/{user_id}/{file_id}/{name}",
+        "permalink_public": f"https://slack-files.com/{team_id}-{file_id}-{secrets.token_hex(5)}",
+        "has_rich_preview": False,
+        "file_access": "visible",
+    }
 
 
 # ---------------------------------------------------------------- slash commands

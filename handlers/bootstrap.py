@@ -20,7 +20,7 @@ from bot.logs import install_redaction
 from bot.ports import DialogueEngine, EventLedger, HostedCheckout, PaymentGateway, SessionStore
 from bot.rules import RuleEngine
 from bot.service import ConversationService
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from handlers.listeners import register_listeners
 from handlers.services import Services
 
@@ -141,6 +141,8 @@ class LazyHostedCheckout:
 def build_hosted(settings: Settings) -> HostedCheckout | None:
     """Stripe's hosted card page, when webhooks can confirm it (STRIPE_WEBHOOK_SECRET)."""
     if settings.STRIPE_WEBHOOK_SECRET is None:
+        if settings.CARD_ENTRY == "hosted":  # never fall back to taking card numbers
+            raise SettingsError("STRIPE_WEBHOOK_SECRET is required when CARD_ENTRY=hosted")
         return None
 
     def stripe() -> HostedCheckout:

@@ -27,7 +27,12 @@ _FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[
 
 
 def carries_card_data(body: dict[str, Any]) -> bool:
-    """True for a card form submission, or any typed text holding a card number."""
+    """True for a card form submission, or any typed text holding a card number.
+
+    The DM matchers' detector (`cards.contains_pan`: any whitespace between digits). A
+    number split across DMs, or a CVC after a removed one, shows only with the session,
+    which this runner does not read: the DM matchers answer those inside the ack.
+    """
     if body.get("type") in ("view_submission", "view_closed"):
         return True
     event = body.get("event")

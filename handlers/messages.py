@@ -2,12 +2,15 @@
 
 A message that carries a card number is answered inside the ack instead:
 Bolt's Lambda runner hands lazy work the whole raw request, and that request
-must never hold card data (DESIGN.md section 1).
+must never hold card data (DESIGN.md section 1). So is a message that shares
+files, whose listing in the request nobody screens. A reply inside a thread is
+answered in that thread.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest
@@ -17,68 +20,153 @@ from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import Effect, Reply
 from handlers import render
-from handlers.services import EVENT_CLAIM_SECONDS, Services
+from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
 
 log = logging.getLogger(__name__)
 
 
+FILE_SHARE = "file_share"
+"""The subtype of a message that shares files; its text is the message the person wrote."""
+
+
 def is_user_dm(event: dict[str, Any]) -> bool:
-    """A plain message a person typed in the bot's DM: no edits, no bots, no other subtypes."""
+    """A message a person wrote in the bot's DM, in a thread or not, with files or not.
+
+    Not edits, bot messages or other subtypes; nor a file shared without a message,
+    which says nothing to answer.
+    """
+    text = event.get("text")
+    subtype = event.get("subtype")
+    if subtype == FILE_SHARE and not (isinstance(text, str) and text.strip()):
+        return False
     return (
         event.get("channel_type") == "im"
-        and "subtype" not in event
+        and subtype in (None, FILE_SHARE)
         and "bot_id" not in event
         and isinstance(event.get("user"), str)
-        and isinstance(event.get("text"), str)
+        and isinstance(text, str)
     )
 
 
-def carries_card_number(event: dict[str, Any]) -> bool:
-    return is_user_dm(event) and contains_pan(event["text"])
+def shares_files(event: dict[str, Any]) -> bool:
+    """A person's DM with files attached: answered from its text, the files never read."""
+    return is_user_dm(event) and event.get("subtype") == FILE_SHARE
 
 
-def is_plain_dm(event: dict[str, Any]) -> bool:
-    """A DM without a card number: the only kind answered by (async) lazy work."""
-    return is_user_dm(event) and not contains_pan(event["text"])
+CARD_DATA = "paybot_card_data"
+"""Where the DM matchers keep their verdict for the request, so it is reached once."""
+
+
+def card_matchers(services: Services) -> tuple[Callable[..., bool], Callable[..., bool]]:
+    """The DM matchers (carries card data, plain DM), both on one verdict per request.
+
+    A card number split across DMs, or a CVC typed after a removed number, is card data
+    only with the turns before it: when the text alone cannot tell, the ack reads the
+    session (`ConversationService.holds_card_data`), so such a DM is answered inside
+    the ack and never becomes lazy work. Lambda's lazy re-invocation is not decided
+    again: it exists only because the ack found no card data.
+    """
+
+    def verdict(body: dict[str, Any], event: dict[str, Any], lazy: bool) -> bool:
+        text = event["text"]
+        if contains_pan(text) or lazy:
+            return contains_pan(text)
+        team_id = body.get("team_id") or event.get("team") or ""
+        try:
+            return services.conversation.holds_card_data(team_id, event["user"], text)
+        except PaybotError as exc:  # answered in the ack, where the failure gets an apology
+            log.warning("could not read the session to screen a DM: %s", type(exc).__name__)
+            return True
+
+    def carries_card_number(
+        body: dict[str, Any], event: dict[str, Any], request: BoltRequest, context: dict[str, Any]
+    ) -> bool:
+        if not is_user_dm(event):
+            return False
+        if CARD_DATA not in context:
+            context[CARD_DATA] = verdict(body, event, request.lazy_only)
+        return bool(context[CARD_DATA])
+
+    def is_plain_dm(
+        body: dict[str, Any], event: dict[str, Any], request: BoltRequest, context: dict[str, Any]
+    ) -> bool:
+        """A DM without card data: the only kind answered by (async) lazy work."""
+        return is_user_dm(event) and not carries_card_number(body, event, request, context)
+
+    return carries_card_number, is_plain_dm
 
 
 LAST_RETRY = 3
 """Slack redelivers an event at most three times (`X-Slack-Retry-Num` 1 to 3)."""
 
 
-def register(app: App, services: Services) -> None:
-    def first_delivery(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> bool:
-        """Claim the event before any listener runs; a repeat matches only the catch-all.
+def claim_key(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """The ledger's name for this delivery's event."""
+    return f"slack:{event_id_of(body, event)}"
 
-        While the ledger is down the error becomes a 500, so Slack delivers the event
-        again later (no reply is sent that a redelivery could repeat); on Slack's last
-        try the event is answered regardless.
-        """
-        if request.lazy_only:
-            return True  # Lambda's re-invocation of a delivery that was claimed already
-        event_id = body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
-        try:
-            claimed = services.ledger.claim(f"slack:{event_id}", ttl_seconds=EVENT_CLAIM_SECONDS)
-        except PaybotError:
-            retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
-            if retry.isdigit() and int(retry) >= LAST_RETRY:
-                return True
-            raise
-        if not claimed:
-            log.info("duplicate delivery of %s ignored", event_id)
-        return claimed
+
+def event_id_of(body: dict[str, Any], event: dict[str, Any]) -> str:
+    return str(body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}")
+
+
+def register(app: App, services: Services) -> None:
+    def first_delivery(invocations: int) -> Callable[..., bool]:
+        """A matcher that claims the event; `invocations` to answer it (2: a lazy one too)."""
+
+        def claims_it(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> bool:
+            """Claim the event before any listener runs; a repeat matches only the catch-all.
+
+            While the ledger is down the error becomes a 500, so Slack delivers the event
+            again later (no reply is sent that a redelivery could repeat); on Slack's last
+            try the event is answered regardless.
+            """
+            if request.lazy_only:
+                return True  # Lambda's re-invocation of a delivery that was claimed already
+            event_id = event_id_of(body, event)
+            try:
+                claimed = services.ledger.claim(
+                    claim_key(body, event),
+                    ttl_seconds=EVENT_CLAIM_SECONDS,
+                    in_progress_seconds=in_progress_seconds(invocations=invocations),
+                )
+            except PaybotError:
+                retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+                if retry.isdigit() and int(retry) >= LAST_RETRY:
+                    return True
+                raise
+            if not claimed:
+                log.info("duplicate delivery of %s ignored", event_id)
+            return claimed
+
+        return claims_it
 
     def answer_later(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         answer(body, event, render.patient(client))  # async: there is time to honour Retry-After
 
     def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
+        """Answer the event, then complete its claim; a failure releases it for a redelivery."""
+        key = claim_key(body, event)
         team_id = body.get("team_id") or event.get("team") or ""
         effects: tuple[Effect, ...]
         try:
-            effects = services.conversation.message(team_id, event["user"], event["text"])
-        except PaybotError as exc:
-            effects = (Reply(render.apology(exc)),)
-        render.post(client, event["channel"], effects)
+            try:
+                effects = services.conversation.message(team_id, event["user"], event["text"])
+            except PaybotError as exc:
+                effects = (Reply(render.apology(exc)),)
+            render.post(client, event["channel"], effects, thread_ts=event.get("thread_ts"))
+        except Exception:
+            _release(key)
+            raise
+        try:
+            services.ledger.complete(key)
+        except PaybotError as exc:  # answered; the claim lapses with its in-progress expiry
+            log.warning("could not complete %s: %s", key, type(exc).__name__)
+
+    def _release(key: str) -> None:
+        try:
+            services.ledger.release(key)
+        except PaybotError as exc:  # the claim lapses with its in-progress expiry instead
+            log.warning("could not release %s: %s", key, type(exc).__name__)
 
     def answer_now(
         ack: Ack, body: dict[str, Any], event: dict[str, Any], client: WebClient
@@ -92,6 +180,12 @@ def register(app: App, services: Services) -> None:
     def ignore(ack: Ack) -> None:
         ack()  # edits, bot messages, joins: acknowledged so Slack doesn't retry, then dropped
 
-    app.event("message", matchers=[carries_card_number, first_delivery])(answer_now)
-    app.event("message", matchers=[is_plain_dm, first_delivery])(ack=ack_only, lazy=[answer_later])
+    carries_card_number, is_plain_dm = card_matchers(services)
+    app.event("message", matchers=[carries_card_number, first_delivery(1)])(answer_now)
+    # The raw request lists the files (names, links, a snippet's preview of its text) and
+    # nothing screens those for card data, so it never becomes lazy work either.
+    app.event("message", matchers=[shares_files, first_delivery(1)])(answer_now)
+    app.event("message", matchers=[is_plain_dm, first_delivery(2)])(
+        ack=ack_only, lazy=[answer_later]
+    )
     app.event("message")(ignore)

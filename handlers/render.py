@@ -87,25 +87,38 @@ def fallback_text(text: str) -> str:
     return text.split("\n", 1)[0].replace("*", "")[:300]
 
 
-def post(client: WebClient, channel: str, effects: Iterable[Effect]) -> None:
-    """Post each reply or confirmation in `channel` (a DM id, or a user id for their DM)."""
+def post(
+    client: WebClient, channel: str, effects: Iterable[Effect], *, thread_ts: str | None = None
+) -> None:
+    """Post each reply or confirmation in `channel` (a DM id, or a user id for their DM).
+
+    `thread_ts`: answer inside that thread (the one the person wrote in).
+    """
     for effect in effects:
         if isinstance(effect, Reply):
             blocks = reply_blocks(effect.text, offer_card_form=effect.offer_card_form)
-            _post(client, channel, fallback_text(effect.text), blocks)
+            _post(client, channel, fallback_text(effect.text), blocks, thread_ts)
         elif isinstance(effect, ConfirmCard):
             text = confirmation(effect.payment)
-            _post(client, channel, fallback_text(text), confirmation_blocks(effect.payment))
+            blocks = confirmation_blocks(effect.payment)
+            _post(client, channel, fallback_text(text), blocks, thread_ts)
         elif isinstance(effect, OfferCheckout):
             blocks = checkout_blocks(effect.url, effect.slots)
-            _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks)
+            _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks, thread_ts)
         elif isinstance(effect, OfferAuthentication):
-            _post(client, channel, fallback_text(AUTHENTICATE), authentication_blocks(effect.url))
+            blocks = authentication_blocks(effect.url)
+            _post(client, channel, fallback_text(AUTHENTICATE), blocks, thread_ts)
 
 
-def _post(client: WebClient, channel: str, text: str, blocks: list[dict[str, Any]]) -> None:
+def _post(
+    client: WebClient,
+    channel: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    thread_ts: str | None = None,
+) -> None:
     try:
-        client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+        client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
     except SlackApiError as exc:
         # The user's state is saved; only this message is lost. Say which, never what.
         log.error("chat.postMessage failed: %s", exc.response.get("error", "unknown_error"))

@@ -2,13 +2,58 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from bot.ports import EventLedger
 from bot.service import ConversationService
 
 EVENT_CLAIM_SECONDS = 24 * 3600
-"""How long a delivery is remembered; Slack retries within minutes, Stripe within days."""
+"""How long a handled delivery is remembered; Slack retries within minutes, Stripe within days."""
+
+SERVED_IN_PROGRESS_SECONDS = 60
+"""How long a served worker may hold an event before a redelivery may take it over.
+
+Well past the longest turn (a slow model, a Slack rate-limit wait, a Stripe call),
+and short enough that Slack's retry a minute later, or Stripe's next one, is answered
+when the worker died.
+"""
+
+
+_remaining_millis: ContextVar[Callable[[], int] | None] = ContextVar(
+    "remaining_millis", default=None
+)
+
+
+@contextmanager
+def lambda_invocation(context: object) -> Iterator[None]:
+    """Within the block, event claims last as long as this Lambda invocation may run.
+
+    Lambda kills an invocation when its time is up, so that is how long its claim may
+    stay in progress (as Powertools' idempotency does). A context without a clock
+    (a test's, serverless-offline's) leaves the served budget in place.
+    """
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    token = _remaining_millis.set(remaining if callable(remaining) else None)
+    try:
+        yield
+    finally:
+        _remaining_millis.reset(token)
+
+
+def in_progress_seconds(*, invocations: int = 1) -> int:
+    """How long a claim made now may stay in progress before its worker counts as gone.
+
+    `invocations=2` for work that a second (lazy) Lambda invocation finishes: it runs
+    under the same function timeout, which is at least this invocation's remaining time.
+    """
+    remaining = _remaining_millis.get()
+    if remaining is None:
+        return SERVED_IN_PROGRESS_SECONDS
+    return invocations * max(1, math.ceil(remaining() / 1000))
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 
 from handlers import render
 from handlers.links import header
-from handlers.services import EVENT_CLAIM_SECONDS, Services
+from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ def webhook(
     if event.type not in HANDLED:
         return 200, "text/plain", "ignored"
     claim = f"stripe:{event.id}"
-    if not services.ledger.claim(claim, ttl_seconds=EVENT_CLAIM_SECONDS):
+    if not services.ledger.claim(
+        claim, ttl_seconds=EVENT_CLAIM_SECONDS, in_progress_seconds=in_progress_seconds()
+    ):
         return 200, "text/plain", "duplicate"
     conversation = services.conversation
     act = conversation.setup_event if event.type in SETUP_EVENTS else conversation.checkout_event
@@ -61,6 +63,7 @@ def webhook(
         return 503, "text/plain", "try again"
     if user_id:
         render.post(client, user_id, effects)
+    services.ledger.complete(claim)  # a duplicate for the rest of its window
     return 200, "text/plain", "ok"
 
 

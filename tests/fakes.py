@@ -46,22 +46,33 @@ class MemoryStore:
 
 
 class MemoryLedger:
-    """An `EventLedger` in memory."""
+    """An `EventLedger` in memory, with the same expiry rules as the real ones."""
 
-    def __init__(self) -> None:
-        self.claimed: set[str] = set()
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.claims: dict[str, tuple[float, float | None]] = {}
+        """event id -> (expires at, in progress until; None once complete)."""
+        self.clock = clock or FakeClock()
         self._lock = threading.Lock()
 
-    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
+    def claim(self, event_id: str, *, ttl_seconds: int, in_progress_seconds: int) -> bool:
         with self._lock:
-            if event_id in self.claimed:
-                return False
-            self.claimed.add(event_id)
+            now = self.clock()
+            found = self.claims.get(event_id)
+            if found is not None:
+                expires_at, in_progress_until = found
+                if expires_at > now and (in_progress_until is None or in_progress_until > now):
+                    return False
+            self.claims[event_id] = (int(now) + ttl_seconds, now + in_progress_seconds)
             return True
+
+    def complete(self, event_id: str) -> None:
+        with self._lock:
+            if event_id in self.claims:
+                self.claims[event_id] = (self.claims[event_id][0], None)
 
     def release(self, event_id: str) -> None:
         with self._lock:
-            self.claimed.discard(event_id)
+            self.claims.pop(event_id, None)
 
 
 class FakeClock:

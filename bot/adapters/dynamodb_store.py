@@ -27,6 +27,7 @@ __all__ = [
     "BILLING_MODE",
     "DATA_ATTRIBUTE",
     "EVENT_KEY_PREFIX",
+    "IN_PROGRESS_ATTRIBUTE",
     "KEY_ATTRIBUTE",
     "KEY_SCHEMA",
     "SESSION_KEY_PREFIX",
@@ -42,6 +43,8 @@ KEY_ATTRIBUTE: Final = "pk"
 VERSION_ATTRIBUTE: Final = "version"
 TTL_ATTRIBUTE: Final = "expires_at"
 DATA_ATTRIBUTE: Final = "data"
+IN_PROGRESS_ATTRIBUTE: Final = "in_progress_until"
+"""On an event claim whose work is not complete: when its worker's time runs out."""
 SESSION_KEY_PREFIX: Final = "session#"
 EVENT_KEY_PREFIX: Final = "event#"
 BILLING_MODE: Final = "PAY_PER_REQUEST"
@@ -58,8 +61,12 @@ _NAMES: Final = {
     "#pk": KEY_ATTRIBUTE,
     "#version": VERSION_ATTRIBUTE,
     "#expires_at": TTL_ATTRIBUTE,
+    "#in_progress_until": IN_PROGRESS_ATTRIBUTE,
 }
 _ABSENT_OR_EXPIRED: Final = "attribute_not_exists(#pk) OR #expires_at <= :now"
+# A claim may also take over one still in progress whose worker's time ran out (it
+# died or timed out); a claim without the attribute is complete.
+_CLAIMABLE: Final = f"{_ABSENT_OR_EXPIRED} OR #in_progress_until <= :now"
 _LIVE_AT_VERSION: Final = "#version = :expected AND #expires_at > :now"
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 
@@ -211,18 +218,20 @@ class DynamoEventLedger:
         self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
         self._clock = clock
 
-    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
-        """Return True for the first claim of `event_id` within its lifetime, else False."""
+    def claim(self, event_id: str, *, ttl_seconds: int, in_progress_seconds: int) -> bool:
+        """Return True when the caller may handle `event_id` now; see `EventLedger`."""
         now = self._clock()
         try:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    KEY_ATTRIBUTE: {"S": f"{EVENT_KEY_PREFIX}{event_id}"},
+                    KEY_ATTRIBUTE: {"S": _event_key(event_id)},
                     TTL_ATTRIBUTE: _number(int(now) + ttl_seconds),
+                    # Whole seconds, as every stored time: a float's digits can read as a card.
+                    IN_PROGRESS_ATTRIBUTE: _number(int(now) + in_progress_seconds),
                 },
-                ConditionExpression=_ABSENT_OR_EXPIRED,
-                ExpressionAttributeNames=_names_in(_ABSENT_OR_EXPIRED),
+                ConditionExpression=_CLAIMABLE,
+                ExpressionAttributeNames=_names_in(_CLAIMABLE),
                 ExpressionAttributeValues={":now": _number(now)},
             )
         except ClientError as exc:
@@ -233,14 +242,36 @@ class DynamoEventLedger:
             raise _unavailable("PutItem", exc) from exc
         return True
 
+    def complete(self, event_id: str) -> None:
+        """Mark the claim's work done, so it holds for its whole window."""
+        condition = "attribute_exists(#pk)"  # a released claim stays released
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={KEY_ATTRIBUTE: {"S": _event_key(event_id)}},
+                UpdateExpression="REMOVE #in_progress_until",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=_names_in(f"{condition} #in_progress_until"),
+            )
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return
+            raise _unavailable("UpdateItem", exc) from exc
+        except BotoCoreError as exc:
+            raise _unavailable("UpdateItem", exc) from exc
+
     def release(self, event_id: str) -> None:
         """Forget a claim whose work failed, so a redelivery is handled."""
         try:
             self._client.delete_item(
-                TableName=self._table, Key={KEY_ATTRIBUTE: {"S": f"{EVENT_KEY_PREFIX}{event_id}"}}
+                TableName=self._table, Key={KEY_ATTRIBUTE: {"S": _event_key(event_id)}}
             )
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable("DeleteItem", exc) from exc
+
+
+def _event_key(event_id: str) -> str:
+    return f"{EVENT_KEY_PREFIX}{event_id}"
 
 
 def create_table(client: DynamoDBClient, table_name: str) -> bool:

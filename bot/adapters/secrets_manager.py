@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -21,13 +22,24 @@ SECRET_KEYS = frozenset(
 MAX_AGE_SECONDS = 300.0
 """Rotation reaches warm containers within five minutes; one fetch per container otherwise."""
 
+FIRST_RETRY_SECONDS = 5.0
+LAST_RETRY_SECONDS = 60.0
+"""After a failed read, the next waits 5 s, then twice as long each time, at most a minute."""
+
+log = logging.getLogger(__name__)
+
 
 class SecretUnavailable(PaybotError):
     """The secret could not be read or is not a JSON object of strings."""
 
 
 class CachedSecret:
-    """A JSON secret's string values; thread-safe, refreshed when older than `max_age`."""
+    """A JSON secret's string values; thread-safe, refreshed when older than `max_age`.
+
+    A refresh that fails keeps serving the last good value (logged once per outage) and
+    is retried after a growing pause, so an outage of Secrets Manager neither takes the
+    app down nor makes every request wait on it.
+    """
 
     def __init__(
         self,
@@ -44,15 +56,40 @@ class CachedSecret:
         self._lock = threading.Lock()
         self._value: dict[str, str] | None = None
         self._fetched_at = 0.0
+        self._failure: SecretUnavailable | None = None
+        self._retry_at = 0.0
+        self._pause = 0.0
 
     def get(self, *, force_refresh: bool = False) -> Mapping[str, str]:
-        """The secret's values, from cache unless stale or `force_refresh`."""
+        """The secret's values, from cache unless stale or `force_refresh`.
+
+        Raises `SecretUnavailable` only while no read has ever succeeded.
+        """
         with self._lock:
-            stale = self._clock() - self._fetched_at >= self._max_age
-            if self._value is None or stale or force_refresh:
-                self._value = self._fetch()
-                self._fetched_at = self._clock()
+            now = self._clock()
+            due = self._value is None or now - self._fetched_at >= self._max_age
+            if (due or force_refresh) and now >= self._retry_at:
+                self._refresh(now)
+            if self._value is None:
+                assert self._failure is not None  # set by the failed read that left no value
+                raise self._failure
             return dict(self._value)
+
+    def _refresh(self, now: float) -> None:
+        try:
+            self._value = self._fetch()
+        except SecretUnavailable as exc:
+            if self._failure is None:  # once per outage, not once per request
+                serving = "serving the last good value" if self._value else "no value yet"
+                log.warning("%s; %s, retrying with backoff", exc, serving)
+            self._failure = exc
+            self._pause = min(max(self._pause * 2, FIRST_RETRY_SECONDS), LAST_RETRY_SECONDS)
+            self._retry_at = now + self._pause
+            return
+        if self._failure is not None:
+            log.info("secret %s is readable again", self._secret_id)
+        self._failure, self._pause, self._retry_at = None, 0.0, 0.0
+        self._fetched_at = now
 
     def _fetch(self) -> dict[str, str]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -76,6 +113,16 @@ class CachedSecret:
     def _secrets_client(self) -> SecretsManagerClient:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.client("secretsmanager")
+            # botocore's defaults (60 s reads, retried) would hold a request far past
+            # Slack's 3 s; a slow read fails fast and the last good value is served.
+            self._client = boto3.client(
+                "secretsmanager",
+                config=Config(
+                    connect_timeout=1,
+                    read_timeout=2,
+                    retries={"mode": "standard", "total_max_attempts": 2},
+                ),
+            )
         return self._client

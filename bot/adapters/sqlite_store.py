@@ -24,10 +24,13 @@ CREATE TABLE IF NOT EXISTS sessions (
     PRIMARY KEY (team_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS events (
-    event_id   TEXT    PRIMARY KEY,
-    expires_at INTEGER NOT NULL
+    event_id          TEXT    PRIMARY KEY,
+    expires_at        INTEGER NOT NULL,
+    in_progress_until REAL
 );
 """
+# `in_progress_until` is NULL once a claim's work is complete (and in files made
+# before claims had an in-progress expiry: those count as complete).
 
 _BUSY_TIMEOUT_SECONDS = 5.0
 """How long a writer waits for another process (a CLI purge, a second bot) to finish."""
@@ -155,25 +158,44 @@ class SqliteSessionStore:
         self._db.close()
 
 
+# One statement, so two workers can never both take an event: a new claim, or
+# one over a row whose window has passed or whose worker's time ran out.
+_CLAIM = """
+INSERT INTO events (event_id, expires_at, in_progress_until)
+VALUES (:event_id, :expires_at, :in_progress_until)
+ON CONFLICT (event_id) DO UPDATE
+    SET expires_at = excluded.expires_at, in_progress_until = excluded.in_progress_until
+    WHERE events.expires_at <= :now OR events.in_progress_until <= :now
+"""
+
+
 class SqliteEventLedger:
-    """`EventLedger` on a SQLite file; an expired claim may be claimed again."""
+    """`EventLedger` on a SQLite file; an expired or abandoned claim may be claimed again."""
 
     def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
         self._db = _Database(path)
         self._clock = clock
+        self._add_in_progress_column()
 
-    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
-        """Return True for the first claim of `event_id` within its lifetime, else False."""
+    def claim(self, event_id: str, *, ttl_seconds: int, in_progress_seconds: int) -> bool:
+        """Return True when the caller may handle `event_id` now; see `EventLedger`."""
         now = self._clock()
         changed = self._db.execute(
-            """
-            INSERT INTO events (event_id, expires_at) VALUES (?, ?)
-            ON CONFLICT (event_id) DO UPDATE SET expires_at = excluded.expires_at
-                WHERE events.expires_at <= ?
-            """,
-            (event_id, int(now) + ttl_seconds, now),
+            _CLAIM,
+            {
+                "event_id": event_id,
+                "expires_at": int(now) + ttl_seconds,
+                "in_progress_until": int(now) + in_progress_seconds,  # whole seconds
+                "now": now,
+            },
         )
         return changed == 1
+
+    def complete(self, event_id: str) -> None:
+        """Mark the claim's work done, so it holds for its whole window."""
+        self._db.execute(
+            "UPDATE events SET in_progress_until = NULL WHERE event_id = ?", (event_id,)
+        )
 
     def release(self, event_id: str) -> None:
         """Forget a claim whose work failed, so a redelivery is handled."""
@@ -181,3 +203,19 @@ class SqliteEventLedger:
 
     def close(self) -> None:
         self._db.close()
+
+    def _add_in_progress_column(self) -> None:
+        """Upgrade a file from before claims had an in-progress expiry."""
+        if self._has_in_progress_column():
+            return
+        try:
+            self._db.execute("ALTER TABLE events ADD COLUMN in_progress_until REAL")
+        except StoreUnavailable:
+            if not self._has_in_progress_column():  # else another process added it first
+                raise
+
+    def _has_in_progress_column(self) -> bool:
+        found = self._db.fetch_one(
+            "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'in_progress_until'"
+        )
+        return bool(found[0])

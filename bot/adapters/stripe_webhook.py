@@ -31,7 +31,8 @@ def verify(payload: bytes, signature: str | None, secret: str) -> WebhookEvent:
         event = stripe.Webhook.construct_event(
             payload.decode("utf-8"), signature, secret, tolerance=TOLERANCE_SECONDS
         )
-    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
+    except Exception as exc:  # any failure to verify (a non-ASCII signature makes
+        # hmac.compare_digest raise TypeError) is an invalid signature, never a 500
         raise InvalidWebhook(f"rejected webhook: {type(exc).__name__}") from None
     data = getattr(event, "data", None)
     target = getattr(data, "object", None)

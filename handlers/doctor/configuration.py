@@ -51,7 +51,7 @@ def read(
         values.update(secret)
     secrets = [v for k, v in values.items() if k in SECRET_KEYS and v]
     try:
-        settings = load_settings(values)
+        settings = load_settings(values, secret_merged=True)  # the secret is merged above
     except SettingsError as exc:
         checks.append(fail("settings", str(exc), "set or correct the variable named above"))
         return Configuration(_lenient(values), checks, secrets)

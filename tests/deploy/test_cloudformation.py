@@ -1,7 +1,8 @@
 """The CloudFormation template `serverless package` produces from serverless.yml.
 
 The table matches the store's layout, each IAM permission names its resource, and the
-functions, route and schedule are the ones the code expects.
+functions, route and schedule are the ones the code expects. What each function's own role
+may do: test_function_roles.py; the model it may call: test_model_iam.py.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import pytest
 
 from bot.adapters import bedrock_engine
 from bot.adapters import dynamodb_store as layout
+from tests.deploy.roles import role_of, statements_of
 
 Template = dict[str, Any]
 
 # Statements allowed to name "*" as their resource, with the reason. Every other action
-# paybot uses accepts a resource ARN; CloudWatch Logs statements are scoped to the
-# functions' log groups by the framework.
+# paybot uses accepts a resource ARN; CloudWatch Logs statements are scoped to
+# each function's own log group.
 WILDCARD_RESOURCE_ALLOWLIST: dict[str, str] = {
     "aws-marketplace:Subscribe": "Marketplace actions take no ARN; a ProductId condition "
     "holds it to the configured model, and the policy exists only when one is configured",
@@ -84,7 +86,9 @@ def iam_statements(template: Template) -> list[dict[str, Any]]:
 
 
 def statement_for(template: Template, action: str) -> dict[str, Any]:
-    (found,) = [s for s in iam_statements(template) if action in as_list(s["Action"])]
+    """The one statement granting `action` to the slack function's role."""
+    granted = statements_of(template, role_of(template, "slack"))
+    (found,) = [s for s in granted if action in as_list(s["Action"])]
     return found
 
 
@@ -150,22 +154,11 @@ def test_no_iam_statement_grants_a_wildcard_action(template: Template) -> None:
             assert "*" not in action, action
 
 
-def test_dynamodb_access_is_the_stores_four_calls_on_the_sessions_table(
-    template: Template,
-) -> None:
-    table_id, _ = only(template, "AWS::DynamoDB::Table")
-    statement = statement_for(template, "dynamodb:GetItem")
-
-    assert sorted(statement["Action"]) == [
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:Scan",
-    ]
-    assert statement["Resource"] == [{"Fn::GetAtt": [table_id, "Arn"]}]
+# Which table calls each function's role may make: test_function_roles.py.
 
 
-# Which model the role may invoke, for each way of naming it: test_model_iam.py.
+# Which model the slack function's role may invoke, for each way of naming it:
+# test_model_iam.py.
 
 
 def test_guardrail_access_is_granted_only_when_a_guardrail_is_configured(
@@ -217,15 +210,16 @@ def test_the_slack_function_may_invoke_only_itself(template: Template) -> None:
     ]
 
 
-def test_the_role_does_not_refer_to_the_functions_it_serves(template: Template) -> None:
-    # The functions depend on the role: a reference back would be a circular dependency.
-    role_id, role = only(template, "AWS::IAM::Role")
+def test_no_role_refers_to_the_functions(template: Template) -> None:
+    # The functions depend on their roles: a reference back would be a circular dependency.
     function_ids = resources(template, "AWS::Lambda::Function")
+    roles = resources(template, "AWS::IAM::Role")
+    policies = resources(template, "AWS::IAM::Policy")
 
-    assert not [f for f in function_ids if f in json.dumps(role)]
-    assert all(
-        f["Properties"]["Role"] == {"Fn::GetAtt": [role_id, "Arn"]} for f in function_ids.values()
-    )
+    assert roles
+    for logical_id, resource in {**roles, **policies}.items():
+        assert not [f for f in function_ids if f in json.dumps(resource)], logical_id
+    assert all(f["Properties"]["Role"]["Fn::GetAtt"][0] in roles for f in function_ids.values())
 
 
 # --- the slack function -------------------------------------------------------------------

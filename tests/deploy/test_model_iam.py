@@ -1,4 +1,5 @@
-"""The role may call the configured Bedrock model exactly as Bedrock authorises the call.
+"""The slack function's role may call the configured Bedrock model exactly as Bedrock
+authorises the call, and the purge function's role may not call Bedrock at all.
 
 A cross-Region inference profile is authorised on the profile and on the model in every
 Region the profile may route to; the global profile on the profile, the model in this
@@ -16,6 +17,7 @@ import pytest
 
 from tests.deploy.environment import REGION
 from tests.deploy.intrinsics import Stack
+from tests.deploy.roles import policies_of, role_of
 
 Template = dict[str, Any]
 
@@ -31,24 +33,16 @@ def deployed(template: Template) -> Stack:
     return Stack(template, region=REGION, account=ACCOUNT)
 
 
-def statements(stack: Stack, action_prefix: str) -> list[dict[str, Any]]:
-    """The statements the stack grants with an action starting `action_prefix`, evaluated,
-    from the role and from the policies the stack creates."""
-    found = []
-    for logical_id, resource in stack.template["Resources"].items():
-        if resource["Type"] == "AWS::IAM::Role":
-            documents = [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
-        elif resource["Type"] == "AWS::IAM::Policy" and stack.created(logical_id):
-            documents = [resource["Properties"]["PolicyDocument"]]
-        else:
-            continue
-        found += [
-            stack.value(statement)
-            for document in documents
-            for statement in document["Statement"]
-            if any(action.startswith(action_prefix) for action in statement["Action"])
-        ]
-    return found
+def statements(stack: Stack, action_prefix: str, function: str = "slack") -> list[dict[str, Any]]:
+    """The statements the stack grants `function`'s role with an action starting
+    `action_prefix`, evaluated, from the role and from the policies the stack creates."""
+    return [
+        stack.value(statement)
+        for policy_id, document in policies_of(stack.template, role_of(stack.template, function))
+        if policy_id is None or stack.created(policy_id)
+        for statement in document["Statement"]
+        if any(action.startswith(action_prefix) for action in statement["Action"])
+    ]
 
 
 def bedrock_invocations(stack: Stack) -> list[str]:
@@ -188,3 +182,13 @@ def test_every_bedrock_resource_names_the_configured_model(
         assert "*" not in arn, arn
         assert "?" not in arn, arn
         assert arn.endswith((f"/{called}", f"/{model}")), arn
+
+
+@pytest.mark.parametrize("case", ["default", "in_region_claude", "global_nova"])
+def test_the_purge_may_not_call_bedrock_or_subscribe_to_a_model(
+    case: str, request: pytest.FixtureRequest
+) -> None:
+    stack: Stack = request.getfixturevalue(case)
+
+    assert statements(stack, "bedrock:", function="purge") == []
+    assert statements(stack, "aws-marketplace:", function="purge") == []

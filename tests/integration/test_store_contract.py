@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -281,59 +283,147 @@ def test_concurrent_read_modify_write_loses_no_update(store: Store) -> None:
 
 # --- EventLedger --------------------------------------------------------------------------
 
+WINDOW = 60
+IN_PROGRESS = 10
+
+
+def claim(ledger: Ledger, event_id: str = "Ev1") -> bool:
+    return ledger.claim(event_id, ttl_seconds=WINDOW, in_progress_seconds=IN_PROGRESS)
+
 
 def test_the_first_claim_of_an_event_succeeds(ledger: Ledger) -> None:
-    assert ledger.claim("Ev1", ttl_seconds=60) is True
+    assert claim(ledger) is True
 
 
 def test_a_second_claim_of_the_same_event_fails(ledger: Ledger) -> None:
-    ledger.claim("Ev1", ttl_seconds=60)
+    claim(ledger)
 
-    assert ledger.claim("Ev1", ttl_seconds=60) is False
-
-
-def test_a_claim_is_held_until_it_expires(ledger: Ledger, clock: FakeClock) -> None:
-    ledger.claim("Ev1", ttl_seconds=60)
-
-    clock.advance(59)
-
-    assert ledger.claim("Ev1", ttl_seconds=60) is False
+    assert claim(ledger) is False
 
 
-def test_an_expired_claim_can_be_claimed_again(ledger: Ledger, clock: FakeClock) -> None:
-    ledger.claim("Ev1", ttl_seconds=60)
-    clock.advance(60)
+def test_a_claim_in_progress_is_held_until_its_in_progress_expiry(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger)
 
-    assert ledger.claim("Ev1", ttl_seconds=60) is True
-    assert ledger.claim("Ev1", ttl_seconds=60) is False
+    clock.advance(IN_PROGRESS - 0.5)
+
+    assert claim(ledger) is False
+
+
+def test_a_claim_never_completed_can_be_claimed_again_once_its_in_progress_expiry_passes(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger)  # and the worker that claimed it died
+
+    clock.advance(IN_PROGRESS)
+
+    assert claim(ledger) is True
+    assert claim(ledger) is False
+
+
+def test_a_claim_taken_over_after_its_in_progress_expiry_gets_a_new_in_progress_expiry(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger)
+    clock.advance(IN_PROGRESS)
+    claim(ledger)
+
+    clock.advance(IN_PROGRESS - 0.5)
+
+    assert claim(ledger) is False
+
+
+def test_a_completed_claim_is_held_past_its_in_progress_expiry_for_the_whole_window(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger)
+    ledger.complete("Ev1")
+
+    clock.advance(WINDOW - 0.5)
+
+    assert claim(ledger) is False
+
+
+def test_a_completed_claim_can_be_claimed_again_once_its_window_passes(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger)
+    ledger.complete("Ev1")
+    clock.advance(WINDOW)
+
+    assert claim(ledger) is True
+    assert claim(ledger) is False
+
+
+def test_completing_after_the_in_progress_expiry_still_holds_the_claim(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger)
+    clock.advance(IN_PROGRESS + 1)  # slow, but it finished before anyone took over
+
+    ledger.complete("Ev1")
+
+    assert claim(ledger) is False
 
 
 def test_a_released_claim_can_be_claimed_again(ledger: Ledger) -> None:
-    ledger.claim("Ev1", ttl_seconds=60)
+    claim(ledger)
     ledger.release("Ev1")
-    assert ledger.claim("Ev1", ttl_seconds=60)
+    assert claim(ledger)
 
 
 def test_releasing_an_unclaimed_event_is_fine(ledger: Ledger) -> None:
     ledger.release("never-claimed")
-    assert ledger.claim("never-claimed", ttl_seconds=60)
+    assert claim(ledger, "never-claimed")
+
+
+def test_completing_an_unclaimed_event_claims_nothing(ledger: Ledger) -> None:
+    ledger.complete("never-claimed")
+    assert claim(ledger, "never-claimed")
+
+
+def test_completing_a_released_claim_does_not_bring_it_back(ledger: Ledger) -> None:
+    claim(ledger)
+    ledger.release("Ev1")
+
+    ledger.complete("Ev1")
+
+    assert claim(ledger)
 
 
 def test_claims_of_different_events_are_independent(ledger: Ledger) -> None:
-    ledger.claim("Ev1", ttl_seconds=60)
+    claim(ledger, "Ev1")
 
-    assert ledger.claim("Ev2", ttl_seconds=60) is True
+    assert claim(ledger, "Ev2") is True
 
 
 def test_concurrent_claims_of_one_event_let_exactly_one_win(ledger: Ledger) -> None:
     start = threading.Barrier(THREADS)
 
-    def claim() -> bool:
+    def race() -> bool:
         start.wait()
-        return ledger.claim("EvRace", ttl_seconds=60)
+        return claim(ledger, "EvRace")
 
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        results = [future.result() for future in [pool.submit(claim) for _ in range(THREADS)]]
+        results = [future.result() for future in [pool.submit(race) for _ in range(THREADS)]]
+
+    assert results.count(True) == 1
+
+
+def test_concurrent_takeovers_of_a_lapsed_claim_let_exactly_one_win(
+    ledger: Ledger, clock: FakeClock
+) -> None:
+    claim(ledger, "EvRace")
+    clock.advance(IN_PROGRESS)
+    start = threading.Barrier(THREADS)
+
+    def race() -> bool:
+        start.wait()
+        return claim(ledger, "EvRace")
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        results = [future.result() for future in [pool.submit(race) for _ in range(THREADS)]]
 
     assert results.count(True) == 1
 
@@ -387,15 +477,44 @@ def test_dynamodb_item_layout_matches_the_table_constants(
 def test_dynamodb_ledger_claims_live_under_the_event_prefix(
     sessions_table: str, dynamodb_client: Any, clock: FakeClock
 ) -> None:
-    DynamoEventLedger(sessions_table, client=dynamodb_client, clock=clock).claim(
-        "Ev1", ttl_seconds=60
-    )
+    claim(DynamoEventLedger(sessions_table, client=dynamodb_client, clock=clock))
 
     item = dynamodb_client.get_item(
         TableName=sessions_table, Key={KEY_ATTRIBUTE: {"S": "event#Ev1"}}
     )["Item"]
 
-    assert item[TTL_ATTRIBUTE] == {"N": str(int(START) + 60)}
+    assert item[TTL_ATTRIBUTE] == {"N": str(int(START) + WINDOW)}
+
+
+def test_a_dynamodb_claim_recorded_without_an_in_progress_expiry_counts_as_completed(
+    sessions_table: str, dynamodb_client: Any, clock: FakeClock
+) -> None:
+    # Claims written before in-progress expiries existed hold for their whole lifetime.
+    dynamodb_client.put_item(
+        TableName=sessions_table,
+        Item={
+            KEY_ATTRIBUTE: {"S": "event#Ev1"},
+            TTL_ATTRIBUTE: {"N": str(int(START) + WINDOW)},
+        },
+    )
+    clock.advance(WINDOW - 1)
+
+    assert claim(DynamoEventLedger(sessions_table, client=dynamodb_client, clock=clock)) is False
+
+
+def test_a_sqlite_ledger_file_from_before_in_progress_expiries_is_upgraded_in_place(
+    sqlite_path: Path, clock: FakeClock
+) -> None:
+    sqlite_path.parent.mkdir(parents=True)
+    with closing(sqlite3.connect(sqlite_path)) as db, db:
+        db.execute("CREATE TABLE events (event_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)")
+        db.execute("INSERT INTO events VALUES ('Ev1', ?)", (int(START) + WINDOW,))
+    ledger = SqliteEventLedger(sqlite_path, clock=clock)
+    clock.advance(WINDOW - 1)
+
+    assert claim(ledger, "Ev1") is False  # an old claim counts as completed
+    assert claim(ledger, "Ev2") is True
+    ledger.close()
 
 
 def test_dynamodb_purge_leaves_event_claims_alone(
@@ -403,8 +522,9 @@ def test_dynamodb_purge_leaves_event_claims_alone(
 ) -> None:
     ledger = DynamoEventLedger(sessions_table, client=dynamodb_client, clock=clock)
     store = DynamoSessionStore(sessions_table, client=dynamodb_client, clock=clock)
-    ledger.claim("Ev1", ttl_seconds=60)
-    clock.advance(60)
+    claim(ledger)
+    ledger.complete("Ev1")
+    clock.advance(WINDOW)
 
     assert store.purge_expired() == 0
     assert "Item" in dynamodb_client.get_item(

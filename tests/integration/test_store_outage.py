@@ -30,8 +30,11 @@ class DownStore(MemoryStore):
 
 
 class DownLedger:
-    def claim(self, event_id: str, *, ttl_seconds: int) -> bool:
+    def claim(self, event_id: str, *, ttl_seconds: int, in_progress_seconds: int) -> bool:
         raise StoreUnavailable("DynamoDB PutItem failed: ServiceUnavailable")
+
+    def complete(self, event_id: str) -> None:
+        raise StoreUnavailable("DynamoDB UpdateItem failed: ServiceUnavailable")
 
     def release(self, event_id: str) -> None:
         raise StoreUnavailable("DynamoDB DeleteItem failed: ServiceUnavailable")

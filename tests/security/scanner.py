@@ -10,7 +10,9 @@ Two searches run over every sink, because neither alone is both sound and quiet.
    injected CVC is looked for next to a CVC field name (`"cvc"`, `card[cvc]`, `cvv`,
    `security code`, within 100 non-digit characters). The values are random 13-19 digit
    numbers, so they do not turn up by chance: this search reports no false positives, and it
-   covers ids, timestamps and raw file bytes as well.
+   covers ids, timestamps and raw file bytes as well. A card number typed in parts
+   across messages is found when one sink holds every part, each as a whole run of
+   digits, in any of its strings.
 
 2. Any card-number-shaped run: 13-19 digits (with the same separators) that pass Luhn, or a
    longer run with a Luhn-valid 13-19 digit stretch inside. This catches card numbers the
@@ -20,11 +22,12 @@ Two searches run over every sink, because neither alone is both sound and quiet.
    message timestamps (`1712345678.123456`), trigger ids (`5522672900359.6335258913941.9a93...`)
    and signatures (`v0=` + hex) are digit runs, and about one in ten passes Luhn. So a string
    that is *exactly* one of those shapes under a key Slack uses for it (`ts`, `trigger_id`,
-   `x-slack-signature`, ...) is skipped, and so is any token of exactly the `ts` shape in
-   free text (log lines, raw database bytes). Base64 decodings get only the first search: once
-   decoded, their ids have lost the keys that say what they are. Anything else, including the
-   same digits in a message text, still counts; and the first search has no exceptions at all,
-   so a typed card number hidden in a `ts`-shaped field would still be found.
+   `client_msg_id`, `x-slack-signature`, ...) is skipped, and so is any token of exactly
+   the `ts` shape in free text (log lines, raw database bytes). Base64 decodings get only
+   the first search: once decoded, their ids have lost the keys that say what they are.
+   Anything else, including the same digits in a message text, still counts; and the first
+   search has no exceptions at all, so a typed card number hidden in a `ts`-shaped field
+   would still be found.
 
 Both searches are this module's own code, not `bot.cards`: a detector that shared the
 product's blind spots could not find them.
@@ -42,9 +45,11 @@ from urllib.parse import parse_qsl, unquote_plus
 
 MIN_PAN, MAX_PAN = 13, 19
 MAX_GAP = 4
-"""Separator tokens allowed between two digits of one run."""
+"""Separator tokens allowed between two digits of one run; blank of any length is one token."""
 
-_SEPARATOR = r"(?:[\s\-.+\u2010-\u2015]|%20|%2[dD]|%2[bB]|\\+[ntr])"
+# Possessive: a blank is taken whole, so a long one costs one pass, not a search.
+_BLANK = r"(?:\s|%20|\\+[ntr])++"
+_SEPARATOR = rf"(?:{_BLANK}|[\-.+\u2010-\u2015]|%2[dD]|%2[bB])"
 _DIGIT = r"\d"  # any Unicode decimal digit: full-width ones too
 _RUN = re.compile(rf"{_DIGIT}(?:{_SEPARATOR}{{0,{MAX_GAP}}}{_DIGIT})*")
 _CVC_FIELD = re.compile(
@@ -66,6 +71,7 @@ SLACK_SHAPED: Mapping[str, re.Pattern[str]] = {
         (("hash",), r"[0-9]{10}\.[0-9a-f]+"),
         (("x-slack-signature",), r"v0=[0-9a-f]{64}"),
         (("x-slack-request-timestamp", "event_time"), r"[0-9]{10}"),
+        (("client_msg_id",), r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
     )
     for key in keys
 }
@@ -154,16 +160,31 @@ def _unescape(match: re.Match[str]) -> str:
 class Scanner:
     """Looks for the injected card numbers and CVCs, and for any Luhn-valid number."""
 
-    def __init__(self, pans: Iterable[str] = (), cvcs: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        pans: Iterable[str] = (),
+        cvcs: Iterable[str] = (),
+        splits: Iterable[tuple[str, ...]] = (),
+    ) -> None:
+        """`splits`: card numbers typed in parts across messages, as their parts' digits."""
         self.pans = set(pans)
         self.cvcs = set(cvcs)
+        self.splits = set(splits)
         self._lengths = {len(pan) for pan in self.pans}
 
     def scan(self, sink: str, captured: object) -> list[Finding]:
         """Everything found in `captured`: text, bytes, or JSON-like data (dicts, lists)."""
         findings: list[Finding] = []
+        runs: set[str] = set()
         for text, generic in _leaves(captured):
             findings += self.scan_text(sink, text, generic=generic)
+            if self.splits:
+                runs |= _run_digits(text)
+        findings += [
+            Finding(sink, "split PAN", "".join(parts), " + ".join(parts))
+            for parts in self.splits
+            if all(part in runs for part in parts)
+        ]
         return _unique(findings)
 
     def scan_text(self, sink: str, text: str, *, generic: bool = True) -> list[Finding]:
@@ -203,6 +224,20 @@ class Scanner:
                 context = _around(text, start, end)
                 findings.append(Finding(sink, "Luhn-valid number", digits, context))
         return findings
+
+
+def _run_digits(text: str) -> set[str]:
+    """The digits of every run in every reading of `text`, each run whole.
+
+    A split card number's parts are looked for as whole runs, wherever in the sink they
+    sit: a part of seven digits or more does not turn up as a whole run by chance.
+    """
+    texts = readings(text) + base64_readings(text)
+    return {
+        "".join(str(unicodedata.decimal(c)) for c in match[0] if c.isdecimal())
+        for reading in texts
+        for match in _RUN.finditer(reading)
+    }
 
 
 def _slack_shaped(key: str | None, text: str) -> bool:

@@ -6,7 +6,7 @@ rather than taken from `bot.cards`, so a gap in the product's table cannot hide 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hypothesis import strategies as st
@@ -95,3 +95,40 @@ def cards(draw: st.DrawFn) -> Card:
 def card_batches(size: int) -> st.SearchStrategy[list[Card]]:
     """`size` cards with distinct numbers."""
     return st.lists(cards(), min_size=size, max_size=size, unique_by=lambda card: card.digits)
+
+
+BLANKS = " \t\n\u00a0\u3000"
+"""Whitespace that ends up between a card's groups: any run of it is one gap."""
+MIN_PART = 7
+"""The shortest second part of a split number: long enough not to turn up by chance."""
+
+
+@st.composite
+def widely_spaced(draw: st.DrawFn) -> Card:
+    """A card typed with a run of four to twelve blanks between its groups."""
+    card = draw(cards())
+    groups = grouped(card.digits, " ").split(" ")
+    gaps = [draw(st.text(BLANKS, min_size=4, max_size=12)) for _ in groups[1:]]
+    typed = groups[0] + "".join(gap + group for gap, group in zip(gaps, groups[1:], strict=True))
+    return replace(card, typed=typed)
+
+
+@dataclass(frozen=True)
+class SplitCard:
+    """A card number typed in two messages."""
+
+    card: Card
+    parts: tuple[str, str]
+    """The digits of each message's part."""
+
+    @property
+    def typed(self) -> tuple[str, str]:
+        return grouped(self.parts[0], " "), grouped(self.parts[1], " ")
+
+
+@st.composite
+def split_cards(draw: st.DrawFn) -> SplitCard:
+    """A card cut anywhere that leaves six digits or more first and MIN_PART or more after."""
+    card = draw(cards())
+    cut = draw(st.integers(6, len(card.digits) - MIN_PART))
+    return SplitCard(card, (card.digits[:cut], card.digits[cut:]))

@@ -25,6 +25,11 @@ stderr), and the same scanner must find every one.
 The sweep's DM text carries a card number and its expiry but no CVC: a CVC typed next to a card
 number in a DM is kept today, which `test_a_cvc_pasted_with_a_card_number_in_a_dm_is_not_kept`
 shows on its own.
+
+Card numbers also reach the DM spaced by runs of blanks (tabs, line breaks, no-break spaces),
+and split across two DMs, each such number followed by a DM with its CVC and expiry. A split
+number counts as found when one sink holds both of its parts (`scanner.py`), and the controls
+plant split numbers too.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
 from emulator import bedrock_api, slack_requests
@@ -56,12 +62,23 @@ from tests.security.rig import (
     everything_logged,
 )
 from tests.security.scanner import Finding, Scanner
-from tests.security.strategies import Card, card_batches
+from tests.security.strategies import (
+    Card,
+    SplitCard,
+    card_batches,
+    grouped,
+    split_cards,
+    widely_spaced,
+)
 
 WELL_FORMED_EXAMPLES = 15
 """Hypothesis examples per runtime and store; each types BATCH cards into the inputs below."""
 BATCH = 16
 OVERSIZED_EXAMPLES = 3
+ACROSS_TURNS_EXAMPLES = 5
+"""Examples per runtime and store; each types SPACED wide-gap and SPLIT split numbers."""
+SPACED = 2
+SPLIT = 2
 CARDS_PER_OVERSIZED_TEXT = 8
 OVERSIZED_LENGTH = 40_000
 SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -83,6 +100,7 @@ class Sweep:
         self.typed_in: list[tuple[str, str]] = []
         """(card number digits, input path), one per card number typed."""
         self.cvcs: set[str] = set()
+        self.splits: set[tuple[str, ...]] = set()
 
     @property
     def pans(self) -> set[str]:
@@ -185,6 +203,27 @@ class Sweep:
         user_name = self.typed(next(card), "user name")
         self.send("user name", self.command("help", user_name=user_name))
         assert next(card, None) is None, "every generated card is typed somewhere"
+
+    def across_turns(self, spaced: list[Card], split: list[SplitCard]) -> None:
+        """Numbers spaced by blank runs or split across two DMs, then their CVC and expiry."""
+        for card in spaced:
+            text = f"my card is {self.typed(card, 'DM, wide blanks')}"
+            self.send("DM, wide blanks", self.dm(text), lazy_replies=1)
+            self.follow_up(card)
+        for item in split:
+            self.typed_in.append((item.card.digits, "DM, split across turns"))
+            self.splits.add(item.parts)
+            first, second = item.typed
+            self.send("DM, first part", self.dm(f"my card is {first}"), lazy_replies=1)
+            self.send("DM, second part", self.dm(second), lazy_replies=1)
+            self.follow_up(item.card)
+
+    def follow_up(self, card: Card) -> None:
+        """The CVC and expiry of a number just removed, then a model turn over the history."""
+        self.cvcs.add(card.cvc)
+        text = f"cvc {card.cvc} exp {card.expiry}"
+        self.send("DM, CVC after a removed number", self.dm(text), lazy_replies=1)
+        self.send("DM, a model turn", self.dm("ok, what happens next?"), lazy_replies=1)
 
     def oversized(self, batch: list[Card]) -> None:
         """40,000-character inputs with card numbers spread through them."""
@@ -362,6 +401,20 @@ def planted_text(card: Card) -> str:
     return f"planted control: card {card.typed} cvc {card.cvc} end"
 
 
+def planted_parts(card: Card) -> tuple[str, tuple[str, str]]:
+    """A control text holding `card` in two parts, as two DMs would, and the parts' digits."""
+    cut = len(card.digits) // 2
+    head, tail = card.digits[:cut], card.digits[cut:]
+    return f"planted control: my card is {grouped(head, ' ')}; then: {grouped(tail, ' ')} end", (
+        head,
+        tail,
+    )
+
+
+def found_split(findings: list[Finding], parts: tuple[str, str]) -> bool:
+    return any(f.kind == "split PAN" and f.value == "".join(parts) for f in findings)
+
+
 def plant_into(captured: object, text: str) -> object:
     """A copy of `captured` with `text` inserted mid-way into its longest string."""
     copy = _plain(captured)
@@ -453,6 +506,11 @@ class Controls:
             scanner = Scanner([planted.digits], [planted.cvc])
             findings = scanner.scan(sink, plant_into(content, planted_text(planted)))
             self.results[f"{sink}, planted in its captured text"] = found_card(findings, planted)
+            text, parts = planted_parts(next(card))
+            findings = Scanner(splits=[parts]).scan(sink, plant_into(content, text))
+            self.results[f"{sink}, planted in parts in its captured text"] = found_split(
+                findings, parts
+            )
 
     def for_real(self, card: Iterator[Card]) -> None:
         rig = self.rig
@@ -480,6 +538,10 @@ class Controls:
             plant(planted_text(planted))
             findings = Scanner([planted.digits], [planted.cvc]).scan(sink, self.capture(sink))
             self.results[f"{sink}, planted for real"] = found_card(findings, planted)
+            text, parts = planted_parts(next(card))
+            plant(text)
+            findings = Scanner(splits=[parts]).scan(sink, self.capture(sink))
+            self.results[f"{sink}, planted in parts for real"] = found_split(findings, parts)
 
     def captured_now(self) -> dict[str, object]:
         return self.rig.sinks()
@@ -538,22 +600,42 @@ def test_card_data_typed_into_any_input_is_found_in_no_sink(
         def type_into_malformed_payloads(batch: list[Card]) -> None:
             sweep.malformed(batch)
 
+        @settings(
+            max_examples=ACROSS_TURNS_EXAMPLES,
+            deadline=None,
+            database=None,
+            suppress_health_check=SLOW_IS_FINE,
+            phases=NO_SHRINKING,
+        )
+        @given(
+            spaced=st.lists(widely_spaced(), min_size=SPACED, max_size=SPACED),
+            split=st.lists(split_cards(), min_size=SPLIT, max_size=SPLIT),
+        )
+        def type_across_turns(spaced: list[Card], split: list[SplitCard]) -> None:
+            sweep.across_turns(spaced, split)
+
         type_into_every_input()
+        type_across_turns()
         type_into_oversized_inputs()
         type_into_malformed_payloads()
         captured = {**rig.sinks(), "logs": logs.lines(), "stdout/stderr": output_lines(capfd)}
-        scanner = Scanner(sweep.pans, sweep.cvcs)
+        scanner = Scanner(sweep.pans, sweep.cvcs, sweep.splits)
         findings = [f for sink, content in captured.items() for f in scanner.scan(sink, content)]
 
         controls = Controls(rig, logs, capfd)
-        control_cards = iter(_control_cards(2 * len(captured) + 2))
+        control_cards = iter(_control_cards(4 * len(captured) + 4))
         controls.in_captured_text(captured, control_cards)
         controls.for_real(control_cards)
 
     found = sum(controls.results.values())
+    wide, split = (
+        sum(where == path for _, where in sweep.typed_in)
+        for path in ("DM, wide blanks", "DM, split across turns")
+    )
     line = (
         f"leak sweep {rig.name}: {len(sweep.typed_in):,} PANs injected "
-        f"({len(sweep.pans):,} distinct, {len(sweep.cvcs):,} CVCs) into "
+        f"({len(sweep.pans):,} distinct, {len(sweep.cvcs):,} CVCs; {wide} spaced by blank runs, "
+        f"{split} split across two DMs) into "
         f"{len({where for _, where in sweep.typed_in})} input paths, {len(findings)} found "
         f"in {len(captured)} sinks; controls {found}/{len(controls.results)} found "
         f"({found / len(controls.results):.0%})"

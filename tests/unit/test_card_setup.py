@@ -78,10 +78,23 @@ def test_a_second_report_of_the_same_success_says_nothing() -> None:
     assert again.session == done.evolve(expires_at=again.session.expires_at)
 
 
-def test_a_success_for_another_setup_is_ignored() -> None:
+def test_a_card_saved_by_a_setup_the_session_no_longer_tracks_is_confirmed() -> None:
     out = transition(waiting_on_bank(), SetupSucceeded("seti_other", OTHER), CTX)
+    assert out.effects == (ConfirmCard(OTHER),)
+    assert out.session.state is State.COMPLETED
+    assert out.session.payment == OTHER
+
+
+def test_an_untracked_success_already_confirmed_says_nothing() -> None:
+    done = transition(waiting_on_bank(), SetupSucceeded("seti_1", VISA), CTX).session
+    again = transition(done.evolve(setup_id="seti_2"), SetupSucceeded("seti_1", VISA), CTX)
+    assert again.effects == ()
+
+
+def test_an_untracked_failure_says_nothing() -> None:
+    out = transition(waiting_on_bank(), SetupFailed("seti_other", "Authentication failed."), CTX)
     assert out.effects == ()
-    assert out.session.payment is None
+    assert out.session.setup_id == "seti_1"
 
 
 def test_a_failed_bank_check_says_so_and_offers_the_form_again() -> None:
@@ -96,9 +109,15 @@ def test_a_failed_bank_check_says_so_and_offers_the_form_again() -> None:
 def test_a_cancel_while_waiting_on_the_bank_drops_the_setup() -> None:
     cancelled = transition(waiting_on_bank(), CancelRequested(), CTX).session
     assert cancelled.setup_id is None
+    assert cancelled.state is State.CANCELLED
+
+
+def test_a_card_the_bank_confirms_after_cancel_is_still_confirmed() -> None:
+    cancelled = transition(waiting_on_bank(), CancelRequested(), CTX).session
     late = transition(cancelled, SetupSucceeded("seti_1", VISA), CTX)
-    assert late.effects == ()
-    assert late.session.state is State.CANCELLED
+    assert late.effects == (ConfirmCard(VISA),)
+    assert late.session.state is State.COMPLETED
+    assert late.session.payment == VISA
 
 
 def test_a_saved_card_keeps_the_customer_it_was_saved_on() -> None:
@@ -188,3 +207,18 @@ def test_the_next_card_is_saved_on_the_same_customer(
         form = next(e for e in service.open_form("T1", "U1") if isinstance(e, OpenCardForm))
         service.submit_card("T1", "U1", form.form_ref, **GOOD)
     assert gateway.customers_seen == [None, "cus_fake"]
+
+
+def test_a_card_the_bank_confirms_for_a_replaced_setup_is_confirmed(
+    service: ConversationService, gateway: FakeGateway, store: MemoryStore
+) -> None:
+    submit(service)  # seti_fake1 waits on the bank...
+    form = next(e for e in service.open_form("T1", "U1") if isinstance(e, OpenCardForm))
+    service.submit_card("T1", "U1", form.form_ref, **GOOD)  # ...and seti_fake2 replaces it
+    gateway.settle("seti_fake1", ok=True)
+
+    assert service.setup_event("seti_fake1") == ("U1", (ConfirmCard(VISA),))
+    saved = store.get(team_id="T1", user_id="U1")
+    assert saved is not None
+    assert saved.payment == VISA
+    assert service.setup_event("seti_fake1") == ("U1", ())  # the return page, after the webhook

@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bot.cards import (
+    DETAILS_REDACTED,
     REDACTED,
     Brand,
     contains_pan,
@@ -19,9 +20,11 @@ from bot.cards import (
     find_pans,
     luhn_valid,
     mask,
+    may_continue_card_data,
     normalize_pan,
     parse_expiry,
     redact_pans,
+    screen_turn,
     validate_cvc,
     validate_name,
     validate_number,
@@ -82,24 +85,28 @@ def luhn_ok(digits: list[int]) -> bool:
 
 
 def oracle_has_pan(text: str) -> bool:
-    """Brute force: from every digit, follow the run rule and Luhn-check each 13–19 prefix."""
+    """Brute force: from every digit, follow the run rule and Luhn-check each 13–19 prefix.
+
+    The rule: between two digits, any whitespace and zero-width characters, and at most
+    three dashes or dots.
+    """
     for start, char in enumerate(text):
         if not char.isdecimal():
             continue
         digits: list[int] = []
-        separator_seen = False
+        marks = 0
         for following in text[start:]:
             if following.isdecimal():
                 digits.append(unicodedata.decimal(following))
-                separator_seen = False
+                marks = 0
                 if len(digits) >= 13 and luhn_ok(digits):
                     return True
                 if len(digits) == 19:
                     break
-            elif following in ZERO_WIDTH:
+            elif following in ZERO_WIDTH or following.isspace():
                 continue
-            elif (following.isspace() or following in SEPARATOR_MARKS) and not separator_seen:
-                separator_seen = True
+            elif following in SEPARATOR_MARKS and marks < 3:
+                marks += 1
             else:
                 break
     return False
@@ -592,3 +599,127 @@ def test_many_card_numbers_in_40000_characters_are_each_redacted() -> None:
 )
 def test_card_numbers_with_short_runs_of_separators_are_redacted(text: str) -> None:
     assert redact_pans(f"card {text} ok") == f"card {REDACTED} ok"
+
+
+BLANKS = " \t\n\r\u00a0\u2003\u3000"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(card=generated_pans(), data=st.data())
+def test_card_numbers_with_any_runs_of_whitespace_between_digits_are_found(
+    card: tuple[Brand, str], data: st.DataObject
+) -> None:
+    _, pan = card
+    gaps = data.draw(
+        st.lists(st.text(BLANKS, max_size=40), min_size=len(pan) - 1, max_size=len(pan) - 1)
+    )
+    spaced = pan[0] + "".join(gap + digit for gap, digit in zip(gaps, pan[1:], strict=True))
+
+    assert redact_pans(f"card: {spaced}!") == f"card: {REDACTED}!"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pay 4000 USD for invoice 5566",
+        "pay 4000    USD   for invoice    5566",
+        "invoice INV-2024-0012, amount 1 250.00 EUR, due 2026-11-26",
+        "call me on +44 20 7946 0958 or +1 415 555 0100",
+        "orders 12345, 67890 and 24680 are ready",
+        "meeting 12/30 at 10:30, room 4",
+    ],
+)
+def test_ordinary_numbers_in_text_are_not_taken_for_a_card(text: str) -> None:
+    screened = screen_turn(text, ["hi", "I'd like to pay 45"])
+
+    assert screened.text == text
+    assert not screened.removed
+
+
+def test_a_number_split_across_two_turns_is_removed_from_both() -> None:
+    screened = screen_turn("5556", ["my card is 4000 0566 5566"])
+
+    assert screened.text == REDACTED
+    assert screened.earlier == (f"my card is {REDACTED}",)
+    assert screened.removed
+
+
+def test_a_number_split_over_several_digit_only_turns_is_removed_from_each() -> None:
+    screened = screen_turn("5556 thanks", ["hello", "card 4000", "0566", "5566"])
+
+    assert screened.text == REDACTED
+    assert screened.earlier == ("hello", f"card {REDACTED}", REDACTED, REDACTED)
+
+
+def test_a_turn_ending_in_words_stops_a_number_reaching_further_back() -> None:
+    screened = screen_turn("5566 5556", ["4000 0566", "that was my order number"])
+
+    assert not screened.removed
+    assert screened.earlier == ("4000 0566", "that was my order number")
+
+
+@settings(max_examples=500, deadline=None)
+@given(card=generated_pans(), data=st.data())
+def test_a_card_number_cut_anywhere_across_two_turns_is_found(
+    card: tuple[Brand, str], data: st.DataObject
+) -> None:
+    _, pan = card
+    cut = data.draw(st.integers(1, len(pan) - 1))
+    blank = data.draw(st.text(BLANKS, max_size=6))
+
+    screened = screen_turn(f"{blank}{pan[cut:]} ok", [f"my card is {pan[:cut]}{blank}"])
+
+    assert screened.text == REDACTED
+    assert not any(c.isdecimal() for c in screened.earlier[0])
+
+
+@pytest.mark.parametrize(
+    "follow_up", ["cvc 737 exp 12/30", "737", "12/30", "CVV: 1234", "exp 1230"]
+)
+def test_a_cvc_or_expiry_right_after_a_removed_number_is_removed(follow_up: str) -> None:
+    screened = screen_turn(follow_up, ["hi", REDACTED])
+
+    assert screened.text == DETAILS_REDACTED
+    assert screened.removed
+
+
+@pytest.mark.parametrize("follow_up", ["cvc 737 exp 12/30", "737", "12/30"])
+def test_a_cvc_or_expiry_shaped_text_without_a_removed_number_before_is_kept(
+    follow_up: str,
+) -> None:
+    assert screen_turn(follow_up, ["hi", "I'd like to pay"]).text == follow_up
+
+
+def test_after_a_removed_number_an_ordinary_answer_is_kept() -> None:
+    assert screen_turn("pay 4000 USD for invoice 5566", [REDACTED]).text == (
+        "pay 4000 USD for invoice 5566"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "may"),
+    [
+        ("5556", True),
+        ("  - 0566 5566", True),
+        ("cvc 737", True),
+        ("12/30", True),
+        ("pay 45 USD INV-1001", False),
+        ("hello", False),
+    ],
+)
+def test_only_text_the_turns_before_could_make_card_data_needs_them(text: str, may: bool) -> None:
+    assert may_continue_card_data(text) is may
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Jane 4000    0566    5566    5556",
+        "Jane 4000\t\t\t\t0566 5566 5556",
+        "Jane 1234567812345678",
+    ],
+)
+def test_a_cardholder_name_with_a_card_length_digit_run_is_refused(name: str) -> None:
+    with pytest.raises(CardRejected) as refused:
+        validate_name(name)
+    assert refused.value.field == "name"

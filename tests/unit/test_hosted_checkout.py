@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from bot import messages
-from bot.errors import CardEntryUnavailable, PaymentUnavailable
+from bot.errors import CardEntryUnavailable, PaymentUnavailable, StoreUnavailable
 from bot.machine import CloseForm, ConfirmCard, OfferCheckout, OpenCardForm, Reply
-from bot.models import State
+from bot.models import CardDetails, CardSetup, CheckoutLink, State
 from bot.service import ConversationService
 from tests.fakes import (
     VISA,
@@ -183,3 +185,186 @@ def test_a_refused_raw_card_number_offers_the_hosted_page_in_the_same_reply(
     assert isinstance(effects[1], OfferCheckout)
     hosted.complete("cs_test_1")
     assert conversation.checkout_event("cs_test_1")[1] == (ConfirmCard(VISA),)
+
+
+# A hosted deployment never takes card numbers -------------------------------------
+
+
+def test_a_hosted_deployment_without_its_page_says_card_entry_is_unavailable(
+    store: MemoryStore,
+) -> None:
+    conversation = ConversationService(
+        store=store, engine=RecordingEngine(), gateway=FakeGateway(), card_entry="hosted"
+    )
+    effects = conversation.request_card("T", "U", return_url="r")
+    assert effects == (Reply(messages.CARD_ENTRY_UNAVAILABLE),)
+
+
+def test_a_hosted_deployment_never_opens_the_card_modal_on_any_path(
+    conversation: ConversationService,
+) -> None:
+    effects = conversation.open_form("T", "U")
+    assert not any(isinstance(e, OpenCardForm) for e in effects)
+    assert effects == (Reply(messages.CARD_ENTRY_UNAVAILABLE),)
+
+
+def test_a_card_submitted_to_a_hosted_deployment_never_reaches_the_gateway(
+    store: MemoryStore, hosted: FakeHostedCheckout
+) -> None:
+    gateway = FakeGateway()
+    conversation = service(store, hosted, gateway=gateway)
+    conversation.request_card("T", "U", return_url="r")
+    effects = conversation.submit_card("T", "U", stored(store).form_ref or "", **CARD)
+    assert effects == (CloseForm(messages.CARD_ENTRY_UNAVAILABLE),)
+    assert gateway.keys == []
+
+
+# Pages nobody tracks ---------------------------------------------------------------
+
+
+class InterruptedPages(FakeHostedCheckout):
+    """Pages whose first opening is interrupted by `meanwhile`, as a second request would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: list[Callable[[], object]] = []
+
+    def open(self, **request: Any) -> CheckoutLink:
+        if self.meanwhile:
+            self.meanwhile.pop()()
+        return super().open(**request)
+
+
+def test_a_page_opened_for_a_superseded_request_is_expired_and_never_offered(
+    store: MemoryStore,
+) -> None:
+    pages = InterruptedPages()
+    conversation = service(store, pages)
+    second: list[tuple[object, ...]] = []
+    pages.meanwhile.append(
+        lambda: second.append(conversation.request_card("T", "U", return_url="r"))
+    )
+
+    first = conversation.request_card("T", "U", return_url="r")
+
+    assert first == ()
+    (offer,) = second[0]
+    assert isinstance(offer, OfferCheckout)
+    assert stored(store).checkout_id == "cs_test_1"  # the second request's page, opened first
+    assert pages.expired == ["cs_test_2"]
+
+
+def test_a_page_opened_while_the_payment_was_cancelled_is_expired_and_never_offered(
+    store: MemoryStore,
+) -> None:
+    pages = InterruptedPages()
+    conversation = service(store, pages)
+    cancelled: list[tuple[object, ...]] = []
+    pages.meanwhile.append(lambda: cancelled.append(conversation.cancel("T", "U")))
+
+    effects = conversation.request_card("T", "U", return_url="r")
+
+    assert cancelled == [(Reply(messages.CANCELLED),)]
+    assert effects == ()
+    assert pages.expired == ["cs_test_1"]
+    assert stored(store).state is State.CANCELLED
+    assert stored(store).checkout_id is None
+
+
+def test_a_page_opened_while_the_person_was_forgotten_is_expired_and_recreates_nothing(
+    store: MemoryStore,
+) -> None:
+    pages = InterruptedPages()
+    conversation = service(store, pages)
+    pages.meanwhile.append(lambda: conversation.forget("T", "U"))
+
+    assert conversation.request_card("T", "U", return_url="r") == ()
+    assert pages.expired == ["cs_test_1"]
+    assert store.get(team_id="T", user_id="U") is None
+
+
+def test_a_page_that_cannot_be_recorded_is_expired(
+    store: MemoryStore, hosted: FakeHostedCheckout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conversation = service(store, hosted)
+    conversation.request_card("T", "U", return_url="r")  # the session exists
+    opened = hosted.open
+
+    def open_then_lose_the_store(**request: Any) -> CheckoutLink:
+        link = opened(**request)
+        monkeypatch.setattr(store, "save", failing_save)
+        return link
+
+    def failing_save(session: object, *, expected_version: int) -> object:
+        raise StoreUnavailable()
+
+    monkeypatch.setattr(hosted, "open", open_then_lose_the_store)
+    with pytest.raises(StoreUnavailable):
+        conversation.request_card("T", "U", return_url="r")
+    assert hosted.expired == ["cs_test_1", "cs_test_2"]
+
+
+def test_a_card_saved_on_a_page_the_session_no_longer_tracks_is_confirmed(
+    conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
+) -> None:
+    conversation.request_card("T", "U", return_url="r")
+    hosted.complete("cs_test_1")  # the person saved a card on the first page...
+    conversation.request_card("T", "U", return_url="r")  # ...as a second click replaced it
+
+    assert conversation.checkout_event("cs_test_1") == ("U", (ConfirmCard(VISA),))
+    assert stored(store).state is State.COMPLETED
+    assert stored(store).payment == VISA
+    assert hosted.expired == ["cs_test_1", "cs_test_2"]  # the replacement is closed too
+
+
+def test_a_card_saved_on_a_page_after_cancel_is_confirmed(
+    conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
+) -> None:
+    conversation.request_card("T", "U", return_url="r")
+    hosted.complete("cs_test_1")
+    conversation.cancel("T", "U")
+
+    assert conversation.checkout_event("cs_test_1") == ("U", (ConfirmCard(VISA),))
+    assert stored(store).payment == VISA
+
+
+def test_a_card_saved_on_a_page_after_the_session_expired_is_confirmed(
+    conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
+) -> None:
+    conversation.request_card("T", "U", return_url="r")
+    hosted.complete("cs_test_1")
+    store.clock.now += 2 * 3600
+
+    assert conversation.checkout_event("cs_test_1") == ("U", (ConfirmCard(VISA),))
+    assert stored(store).payment == VISA
+
+
+def test_an_untracked_completion_already_confirmed_says_nothing(
+    conversation: ConversationService, hosted: FakeHostedCheckout
+) -> None:
+    conversation.request_card("T", "U", return_url="r")
+    hosted.complete("cs_test_1")
+    conversation.checkout_event("cs_test_1")
+    conversation.request_card("T", "U", return_url="r")  # a new payment, same card on record
+
+    assert conversation.checkout_event("cs_test_1") == ("U", ())
+
+
+def test_a_refused_raw_card_after_the_session_was_deleted_offers_no_page(
+    store: MemoryStore, hosted: FakeHostedCheckout
+) -> None:
+    class ForgettingGateway(FakeGateway):
+        def save_card(self, card: CardDetails, **request: Any) -> CardSetup:
+            store.delete(team_id="T", user_id="U")  # `/pay forget` racing the claim
+            return super().save_card(card, **request)
+
+    gateway = ForgettingGateway(error=CardEntryUnavailable())
+    conversation = service(store, hosted, card_entry="modal", gateway=gateway)
+    (form,) = conversation.request_card("T", "U", return_url="r")
+    assert isinstance(form, OpenCardForm)
+
+    effects = conversation.submit_card("T", "U", form.form_ref, return_url="r", **CARD)
+
+    assert effects == (CloseForm(messages.SUBMISSION_ENDED),)
+    assert hosted.opened == []
+    assert store.rows == {}

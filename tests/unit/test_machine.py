@@ -234,6 +234,20 @@ def test_cancel_is_refused_while_the_card_is_with_the_payment_service() -> None:
     assert out.effects == (Reply(messages.CANCEL_TOO_LATE),)
 
 
+def test_forget_is_refused_while_the_card_is_with_the_payment_service() -> None:
+    pending = transition(awaiting(), CardSubmitted("ref-1"), CTX).session
+    out = transition(pending, ForgetRequested(), CTX)
+    assert out.effects == (Reply(messages.FORGET_WAIT),)
+    assert out.session == pending
+
+
+def test_forget_after_an_abandoned_submission_deletes_the_session() -> None:
+    pending = transition(awaiting(), CardSubmitted("ref-1"), CTX).session
+    later = Context(now=NOW + PENDING_TIMEOUT_SECONDS, ttl_seconds=3600, new_ref="ref-2")
+    out = transition(pending, ForgetRequested(), later)
+    assert out.effects == (ForgetSession(), Reply(messages.FORGOTTEN))
+
+
 def test_form_request_while_pending_says_in_progress() -> None:
     pending = transition(awaiting(), CardSubmitted("ref-1"), CTX).session
     out = transition(pending, CardFormRequested(), CTX)

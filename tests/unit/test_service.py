@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from bot.machine import (
     OpenCardForm,
     Reply,
 )
-from bot.models import Decision, NextStep, Slots, State
+from bot.models import CardDetails, CardSetup, Decision, NextStep, Slots, State
 from bot.service import MAX_CONFLICT_RETRIES, ConversationService
 from tests.fakes import VISA, FakeClock, FakeGateway, MemoryStore, RecordingEngine, declined
 
@@ -225,6 +226,81 @@ def test_status_of_a_stranger_creates_no_session(
 def test_forget_deletes_the_session(service: ConversationService, store: MemoryStore) -> None:
     service.message("T", "U", "hi")
     service.forget("T", "U")
+    assert store.rows == {}
+
+
+class ForgettingGateway(FakeGateway):
+    """A gateway during whose call the person is forgotten: `/pay forget` racing the claim."""
+
+    def __init__(self, store: MemoryStore, **options: Any) -> None:
+        super().__init__(**options)
+        self.store = store
+
+    def save_card(self, card: CardDetails, **request: Any) -> CardSetup:
+        self.store.delete(team_id="T", user_id="U")
+        return super().save_card(card, **request)
+
+
+def forgetting_service(store: MemoryStore, clock: FakeClock, **options: Any) -> ConversationService:
+    return ConversationService(
+        store=store,
+        engine=RecordingEngine(),
+        gateway=ForgettingGateway(store, **options),
+        clock=clock,
+        new_ref=lambda: "ref-1",
+    )
+
+
+def test_forget_while_a_card_is_being_saved_waits_for_the_card(
+    service: ConversationService, store: MemoryStore, gateway: FakeGateway
+) -> None:
+    form_ref = open_form(service)
+    answers: list[tuple[object, ...]] = []
+    save_card = gateway.save_card
+
+    def forget_meanwhile(card: CardDetails, **request: Any) -> CardSetup:
+        answers.append(service.forget("T", "U"))
+        return save_card(card, **request)
+
+    gateway.save_card = forget_meanwhile  # type: ignore[method-assign]
+    assert service.submit_card("T", "U", form_ref, **GOOD) == (ConfirmCard(VISA),)
+    assert answers == [(Reply(messages.FORGET_WAIT),)]
+    assert store.get(team_id="T", user_id="U").payment == VISA  # type: ignore[union-attr]
+
+
+def test_a_card_saved_after_the_session_was_deleted_never_recreates_it(
+    store: MemoryStore, clock: FakeClock
+) -> None:
+    service = forgetting_service(store, clock)
+    (form,) = service.open_form("T", "U")
+    assert isinstance(form, OpenCardForm)
+
+    effects = service.submit_card("T", "U", form.form_ref, **GOOD)
+
+    assert effects == (ConfirmCard(VISA), Reply(messages.SAVED_NOT_RECORDED))
+    assert store.rows == {}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"authenticate": True},
+        {"error": declined("cvc")},
+        {"error": PaymentUnavailable()},
+        {"error": CardEntryUnavailable()},
+    ],
+    ids=["bank-check", "declined", "unavailable", "raw-card-refused"],
+)
+def test_an_answer_after_the_session_was_deleted_closes_the_form_and_recreates_nothing(
+    store: MemoryStore, clock: FakeClock, options: dict[str, Any]
+) -> None:
+    service = forgetting_service(store, clock, **options)
+    (form,) = service.open_form("T", "U")
+    assert isinstance(form, OpenCardForm)
+
+    effects = service.submit_card("T", "U", form.form_ref, **GOOD)
+
+    assert effects == (CloseForm(messages.SUBMISSION_ENDED),)
     assert store.rows == {}
 
 
