@@ -2,6 +2,10 @@
 
 Nothing here ever receives card data: the card modal is built from an opaque
 form reference and non-card slots; confirmations from Stripe's answer.
+
+Texts arrive as mrkdwn whose supplied parts (slots, the model's reply, Stripe's
+brand) were escaped where they entered (`messages.mrkdwn_literal`), so a
+reference or a reply can never become a mention or a link here.
 """
 
 from __future__ import annotations

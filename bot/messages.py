@@ -71,20 +71,42 @@ SUBMISSION_ENDED = (
 )
 
 
+AMOUNT_SIGNED = (
+    "I can't take a negative or signed amount, so I didn't keep it. "
+    "What would you like to pay, for example `45.00 USD`?"
+)
+
+
+def amount_decimals(currency: str | None, places: int) -> str:
+    """Why an amount with more decimals than its currency has was not taken (nor rounded)."""
+    what = f"{currency} amounts" if currency else "Amounts"
+    rule = "have no decimals" if places == 0 else f"have at most {places} decimals"
+    return f"{what} {rule}, so I didn't keep that one. What would you like to pay?"
+
+
+def mrkdwn_literal(text: str) -> str:
+    """`text` as Slack mrkdwn shows it, never as a mention or a link.
+
+    Slack asks for exactly `&`, `<` and `>` to be escaped; *bold*, `code` and
+    other emphasis are kept.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def summary(slots: Slots) -> str:
     """One line naming what the user is paying, or "" when nothing is known yet."""
     parts = []
     if slots.amount is not None:
-        parts.append(f"*{format_amount(slots.amount, slots.currency)}*")
+        parts.append(f"*{mrkdwn_literal(format_amount(slots.amount, slots.currency))}*")
     if slots.reference:
-        parts.append(f"for invoice *{slots.reference}*")
+        parts.append(f"for invoice *{mrkdwn_literal(slots.reference)}*")
     return ("Paying " + " ".join(parts) + ".") if parts else ""
 
 
 def confirmation(payment: PaymentRecord) -> str:
     """The DM sent once a card is saved: brand and last four only."""
     return (
-        f":white_check_mark: {mask(payment.brand, payment.last4)} saved "
+        f":white_check_mark: {mrkdwn_literal(mask(payment.brand, payment.last4))} saved "
         f"(expires {payment.exp_month:02d}/{payment.exp_year}). "
         f"Reference: `{payment.payment_method_id}`."
     )
@@ -107,5 +129,5 @@ def status(session: Session | None) -> str:
     elif session.setup_id is not None:
         text = "Waiting for you to confirm the card with your bank (see the link I sent)."
     if session.state is State.COMPLETED and session.payment is not None:
-        text = f"{mask(session.payment.brand, session.payment.last4)} is saved."
+        text = f"{mrkdwn_literal(mask(session.payment.brand, session.payment.last4))} is saved."
     return f"{text} {line}".strip()

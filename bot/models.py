@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.cards import contains_pan
+from bot.money import ISO_CURRENCIES, MAX_AMOUNT, within_limits
 
 MAX_HISTORY = 20
 """Turns kept per session: enough context for the engine, bounded cost per turn."""
+
+MAX_TURN_CHARS = 4000
+"""Characters of one message the dialogue reads (and keeps); the rest is never parsed."""
+
+REFERENCE_PATTERN = r"^[A-Za-z0-9]+(?:[-/_][A-Za-z0-9]+)*$"
+"""An invoice reference: `INV-1001`, `PO/55`, `1001`; never markup, spaces or punctuation."""
 
 
 class State(StrEnum):
@@ -44,18 +53,44 @@ class NextStep(StrEnum):
 
 
 class Slots(BaseModel):
-    """Non-card facts about the payment, gathered during the conversation."""
+    """Non-card facts about the payment, gathered during the conversation.
+
+    One grammar for every engine, the rule engine's: an amount within
+    `money.within_limits` for its currency, an ISO 4217 code from
+    `money.ISO_CURRENCIES`, a reference made of letters, digits and `-/_` only.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    amount: Decimal | None = Field(default=None, gt=0, max_digits=12, decimal_places=2)
+    amount: Decimal | None = Field(default=None, gt=0, lt=MAX_AMOUNT, allow_inf_nan=False)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    reference: str | None = Field(default=None, max_length=64)
+    reference: str | None = Field(default=None, max_length=64, pattern=REFERENCE_PATTERN)
     email: str | None = Field(default=None, max_length=254)
 
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, currency: str | None) -> str | None:
+        if currency is not None and currency not in ISO_CURRENCIES:
+            raise ValueError("not a currency we know")
+        return currency
+
+    @model_validator(mode="after")
+    def _amount_fits_currency(self) -> Slots:
+        if self.amount is not None and not within_limits(self.amount, self.currency):
+            raise ValueError("more decimals than the currency has")
+        return self
+
     def merged(self, update: Slots) -> Slots:
-        """Return these slots with every value `update` sets taken from it."""
-        return Slots.model_validate({**self.model_dump(), **update.model_dump(exclude_none=True)})
+        """Return these slots with every value `update` sets taken from it.
+
+        An amount and a currency that do not fit together (`¥` with decimals) keep the
+        one `update` sets; the other is dropped, to be asked for again.
+        """
+        values = {**self.model_dump(), **update.model_dump(exclude_none=True)}
+        amount, currency = values["amount"], values["currency"]
+        if amount is not None and not within_limits(amount, currency):
+            values["currency" if update.amount is not None else "amount"] = None
+        return Slots.model_validate(values)
 
 
 class Turn(BaseModel):
@@ -119,6 +154,22 @@ class Session(BaseModel):
     @property
     def key(self) -> tuple[str, str]:
         return (self.team_id, self.user_id)
+
+    @classmethod
+    def from_stored(cls, data: str) -> Session:
+        """A session as a store holds it (JSON).
+
+        Slots stored before a rule tightened (a currency, reference or decimals now
+        refused) are dropped rather than making the person's session unreadable; every
+        other field, the version included, must still be valid.
+        """
+        try:
+            return cls.model_validate_json(data)
+        except ValidationError as exc:
+            if not any(error["loc"][:1] == ("slots",) for error in exc.errors()):
+                raise
+        logging.getLogger(__name__).warning("stored session slots no longer valid; dropped")
+        return cls.model_validate({**json.loads(data), "slots": {}})
 
     def evolve(self, **changes: Any) -> Session:
         """A copy with `changes`, validated again (model_copy would skip the PAN check)."""

@@ -21,15 +21,17 @@ from decimal import Decimal, InvalidOperation
 from bot import messages
 from bot.cancellation import is_cancel
 from bot.cards import REDACTED
-from bot.messages import HELP_TEXT
-from bot.models import Decision, Intent, NextStep, Session, Slots, State
-from bot.money import format_amount
+from bot.messages import HELP_TEXT, mrkdwn_literal
+from bot.models import MAX_TURN_CHARS, Decision, Intent, NextStep, Session, Slots, State
+from bot.money import ISO_CURRENCIES, MAX_AMOUNT, decimal_places, format_amount, within_limits
 
 __all__ = [
     "HELP_TEXT",
     "ISO_CURRENCIES",
+    "MAX_PARSED_CHARS",
     "Parsed",
     "RuleEngine",
+    "amount_refusal",
     "extract_amount",
     "extract_email",
     "extract_reference",
@@ -37,39 +39,11 @@ __all__ = [
     "parse",
 ]
 
-MAX_AMOUNT = Decimal("1e10")
 MAX_REFERENCE_LENGTH = 64
+MAX_PARSED_CHARS = MAX_TURN_CHARS
+"""How much of one message is parsed: text beyond it is never read, so it names no
+intent, slot or cancel word (a person who writes more is answered on its beginning)."""
 
-# Common ISO 4217 codes, none of which is an English word: a fixed list, so
-# "the" or "for" can never become a currency (and "TRY" is left out on purpose).
-ISO_CURRENCIES = frozenset(
-    [
-        "USD",
-        "EUR",
-        "GBP",
-        "JPY",
-        "CHF",
-        "CAD",
-        "AUD",
-        "NZD",
-        "SEK",
-        "NOK",
-        "DKK",
-        "PLN",
-        "CZK",
-        "HUF",
-        "INR",
-        "CNY",
-        "HKD",
-        "SGD",
-        "MXN",
-        "BRL",
-        "ZAR",
-        "ILS",
-        "KRW",
-        "AED",
-    ]
-)
 _SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 _WORDS = {
     "dollar": "USD",
@@ -81,21 +55,39 @@ _WORDS = {
 }
 
 _ISO = "|".join(sorted(ISO_CURRENCIES))
-# 1,250.00 | 1250.00 | 45; never a digit run glued to a letter, dash or slash
-# ("INV-1001", "A45"), never the "12" of "12,50" or "45.123".
-_DIGITS = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\w]|[.,]\d)"
-_NUM = rf"(?<![\w.,/#-]){_DIGITS}"
+_GROUP = "[ \u00a0\u202f]"  # a space, no-break space or narrow no-break space between thousands
+_SIGN = "[-+\u2212]"
+# 1,250.00 | 1 250.00 | 1250.00 | 45; never a digit run glued to a letter, dash or slash
+# ("INV-1001", "A45"), never the "12" of "12,50" or "45.123", never the "1" of "1 000".
+_DIGITS = (
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+    rf"|\d{{1,3}}(?P<group>{_GROUP})\d{{3}}(?:(?P=group)\d{{3}})*(?:\.\d+)?"
+    r"|\d+(?:\.\d+)?)"
+    rf"(?![\w]|[.,]\d|{_GROUP}\d)"
+)
+# A number, signed or not, that is no group of a number before it ("the 500 of 2 500").
+_NUM = rf"(?<![\w.,/#+\u2212-])(?P<sign>{_SIGN})?(?<!\d{_GROUP}){_DIGITS}"
 _MARKED = (
-    re.compile(rf"(?P<sym>[$€£¥])\s?{_DIGITS}(?:\s?(?P<iso>{_ISO})\b)?", re.I),
+    re.compile(
+        rf"(?:(?<![\w.,/#+\u2212-])(?P<sign>{_SIGN}))?(?P<sym>[$€£¥])\s?"
+        rf"(?P<signed>{_SIGN})?{_DIGITS}(?:\s?(?P<iso>{_ISO})\b)?",
+        re.I,
+    ),
     re.compile(rf"{_NUM}\s?(?P<sym>[$€£¥])"),
-    re.compile(rf"\b(?P<iso>{_ISO})\s?{_DIGITS}", re.I),
+    re.compile(rf"\b(?P<iso>{_ISO})\s?(?P<sign>{_SIGN})?{_DIGITS}", re.I),
     re.compile(rf"{_NUM}\s?(?P<iso>{_ISO})\b", re.I),
     re.compile(rf"{_NUM}\s?(?P<word>dollar|buck|euro|pound|quid|yen)s?\b", re.I),
 )
 # "pay 45", "amount: 45", "the amount is 50", "for 45": a bare number is an
 # amount only right after these words; elsewhere it may be an invoice number.
-_AFTER_KEYWORD = re.compile(rf"\b(?:pay|amount|for)(?:\s+(?:is|of))?\s*[:=]?\s*{_NUM}", re.I)
-_DECIMAL = re.compile(r"(?<![\w.,/#-])(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}|\d+\.\d{2})(?![\w]|[.,]\d)")
+# Possessive blanks: giving one back can never help a number match, only cost time.
+_AFTER_KEYWORD = re.compile(rf"\b(?:pay|amount|for)(?:\s++(?:is|of))?\s*+[:=]?\s*+{_NUM}", re.I)
+_DECIMAL = re.compile(
+    rf"(?<![\w.,/#+\u2212-])(?P<sign>{_SIGN})?(?<!\d{_GROUP})"
+    r"(?P<num>\d{1,3}(?:,\d{3})+\.\d{2}"
+    rf"|\d{{1,3}}(?P<group>{_GROUP})\d{{3}}(?:(?P=group)\d{{3}})*\.\d{{2}}|\d+\.\d{{2}})"
+    rf"(?![\w]|[.,]\d|{_GROUP}\d)"
+)
 _LONE_MARKER = re.compile(
     rf"(?P<sym>[$€£¥])|\b(?P<iso>{_ISO})\b|\b(?P<word>dollar|buck|euro|pound|quid|yen)s?\b",
     re.I,
@@ -123,7 +115,9 @@ _KEYWORD_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
         Intent.HELP,
         re.compile(
             r"\bhelp\b|\bhow\s+(?:does|do)\s+(?:this|it|you)\s+work\b|\bwhat\s+can\s+you\s+do\b"
-            r"|\bhow\s+do\s+i\b|\bwhat\s+(?:is|are)\s+(?:this|you)\b|^\W*\?+\W*$",
+            r"|\bhow\s+do\s+i\b|\bwhat\s+(?:is|are)\s+(?:this|you)\b"
+            # Only question marks and punctuation: possessive, or it backtracks cubically.
+            r"|^(?=[^\w?]*+\?)\W*+$",
             re.I,
         ),
     ),
@@ -159,6 +153,7 @@ _GREET = re.compile(
 )
 
 _ACTIVE = frozenset({State.COLLECTING, State.AWAITING_CARD, State.FAILED})
+_ANSWERED_DESPITE_REFUSAL = frozenset({Intent.CANCEL, Intent.HELP, Intent.STATUS})
 _EXAMPLE = "`$45 for invoice INV-1001`"
 _INTRO = (
     "Hi! :wave: I'm paybot. I collect payment cards safely: you type the card into a secure "
@@ -174,28 +169,41 @@ _NUDGE = (
 
 @dataclass(frozen=True)
 class Parsed:
-    """What one message says: its intent and the slots it names."""
+    """What one message says: its intent, the slots it names, and any amount refused."""
 
     intent: Intent
     slots: Slots
+    refusal: str = ""
+    """Why an amount the message names was not taken (a sign, too many decimals), or ""."""
 
 
 def parse(text: str, *, card_form_offered: bool = False) -> Parsed:
-    """The intent and slots of one (already redacted) message.
+    """The intent and slots of one (already redacted) message; see `MAX_PARSED_CHARS`.
 
     Args:
         card_form_offered: the secure-entry button is the bot's latest offer
             (a bare "no" then cancels).
     """
-    plain = text.replace(REDACTED, " ").replace("\u2019", "'")
-    slots = extract_slots(plain)
-    return Parsed(_intent(plain, slots, card_form_offered=card_form_offered), slots)
+    plain = _readable(text).replace("\u2019", "'")
+    found = _read_amount(plain)
+    slots = _slots(plain, found)
+    refusal = found if isinstance(found, str) else ""
+    return Parsed(_intent(plain, slots, card_form_offered=card_form_offered), slots, refusal)
 
 
 def extract_slots(text: str) -> Slots:
     """Every slot `text` names; the redaction placeholder names none."""
-    plain = text.replace(REDACTED, " ")
-    amount = extract_amount(plain)
+    plain = _readable(text)
+    return _slots(plain, _read_amount(plain))
+
+
+def _readable(text: str) -> str:
+    """The part of `text` that is parsed, without the redaction placeholder."""
+    return text[:MAX_PARSED_CHARS].replace(REDACTED, " ")
+
+
+def _slots(plain: str, found: _Amount | str | None) -> Slots:
+    amount = found if isinstance(found, tuple) else None
     return Slots(
         amount=amount[0] if amount else None,
         currency=amount[1] if amount else None,
@@ -221,6 +229,8 @@ def _intent(text: str, slots: Slots, *, card_form_offered: bool) -> Intent:
 
 # Slots --------------------------------------------------------------------
 
+_Amount = tuple[Decimal, str | None]
+
 
 def _searchable(text: str) -> str:
     """`text` without the placeholder, Slack markup and emails: none names an amount."""
@@ -237,30 +247,53 @@ def _reference_matches(text: str) -> Iterator[re.Match[str]]:
 
 def extract_reference(text: str) -> str | None:
     """The invoice or reference identifier, uppercased: "invoice #1001" -> "1001"."""
-    match = next(_reference_matches(_searchable(text)), None)
+    match = next(_reference_matches(_searchable(_readable(text))), None)
     return match["id"].upper() if match else None
 
 
 def extract_email(text: str) -> str | None:
     """The first email address in `text`, its domain lowercased."""
-    match = _EMAIL.search(text)
+    match = _EMAIL.search(_readable(text))
     if match is None or len(match[0]) > 254:
         return None
     return f"{match['local']}@{match['domain'].lower()}"
 
 
-def extract_amount(text: str) -> tuple[Decimal, str | None] | None:
-    """(amount, ISO currency or None) when `text` names an amount of money.
+def extract_amount(text: str) -> _Amount | None:
+    """(amount, ISO currency or None) when `text` names an amount of money we can take.
 
     A bare number counts only with a decimal point or right after "pay",
-    "amount" or "for"; otherwise it may be an invoice number.
+    "amount" or "for"; otherwise it may be an invoice number. Thousands may be
+    grouped by commas, spaces, no-break or narrow no-break spaces.
+    """
+    found = _read_amount(_readable(text))
+    return found if isinstance(found, tuple) else None
+
+
+def amount_refusal(text: str) -> str:
+    """What to tell a person whose amount was refused (signed, too many decimals), or ""."""
+    found = _read_amount(_readable(text))
+    return found if isinstance(found, str) else ""
+
+
+def _read_amount(text: str) -> _Amount | str | None:
+    """The first amount `text` names, or why it cannot be taken, or None if it names none.
+
+    Taken exactly as typed or refused: never rounded, truncated or stripped of its sign.
     """
     plain = _searchable(text)
     taken = [m.span("id") for m in _reference_matches(plain)]
     for match, currency in _amount_candidates(plain):
+        if _overlaps(match.span("num"), taken):
+            continue
+        if any(match.groupdict().get(name) for name in ("sign", "signed")):
+            return messages.AMOUNT_SIGNED
         value = _amount_value(match["num"])
-        if value is not None and not _overlaps(match.span("num"), taken):
-            return value, currency
+        if value is None:
+            continue
+        if not within_limits(value, currency):
+            return messages.amount_decimals(currency, decimal_places(currency))
+        return value, currency
     return None
 
 
@@ -291,14 +324,12 @@ def _currency(match: re.Match[str]) -> str | None:
 
 
 def _amount_value(number: str) -> Decimal | None:
+    """The number without its thousands separators, when it is above zero and in range."""
     try:
-        value = Decimal(number.replace(",", ""))
+        value = Decimal(re.sub(r"[,\s]", "", number))
     except InvalidOperation:
         return None
-    exponent = value.as_tuple().exponent
-    if not (0 < value < MAX_AMOUNT) or not isinstance(exponent, int) or exponent < -2:
-        return None
-    return value
+    return value if value.is_finite() and 0 < value < MAX_AMOUNT else None
 
 
 def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
@@ -314,9 +345,9 @@ def _summary(slots: Slots, lead: str = "Got it:") -> str:
     if slots.amount is not None:
         parts.append(f"*{format_amount(slots.amount, slots.currency)}*")
     if slots.reference is not None:
-        parts.append(f"for invoice *{slots.reference}*")
+        parts.append(f"for invoice *{mrkdwn_literal(slots.reference)}*")
     if slots.email is not None:
-        parts.append(f"(receipt to {slots.email})")
+        parts.append(f"(receipt to {mrkdwn_literal(slots.email)})")
     return f"{lead} {' '.join(parts)}." if parts else ""
 
 
@@ -397,6 +428,9 @@ class RuleEngine:
         slots = _known(session).merged(parsed.slots)
         reply, step = _REPLIES[parsed.intent](session, slots)
         intent = parsed.intent
+        if parsed.refusal and intent not in _ANSWERED_DESPITE_REFUSAL:
+            # Say why the amount was not taken and ask again; never offer a form for it.
+            reply, step = _lines(parsed.refusal, _summary(slots, "So far:")), NextStep.ASK
         if REDACTED in text:
             # Whoever pastes a card number is trying to pay; unless they are
             # also cancelling, point them at the form that keeps it out of chat.

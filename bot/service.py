@@ -56,7 +56,7 @@ from bot.machine import (
     UserMessage,
     transition,
 )
-from bot.models import CardSetup, Session, Slots, Turn
+from bot.models import MAX_TURN_CHARS, CardSetup, Session, Slots, Turn
 from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,14 @@ class ConversationService:
     def message(self, team_id: str, user_id: str, text: str) -> tuple[Effect, ...]:
         """A DM from the user; card data in it, or completed by it, is removed before use."""
         current, screened = self._screened(team_id, user_id, text)
+        # Card data was looked for in the whole text; the rest of the turn reads at most
+        # MAX_TURN_CHARS of it (what the history keeps, and what the engines may cost).
+        said = screened.text[:MAX_TURN_CHARS]
         # One engine call per turn: on a write conflict the machine re-decides
         # against the fresh session, but the engine's proposal is reused.
         engine = self._quick_engine if screened.removed else self._engine
-        decision = engine.respond(current, screened.text)
-        event = UserMessage(screened.text, decision, pan_removed=screened.removed)
+        decision = engine.respond(current, said)
+        event = UserMessage(said, decision, pan_removed=screened.removed)
         return self._run(team_id, user_id, event, first=current).effects
 
     def holds_card_data(self, team_id: str, user_id: str, text: str) -> bool:

@@ -12,7 +12,7 @@ from bot.errors import PaybotError
 from bot.machine import OfferCheckout, OpenCardForm
 from bot.messages import CHECKOUT_SENT, HELP_TEXT, PAN_WARNING
 from bot.models import Slots
-from bot.rules import extract_slots
+from bot.rules import amount_refusal, extract_slots
 from handlers import render
 from handlers.links import return_url
 from handlers.services import Services
@@ -58,6 +58,10 @@ def register(app: App, services: Services) -> None:
             text, word, warning = "", "", PAN_WARNING
         if word in subcommands:
             ack(text=render.replies(subcommands[word](team_id, user_id)))
+            return
+        refusal = amount_refusal(text) if text else ""
+        if refusal:  # a signed amount, or more decimals than the currency has: say so
+            ack(text=refusal)
             return
         slots = extract_slots(text) if text else Slots()
         if text and slots == Slots():

@@ -10,6 +10,7 @@ holds a card number, and logs never hold conversation content at all.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from bot.cards import contains_pan, redact_pans
+from bot.messages import mrkdwn_literal
 from bot.models import Decision, Intent, NextStep, Session, Slots
 from bot.ports import DialogueEngine
 from bot.rules import extract_email
@@ -223,7 +225,8 @@ def parse_decision(response: ConverseResponseTypeDef) -> Decision:
         raise UnusableAnswer(f"stop_reason={str(stop_reason)[:40]}")
     try:
         answer = _ToolInput.model_validate(_tool_input(response))
-        reply = redact_pans(answer.reply).strip()
+        # Shown as the model wrote it, emphasis included, but never as a mention or link.
+        reply = mrkdwn_literal(redact_pans(answer.reply).strip())
         if not reply:
             raise UnusableAnswer("empty_reply")
         return Decision(
@@ -246,11 +249,18 @@ def _tool_input(response: ConverseResponseTypeDef) -> object:
 
 
 def _slots(answer: _ToolInput) -> Slots:
-    """The slot values that are valid on their own; the rest are dropped."""
+    """The slot values that are valid on their own; the rest are dropped.
+
+    Held to the rule engine's grammar (`Slots`): a plain decimal amount within the
+    limits, a currency on the ISO 4217 list, a reference that is an identifier.
+    """
     candidates = {
-        "amount": _amount(answer.amount),
+        # The currency first: an amount with more decimals than it has is the one dropped.
         "currency": answer.currency.strip().upper() if isinstance(answer.currency, str) else None,
-        "reference": answer.reference.strip() if isinstance(answer.reference, str) else None,
+        "amount": _amount(answer.amount),
+        "reference": answer.reference.strip().upper()
+        if isinstance(answer.reference, str)
+        else None,
         "email": extract_email(answer.email) if isinstance(answer.email, str) else None,
     }
     kept: dict[str, object] = {}
@@ -258,19 +268,25 @@ def _slots(answer: _ToolInput) -> Slots:
         if value is None or value == "" or contains_pan(str(value)):
             continue
         try:
-            Slots.model_validate({name: value})
+            Slots.model_validate({**kept, name: value})
         except ValidationError:
             continue
         kept[name] = value
     return Slots.model_validate(kept)
 
 
-def _amount(value: object) -> Decimal | str | None:
+_PLAIN_DECIMAL: Final = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,3})?")
+
+
+def _amount(value: object) -> Decimal | None:
+    """A plain decimal such as `45.00`; exponents, signs, NaN and grouping are dropped."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return Decimal(str(value))
-    return value.strip() if isinstance(value, str) else None
+        value = str(value)
+    if not isinstance(value, str) or not _PLAIN_DECIMAL.fullmatch(value.strip()):
+        return None
+    return Decimal(value.strip())
 
 
 class BedrockEngine:

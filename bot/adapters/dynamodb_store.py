@@ -118,7 +118,7 @@ class DynamoSessionStore:
         item = response.get("Item")
         if item is None or float(item[TTL_ATTRIBUTE]["N"]) <= self._clock():
             return None
-        return Session.model_validate_json(item[DATA_ATTRIBUTE]["S"])
+        return Session.from_stored(item[DATA_ATTRIBUTE]["S"])
 
     def save(self, session: Session, *, expected_version: int) -> Session:
         """Write `session` if the stored version is still `expected_version`; see `SessionStore`."""

@@ -115,7 +115,7 @@ class SqliteSessionStore:
             "SELECT data FROM sessions WHERE team_id = ? AND user_id = ? AND expires_at > ?",
             (team_id, user_id, self._clock()),
         )
-        return None if row is None else Session.model_validate_json(row[0])
+        return None if row is None else Session.from_stored(row[0])
 
     def save(self, session: Session, *, expected_version: int) -> Session:
         """Write `session` if the stored version is still `expected_version`; see `SessionStore`."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import messages
 from bot.adapters.sqlite_store import SqliteSessionStore
 from bot.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
 from bot.models import Session, State
@@ -186,6 +187,13 @@ def test_a_card_the_issuer_declines_comes_back_on_the_right_field(
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [field]
     assert paybot.bot_messages() == []
+
+
+def test_pay_with_a_signed_amount_says_why_and_opens_no_form(paybot: Paybot) -> None:
+    answer = paybot.pay("-45 USD INV-1001")
+    assert answer.status == 200
+    assert messages.AMOUNT_SIGNED in answer.body
+    assert paybot.slack.views(paybot.user_id) == []
 
 
 def test_a_stripe_outage_says_nothing_was_saved(paybot: Paybot, tmp_path: Path) -> None:

@@ -22,9 +22,8 @@ for real where the sink allows it (a raw SQLite row, a raw DynamoDB item, a log 
 past the redaction, a Slack Web API call, a Bedrock request, a Lambda invoke, a write to
 stderr), and the same scanner must find every one.
 
-The sweep's DM text carries a card number and its expiry but no CVC: a CVC typed next to a card
-number in a DM is kept today, which `test_a_cvc_pasted_with_a_card_number_in_a_dm_is_not_kept`
-shows on its own.
+The sweep's DM text carries a card number and its expiry but no CVC; a CVC typed next to a card
+number in a DM is covered on its own by `test_a_cvc_pasted_with_a_card_number_in_a_dm_is_not_kept`.
 
 Card numbers also reach the DM spaced by runs of blanks (tabs, line breaks, no-break spaces),
 and split across two DMs, each such number followed by a DM with its CVC and expiry. A split

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -41,3 +43,22 @@ def test_card_details_never_show_their_contents() -> None:
     assert "4242" not in repr(card)
     assert "123" not in str(card)
     assert "4242" not in f"{card!r} {card}"
+
+
+def _stored(**slots: object) -> str:
+    """A session's JSON as an older version of paybot stored it, past today's validation."""
+    data = Session(team_id="T", user_id="U", version=7).model_dump(mode="json")
+    return json.dumps({**data, "slots": {**data["slots"], **slots}})
+
+
+def test_a_stored_session_whose_slots_a_newer_rule_refuses_loads_without_them() -> None:
+    loaded = Session.from_stored(_stored(amount="500.50", currency="JPY"))
+    assert loaded.slots == Slots()
+    assert (loaded.version, loaded.user_id) == (7, "U")
+
+
+def test_a_stored_session_that_holds_a_card_number_still_cannot_be_loaded() -> None:
+    stored = json.loads(_stored())
+    stored["history"] = [{"role": "user", "text": f"my card {PAN}"}]
+    with pytest.raises(ValidationError):
+        Session.from_stored(json.dumps(stored))

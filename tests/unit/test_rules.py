@@ -13,8 +13,10 @@ from bot.money import format_amount
 from bot.ports import DialogueEngine
 from bot.rules import (
     HELP_TEXT,
+    MAX_PARSED_CHARS,
     Parsed,
     RuleEngine,
+    amount_refusal,
     extract_amount,
     extract_email,
     extract_reference,
@@ -435,3 +437,95 @@ def test_redacted_card_number_in_a_cancel_still_cancels_with_the_warning() -> No
 @pytest.mark.parametrize("session", [IDLE, OFFERED, COMPLETED], ids=["idle", "offered", "done"])
 def test_replies_never_echo_the_users_words(text: str, session: Session) -> None:
     assert "quokka" not in ENGINE.respond(session, text).reply.lower()
+
+
+# Amounts exactly as typed ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("pay 1 000 USD", (Decimal("1000"), "USD")),
+        ("1\u00a0000 €", (Decimal("1000"), "EUR")),
+        ("1\u202f000 €", (Decimal("1000"), "EUR")),
+        ("2 500 CHF", (Decimal("2500"), "CHF")),
+        ("$1 250 000.50", (Decimal("1250000.50"), "USD")),
+        ("USD 2 500", (Decimal("2500"), "USD")),
+        ("1.250 KWD", (Decimal("1.250"), "KWD")),
+        ("BHD 0.5", (Decimal("0.5"), "BHD")),
+        ("¥500", (Decimal("500"), "JPY")),
+        ("¥500.00", (Decimal("500.00"), "JPY")),
+    ],
+)
+def test_extract_amount_reads_grouped_and_per_currency_amounts_whole(
+    text: str, expected: tuple[Decimal, str]
+) -> None:
+    assert extract_amount(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1 0000 USD",  # a group of four is no thousands group
+        "1 000,000 USD",  # mixed separators
+        "1 000,50 €",  # a decimal comma after a grouped number
+        "pay 415 555 0100",
+    ],
+)
+def test_extract_amount_refuses_a_number_it_would_have_to_truncate(text: str) -> None:
+    assert extract_amount(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["-$45", "$-45", "-45 USD", "USD -45", "\u221245 €", "+$45", "pay -45"]
+)
+def test_a_signed_amount_is_refused_with_a_reason(text: str) -> None:
+    assert extract_amount(text) is None
+    assert amount_refusal(text) == messages.AMOUNT_SIGNED
+
+
+@pytest.mark.parametrize("text", ["INV-45 USD", "invoice 1001 - $45", "$45 - $5"])
+def test_a_dash_that_is_no_sign_does_not_refuse_the_amount(text: str) -> None:
+    assert amount_refusal(text) == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "places"),
+    [
+        ("¥500.50", "JPY", 0),
+        ("500.5 KRW", "KRW", 0),
+        ("1.2345 KWD", "KWD", 3),
+        ("$4.505", "USD", 2),
+    ],
+)
+def test_an_amount_with_more_decimals_than_its_currency_is_refused_not_rounded(
+    text: str, currency: str, places: int
+) -> None:
+    assert extract_amount(text) is None
+    assert amount_refusal(text) == messages.amount_decimals(currency, places)
+
+
+def test_the_engine_answers_a_signed_amount_by_asking_again() -> None:
+    decision = ENGINE.respond(IDLE, "pay -$45 for INV-1001")
+    assert decision.next_step is NextStep.ASK
+    assert messages.AMOUNT_SIGNED in decision.reply
+    assert decision.slots == slots(reference="INV-1001")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        ("500.50", "JPY", "¥500.50"),  # kept before decimals were checked: shown, not rounded
+        ("1.250", "KWD", "1.250 KWD"),
+        ("12.345", None, "12.345"),
+        ("45.1", "USD", "$45.10"),
+    ],
+)
+def test_format_amount_shows_exactly_what_is_stored(
+    amount: str, currency: str | None, expected: str
+) -> None:
+    assert format_amount(Decimal(amount), currency) == expected
+
+
+def test_text_beyond_the_parsed_cap_names_nothing() -> None:
+    assert parse("x" * MAX_PARSED_CHARS + " pay $45 for INV-1001") == Parsed(Intent.OTHER, NONE)

@@ -18,7 +18,7 @@ from bot.machine import (
     OpenCardForm,
     Reply,
 )
-from bot.models import CardDetails, CardSetup, Decision, NextStep, Slots, State
+from bot.models import MAX_TURN_CHARS, CardDetails, CardSetup, Decision, NextStep, Slots, State
 from bot.service import MAX_CONFLICT_RETRIES, ConversationService
 from tests.fakes import VISA, FakeClock, FakeGateway, MemoryStore, RecordingEngine, declined
 
@@ -315,3 +315,15 @@ def test_an_expired_session_starts_afresh(
     assert saved is not None
     assert saved.version == 1
     assert [t.text for t in saved.history if t.role == "user"] == ["hi again"]
+
+
+def test_the_engine_reads_at_most_a_turns_worth_of_a_very_long_dm(
+    service: ConversationService, engine: RecordingEngine, store: MemoryStore
+) -> None:
+    service.message("T1", "U1", "pay invoice INV-1001 " + "x" * 40_000)
+    (seen,) = engine.seen
+    assert seen.startswith("pay invoice INV-1001")
+    assert len(seen) == MAX_TURN_CHARS
+    session = store.get(team_id="T1", user_id="U1")
+    assert session is not None
+    assert len(session.history[0].text) == MAX_TURN_CHARS
