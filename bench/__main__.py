@@ -186,8 +186,10 @@ Calls one Slack request makes, counted by the same transport-level wrappers
 over its ack and any lazy listener it starts, warm (the process's one
 `auth.test` is made before counting). A scripted payment ran {runs} times, each
 by a new user; every run made the same calls unless marked. Targets: DynamoDB
-at most 2 per turn plus one claim write (the ledger's `PutItem(claim)` per
-Events API delivery, or a card submission's in-progress claim); Bedrock 1 per
+at most 2 per turn plus the claim's writes (per Events API delivery, the ledger's
+`PutItem(claim)` and, once answered, its `UpdateItem(complete)`, which keeps a
+worker that died from holding the event for 24 hours; or a card submission's
+in-progress claim); Bedrock 1 per
 free-text turn and 0 for buttons and the modal; Stripe 4 for a person's first
 card (finding or creating their Customer takes 2; the PaymentMethod and the
 SetupIntent that confirms it, 1 each) and 2 for a later one.

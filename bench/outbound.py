@@ -66,10 +66,12 @@ def _add(label: str, seconds: float) -> None:
 
 def _dynamodb_label(target: str, body: bytes | None) -> str:
     operation = target.rsplit(".", 1)[-1]
-    if operation == "PutItem" and body:
-        key = json.loads(body).get("Item", {}).get("pk", {}).get("S", "")
+    if operation in ("PutItem", "UpdateItem") and body:
+        request = json.loads(body)
+        key = (request.get("Item") or request.get("Key") or {}).get("pk", {}).get("S", "")
         if key.startswith("event#"):
-            return "dynamodb:PutItem(claim)"
+            kind = "claim" if operation == "PutItem" else "complete"
+            return f"dynamodb:{operation}({kind})"
     return f"dynamodb:{operation}"
 
 
