@@ -69,8 +69,10 @@ def card_matchers(services: Services) -> tuple[Callable[..., bool], Callable[...
 
     def verdict(body: dict[str, Any], event: dict[str, Any], lazy: bool) -> bool:
         text = event["text"]
-        if contains_pan(text) or lazy:
-            return contains_pan(text)
+        if contains_pan(text):
+            return True
+        if lazy:  # a lazy re-invocation exists only because the ack found no card data
+            return False
         team_id = body.get("team_id") or event.get("team") or ""
         try:
             return services.conversation.holds_card_data(team_id, event["user"], text)

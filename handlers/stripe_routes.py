@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from slack_sdk import WebClient
 
+from bot.errors import PaybotError
 from handlers import render
 from handlers.links import header
 from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
@@ -63,7 +64,10 @@ def webhook(
         return 503, "text/plain", "try again"
     if user_id:
         render.post(client, user_id, effects)
-    services.ledger.complete(claim)  # a duplicate for the rest of its window
+    try:
+        services.ledger.complete(claim)  # a duplicate for the rest of its window
+    except PaybotError as exc:  # answered; the claim lapses with its in-progress expiry
+        log.warning("could not complete %s: %s", claim, type(exc).__name__)
     return 200, "text/plain", "ok"
 
 
