@@ -16,16 +16,22 @@ from urllib.parse import unquote_plus
 from bot.cards import redact_pans
 
 # A security code next to its field name, as JSON, form or logfmt would show it,
-# or as the value of the card modal's `cvc` input inside a Slack payload.
+# or as the value of the card modal's `cvc` input inside a Slack payload; its digits
+# spaced as the card form accepts them ("1 23", zero-width characters between).
 _CVC_FIELD = re.compile(
     r"(?i)(cvc|cvv|cvc2|security[ _]?code|card\[cvc\])"
-    r"([\"']?\s*[:=]\s*[\"']?|[^0-9]{0,80}?[\"']value[\"']\s*:\s*[\"'])(\d{3,4})"
+    r"([\"']?\s*[:=]\s*[\"']?\s*|[^0-9]{0,80}?[\"']value[\"']\s*:\s*[\"']\s*)"
+    r"(\d(?:[\s\u200b\u200c\u200d\u2060\ufeff\u00ad]*\d){2,3})"
 )
 _URL_ENCODED = re.compile(r"%[0-9A-Fa-f]{2}|\+")
-_JSON_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})")
-# Loggers that print whole bodies at DEBUG: stripe logs the raw form it posts
-# (card number and CVC), botocore's parser every response (secret values).
-_QUIET_AT_DEBUG = ("stripe", "botocore.parsers")
+# JSON's escapes, the `\xa0` a Python repr writes, and the `\n`, `\t`, `\r` both write:
+# any of them could space a number's digits. The blanks are read as spaces.
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([ntr])")
+# Loggers that print whole bodies at DEBUG: stripe logs the raw form it posts (card
+# number, CVC, expiry and cardholder name, which no pattern can recognise), botocore
+# every request and response (the conversation, secret values), slack_sdk and Bolt every
+# message and response (the confirmation, with the card's expiry). Silenced, not redacted.
+_QUIET_AT_DEBUG = ("stripe", "botocore.parsers", "botocore.endpoint", "slack_sdk.web", "slack_bolt")
 # Bolt's adapter loggers ("<app>:SlackRequestHandler") print the whole raw event at DEBUG,
 # message text included: a number typed in two halves, or a CVC alone, is not a card
 # number the redaction can recognise in one record.
@@ -43,8 +49,21 @@ def redact(text: str) -> str:
     """
     if _URL_ENCODED.search(text):
         text = unquote_plus(text)
-    if "\\u" in text:  # JSON escapes: "4242\\u00a04242..." hides a number from the scanner
-        text = _JSON_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
+    if "\\" in text:  # "4242\\u00a04242..." hides a number from the scanner
+        decoded = _ESCAPE.sub(_unescape, text)
+        if decoded != text:
+            redacted = _scrub(decoded)
+            # Nothing found once decoded: the text stays as it was written.
+            return redacted if redacted != decoded else _scrub(text)
+    return _scrub(text)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = match[1] or match[2]
+    return chr(int(code, 16)) if code else " "
+
+
+def _scrub(text: str) -> str:
     return _CVC_FIELD.sub(r"\1\2[removed]", redact_pans(text))
 
 

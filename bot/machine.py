@@ -412,7 +412,7 @@ def _on_submitted(session: Session, event: CardSubmitted, ctx: Context) -> Outco
 
 
 def _on_saved(session: Session, payment: PaymentRecord, customer_id: str | None) -> Outcome:
-    text = messages.confirmation(payment)
+    text = messages.confirmation_turn(payment)
     done = session.evolve(
         state=State.COMPLETED,
         payment=payment,
@@ -460,8 +460,10 @@ def _confirmed(session: Session, payment: PaymentRecord) -> bool:
         session.payment.payment_method_id == payment.payment_method_id
     ):
         return True
-    said = messages.confirmation(payment)
-    return any(turn.role == "bot" and turn.text == said for turn in session.history)
+    # Matched by the PaymentMethod id, which both the turn and the older full
+    # confirmation (kept by sessions stored before the expiry left the history) name.
+    said = f"`{payment.payment_method_id}`"
+    return any(turn.role == "bot" and said in turn.text for turn in session.history)
 
 
 def _on_setup_failed(session: Session, event: SetupFailed) -> Outcome:

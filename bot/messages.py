@@ -104,10 +104,19 @@ def summary(slots: Slots) -> str:
 
 
 def confirmation(payment: PaymentRecord) -> str:
-    """The DM sent once a card is saved: brand and last four only."""
+    """The DM sent once a card is saved: brand and last four, and the expiry Stripe returned."""
     return (
         f":white_check_mark: {mrkdwn_literal(mask(payment.brand, payment.last4))} saved "
         f"(expires {payment.exp_month:02d}/{payment.exp_year}). "
+        f"Reference: `{payment.payment_method_id}`."
+    )
+
+
+def confirmation_turn(payment: PaymentRecord) -> str:
+    """The confirmation as the bot's turn in the history, which the store keeps and the
+    model reads: brand, last four and reference, never the expiry."""
+    return (
+        f":white_check_mark: {mrkdwn_literal(mask(payment.brand, payment.last4))} saved. "
         f"Reference: `{payment.payment_method_id}`."
     )
 

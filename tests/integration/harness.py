@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +36,8 @@ SIGNING_SECRET = "paybot-test-signing-secret"
 WEBHOOK_SECRET = "whsec_paybot_test"
 STRIPE_KEY = "sk_test_paybot"
 MODEL_ID = "us.amazon.nova-2-lite-v1:0"
+QUIET_SECONDS = 1.0
+"""How long the app must leave Slack alone before it counts as done answering."""
 
 
 @dataclass
@@ -154,6 +157,15 @@ class Paybot:
     def wait_for_bot_messages(self, count: int) -> list[dict[str, Any]]:
         self.wait_until(lambda: len(self.bot_messages()) >= count)
         return self.bot_messages()
+
+    def wait_for_quiet(self, quiet: float = QUIET_SECONDS, timeout: float = 30.0) -> None:
+        """Block until no Web API call has come for `quiet` s, so that a check that a reply
+        did *not* happen is not made while that reply is still on its way."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while self._changed.wait(timeout=quiet):  # True: another call came in
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the app was still calling Slack after {timeout} s")
 
 
 def _button(message: dict[str, Any], action_id: str) -> tuple[str, str]:

@@ -157,6 +157,25 @@ def test_the_same_event_delivered_twice_confirms_once(hosted: Paybot) -> None:
     assert len(confirmations(hosted)) == 1
 
 
+def test_a_completion_stripe_fails_to_read_back_is_confirmed_once_when_stripe_retries(
+    hosted: Paybot, tmp_path: Path
+) -> None:
+    hosted.pay()
+    page_id = checkout_id(checkout_link(hosted))
+    endpoint, hosted.stripe.webhook_url = hosted.stripe.webhook_url, None  # events held back
+    hosted.stripe.complete_checkout(page_id)
+    (completed,) = [e for e in checkout_events(hosted) if e["type"] == "checkout.session.completed"]
+    hosted.stripe.webhook_url = endpoint
+    # Both of the adapter's tries at re-reading the page fail; Stripe's retry finds it.
+    hosted.stripe.inject(status=500, count=2, path=f"/v1/checkout/sessions/{page_id}")
+    hosted.stripe.redeliver(completed["id"])  # the one event that can confirm
+    assert hosted.stripe.wait_for_webhooks()
+    deliveries = [d for d in hosted.stripe.webhook_deliveries if d.event_id == completed["id"]]
+    assert [d.status for d in deliveries] == [503, 200]
+    assert len(confirmations(hosted)) == 1
+    assert session_of(hosted, tmp_path).state is State.COMPLETED  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize(
     "tamper",
     [

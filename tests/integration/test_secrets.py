@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import traceback
 from typing import Any
 
 import boto3
@@ -86,10 +87,11 @@ def test_a_forced_refresh_reads_again(secrets_client: Any, secret_arn: str) -> N
 @pytest.mark.parametrize(
     ("secret_string", "problem"),
     [
-        ("not json", "not JSON"),
-        ('["a"]', "JSON object of strings"),
+        ("xoxb-secret-token-typed-bare", "not JSON"),
+        ('{"SLACK_BOT_TOKEN": "xoxb-secret-token-cut-short"', "not JSON"),
+        ('["xoxb-secret-token-in-a-list"]', "JSON object of strings"),
         ('{"SLACK_BOT_TOKEN": 5}', "JSON object of strings"),
-        ('{"DATABASE_URL": "x"}', "unknown keys"),
+        ('{"DATABASE_URL": "postgres://secret-password"}', "unknown keys"),
     ],
 )
 def test_a_malformed_secret_fails_clearly_without_its_value(
@@ -98,7 +100,10 @@ def test_a_malformed_secret_fails_clearly_without_its_value(
     arn = secrets_client.create_secret(Name="paybot/bad", SecretString=secret_string)["ARN"]
     with pytest.raises(SecretUnavailable, match=problem) as raised:
         CachedSecret(arn, client=secrets_client).get()
-    assert secret_string not in str(raised.value) or secret_string == "not json"
+    shown = "".join(traceback.format_exception(raised.value))  # the whole chain, as logged
+    assert secret_string not in shown
+    assert "secret-token" not in shown
+    assert "secret-password" not in shown
 
 
 def test_a_missing_secret_names_it(secrets_client: Any) -> None:

@@ -23,6 +23,11 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
     return {**os.environ, **app, **overrides}
 
 
+STOP_LIMIT_SECONDS = 60
+"""Only a hang gets this far: an idle stop takes well under a second, but on busy shared cores
+(and under coverage, which saves its data at exit) it has taken longer than ten."""
+
+
 def test_serve_answers_health_and_stops_on_interrupt(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve", "--port", "0"],
@@ -36,11 +41,13 @@ def test_serve_answers_health_and_stops_on_interrupt(tmp_path: Path) -> None:
         line = process.stdout.readline()
         match = re.search(r"http://127\.0\.0\.1:(\d+)/slack/events", line)
         assert match, line
-        with urllib.request.urlopen(f"http://127.0.0.1:{match[1]}/health", timeout=5) as answer:
+        with urllib.request.urlopen(f"http://127.0.0.1:{match[1]}/health", timeout=30) as answer:
             assert answer.status == 200
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
-        assert "Traceback" not in (process.stderr.read() if process.stderr else "")
+        # communicate, not wait: a child blocked writing to a full pipe would never exit
+        _, errors = process.communicate(timeout=STOP_LIMIT_SECONDS)
+        assert process.returncode == 0
+        assert "Traceback" not in errors
     finally:
         process.kill()
 

@@ -113,6 +113,7 @@ def test_pay_subcommands_answer_ephemerally(paybot: Paybot, text: str, expected:
     answer = paybot.pay(text)
     assert answer.status == 200
     assert expected in answer.body
+    paybot.wait_for_quiet()
     assert paybot.slack.calls_to("chat.postMessage") == []
 
 
@@ -161,6 +162,7 @@ def test_a_good_card_is_saved_and_confirmed_by_brand_and_last_four(
     assert body["response_action"] == "update"
     assert f"{brand} •••• {last4}" in json.dumps(body["view"], ensure_ascii=False)
     (method,) = paybot.stripe.payment_methods
+    paybot.wait_for_quiet()
     (confirmation,) = paybot.bot_messages()
     assert f"{brand} •••• {last4}" in confirmation["text"]
     assert method["id"] in json.dumps(confirmation["blocks"])
@@ -186,6 +188,7 @@ def test_a_card_the_issuer_declines_comes_back_on_the_right_field(
     body = paybot.submit({**GOOD_VISA, "number": number}).json()
     assert body["response_action"] == "errors"
     assert list(body["errors"]) == [field]
+    paybot.wait_for_quiet()
     assert paybot.bot_messages() == []
 
 
@@ -224,6 +227,7 @@ def test_a_redelivered_event_gets_one_reply(paybot: Paybot) -> None:
     paybot.wait_for_bot_messages(1)
     paybot.dm("status please")  # a later event, answered after the retries were handled
     paybot.wait_for_bot_messages(2)
+    paybot.wait_for_quiet()
     assert len(paybot.bot_messages()) == 2
 
 
@@ -260,4 +264,5 @@ def test_bot_messages_and_edits_are_ignored_quietly(paybot: Paybot) -> None:
         assert paybot.send(request).status == 200
     paybot.dm("hello")
     paybot.wait_for_bot_messages(1)
+    paybot.wait_for_quiet()
     assert len(paybot.bot_messages()) == 1

@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from bot.cards import REDACTED, contains_pan
+from bot.cards import REDACTED
 from bot.messages import PAN_WARNING
+from tests.card_oracle import has_pan
 from tests.integration.harness import Paybot
 from tests.reliability.adversarial import DIGIT_ZEROS, VISA, grouped, in_script
 from tests.reliability.stores import StoreUnderTest
@@ -26,6 +27,9 @@ RENDERINGS = {
     "mixed scripts": in_script(VISA[:8], "full-width") + in_script(VISA[8:], "arabic-indic"),
     "ascii, zero-width between digits": "\u200b".join(VISA),
     "ascii, soft hyphens and no-break spaces": grouped("\u00ad".join(VISA), "\u00a0", 7),
+    "ascii, ideographic full stops": grouped(VISA, "\u3002"),
+    "full-width, full-width full stops": grouped(in_script(VISA, "full-width"), "\uff0e"),
+    "ascii, halfwidth ideographic full stops": grouped(VISA, "\uff61"),
 }
 
 
@@ -35,7 +39,7 @@ def digits_of(text: str) -> set[str]:
 
 def assert_not_stored(store: StoreUnderTest, rendering: str) -> None:
     raw = store.raw()
-    assert not contains_pan(raw)
+    assert not has_pan(raw)
     foreign = digits_of(rendering) - set("0123456789")
     assert not foreign & set(raw), "digits of the card's script reached the store"
     visible = "".join(char for char in raw if char not in "\u200b\u00ad\u00a0")
@@ -52,7 +56,7 @@ def test_a_dm_with_a_card_number_in_any_script_is_warned_and_never_stored(
     (reply,) = paybot.wait_for_bot_messages(1)
     assert PAN_WARNING in reply["text"]
     assert not digits_of(reply["text"])
-    assert not contains_pan(json.dumps(reply["blocks"], ensure_ascii=False))
+    assert not has_pan(json.dumps(reply["blocks"], ensure_ascii=False))
     session = store.session(paybot.user_id)
     assert session is not None
     (said,) = [t.text for t in session.history if t.role == "user"]

@@ -269,7 +269,7 @@ class Rig:
             found["lambda lazy invokes"] = list(self.invokes.payloads)
             found["uncaught exceptions"] = list(self.crashes)
         if self.log_output is not None:
-            found["lambda log output"] = self.log_output.getvalue().splitlines()
+            found["lambda log output"] = self.log_output.getvalue().split("\n")
         return found
 
 

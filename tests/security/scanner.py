@@ -8,11 +8,16 @@ Two searches run over every sink, because neither alone is both sound and quiet.
    JSON/Python unescaping (`\\u00a0`, and its doubled `\\\\u00a0` in a repr), and inside
    long base64 runs (an API Gateway body); any Unicode digit counts as its ASCII digit. Each
    injected CVC is looked for next to a CVC field name (`"cvc"`, `card[cvc]`, `cvv`,
-   `security code`, within 100 non-digit characters). The values are random 13-19 digit
-   numbers, so they do not turn up by chance: this search reports no false positives, and it
-   covers ids, timestamps and raw file bytes as well. A card number typed in parts
-   across messages is found when one sink holds every part, each as a whole run of
-   digits, in any of its strings.
+   `security code`, within 100 non-digit characters), in any spelling the card form accepts
+   (`1 23`, zero-width characters, full-width digits). Each injected cardholder name is looked
+   for by its surname, which the sweep makes a random word; each injected expiry as its month
+   and year together: joined by `/`, `-` or blanks, or with a field name (`exp_year`) between
+   them, as Stripe's form and JSON write them. Where the expiry may appear (Stripe's own answer,
+   kept in a store, shown in a confirmation), the one shape allowed there is passed in and
+   skipped. The values are random, so they do not turn up by chance: this search reports no
+   false positives, and it covers ids, timestamps and raw file bytes as well. A card
+   number typed in parts across messages is found when one sink holds every part, each as a
+   whole run of digits, in any of its strings.
 
 2. Any card-number-shaped run: 13-19 digits (with the same separators) that pass Luhn, or a
    longer run with a Luhn-valid 13-19 digit stretch inside. This catches card numbers the
@@ -23,8 +28,12 @@ Two searches run over every sink, because neither alone is both sound and quiet.
    and signatures (`v0=` + hex) are digit runs, and about one in ten passes Luhn. So a string
    that is *exactly* one of those shapes under a key Slack uses for it (`ts`, `trigger_id`,
    `client_msg_id`, `x-slack-signature`, ...) is skipped, and so is any token of exactly
-   the `ts` shape in free text (log lines, raw database bytes). Base64 decodings get only
-   the first search: once decoded, their ids have lost the keys that say what they are.
+   the `ts` shape in free text (log lines, raw database bytes), and any id token in free text:
+   a UUID (`client_msg_id`, an AWS request id) or 32 hex characters (`X-Slack-Req-Id`), with at
+   least one letter in it. A random UUID reads as a Luhn-valid number about once in 350, so
+   without this the sweep would fail every few dozen runs with nothing leaked.
+   Base64 decodings get only the first search: once decoded, their ids have lost the keys
+   that say what they are.
    Anything else, including the same digits in a message text, still counts; and the first
    search has no exceptions at all, so a typed card number hidden in a `ts`-shaped field
    would still be found.
@@ -43,21 +52,34 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
+from tests.card_oracle import MARKS, ZERO_WIDTH
+
 MIN_PAN, MAX_PAN = 13, 19
 MAX_GAP = 4
 """Separator tokens allowed between two digits of one run; blank of any length is one token."""
 
 # Possessive: a blank is taken whole, so a long one costs one pass, not a search.
-_BLANK = r"(?:\s|%20|\\+[ntr])++"
-_SEPARATOR = rf"(?:{_BLANK}|[\-.+\u2010-\u2015]|%2[dD]|%2[bB])"
+_INVISIBLE = "".join(ZERO_WIDTH.values())
+_BLANK = rf"(?:[\s{_INVISIBLE}]|%20|\\+[ntr])++"
+_MARK = "".join(re.escape(mark) for mark in MARKS.values())
+_SEPARATOR = rf"(?:{_BLANK}|[{_MARK}+]|%2[dD]|%2[bB])"
 _DIGIT = r"\d"  # any Unicode decimal digit: full-width ones too
 _RUN = re.compile(rf"{_DIGIT}(?:{_SEPARATOR}{{0,{MAX_GAP}}}{_DIGIT})*")
 _CVC_FIELD = re.compile(
-    r"(?i)(?:cvc|cvv|card\[cvc\]|card%5Bcvc%5D|security[ _-]?code)[^0-9]{0,100}?(?<![0-9])"
-    r"([0-9]{3,4})(?![0-9])"
+    rf"(?i)(?:cvc|cvv|card\[cvc\]|card%5Bcvc%5D|security[ _-]?code)\D{{0,100}}?(?<!\d)"
+    rf"(\d(?:[\s{_INVISIBLE}]*\d){{2,3}})(?!\d)"
 )
+"""A security code beside its field name, its digits spaced as the card form allows."""
 _TS = r"[0-9]{10}\.[0-9]{6}"
-_TS_TOKEN = re.compile(rf"(?<![0-9.]){_TS}(?![0-9])")
+_HEX = "[0-9a-fA-F]"
+_ID_TOKEN = re.compile(
+    rf"(?<![0-9A-Za-z.\-])(?=[0-9a-fA-F-]*[a-fA-F])"
+    rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}|{_HEX}{{32}})"
+    rf"(?![0-9A-Za-z.\-])"
+)
+"""A UUID or a 32-hex-character id with a letter in it: never a card number."""
+_NOT_A_CARD = re.compile(rf"(?<![0-9.]){_TS}(?![0-9])|{_ID_TOKEN.pattern}")
+_EXPIRY_WORDS = r"(?:exp|month|year|valid|thru)"
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}")
 """A run long enough to hide a card number once encoded (an API Gateway body, say)."""
 _ESCAPE = re.compile(r"\\+(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2}))")
@@ -157,19 +179,56 @@ def _unescape(match: re.Match[str]) -> str:
     return chr(int(match[1] or match[2], 16))
 
 
+_MONTH = r"(?<![0-9A-Za-z.\-])(?P<{}>0?[1-9]|1[0-2])(?![0-9A-Za-z.])"
+_YEAR = r"(?<![0-9A-Za-z.])(?P<{}>(?:20)?[0-9]{{2}})(?![0-9A-Za-z.\-])"
+_LONG_YEAR = r"(?<![0-9A-Za-z.\-])(?P<{}>20[0-9]{{2}})(?![0-9A-Za-z.\-])"
+_LABELLED = rf"[^0-9]{{{{0,30}}}}?{_EXPIRY_WORDS}[^0-9]{{{{0,30}}}}?"
+_EXPIRY = re.compile(
+    "(?i)"
+    + rf"{_MONTH}(?:\s*[/\-\u2010-\u2015]\s*|\s+){_YEAR}".format("m1", "y1")
+    + "|"
+    + f"{_MONTH}{_LABELLED}{_LONG_YEAR}".format("m2", "y2")
+    + "|"
+    + f"{_LONG_YEAR}{_LABELLED}{_MONTH}".format("y3", "m3")
+)
+"""A month and a year together, as a person, Stripe's form or a JSON body writes them."""
+
+
+def expiries_in(text: str) -> Iterator[tuple[int, int, re.Match[str]]]:
+    """Each (month, four-digit year) written together in `text`, with where."""
+    for match in _EXPIRY.finditer(text):
+        month = next(g for g in (match["m1"], match["m2"], match["m3"]) if g)
+        year = next(g for g in (match["y1"], match["y2"], match["y3"]) if g)
+        yield int(month), int(year) + (2000 if len(year) == 2 else 0), match
+
+
 class Scanner:
-    """Looks for the injected card numbers and CVCs, and for any Luhn-valid number."""
+    """Looks for the injected card data, and for any Luhn-valid number."""
 
     def __init__(
         self,
         pans: Iterable[str] = (),
         cvcs: Iterable[str] = (),
         splits: Iterable[tuple[str, ...]] = (),
+        *,
+        names: Iterable[str] = (),
+        expiries: Iterable[tuple[int, int]] = (),
+        expiry_allowed: Mapping[str, str] | None = None,
     ) -> None:
-        """`splits`: card numbers typed in parts across messages, as their parts' digits."""
+        """The injected values to look for; CVCs as ASCII digits, expiries as (month, year).
+
+        Args:
+            splits: card numbers typed in parts across messages, as their parts' digits.
+            names: cardholder names, each found by its last word (keep it rare: random).
+            expiry_allowed: per sink, the one shape the expiry may take there: a pattern
+                formatted with `month` and `year` (ints); anywhere else it is a leak.
+        """
         self.pans = set(pans)
         self.cvcs = set(cvcs)
         self.splits = set(splits)
+        self.names = {name.split()[-1].casefold(): name for name in names}
+        self.expiries = set(expiries)
+        self.expiry_allowed = dict(expiry_allowed or {})
         self._lengths = {len(pan) for pan in self.pans}
 
     def scan(self, sink: str, captured: object) -> list[Finding]:
@@ -210,20 +269,48 @@ class Scanner:
                             Finding(sink, "injected PAN", value, _around(text, start, end))
                         )
         for match in _CVC_FIELD.finditer(text):
-            if match[1] in self.cvcs:
-                findings.append(
-                    Finding(sink, "injected CVC", match[1], _around(text, *match.span()))
-                )
+            code = _ascii(match[1])
+            if code in self.cvcs or code[:3] in self.cvcs:
+                findings.append(Finding(sink, "injected CVC", code, _around(text, *match.span())))
+        if self.names:
+            findings += self._names(sink, text)
+        if self.expiries:
+            findings += self._expiries(sink, text)
+        return findings
+
+    def _names(self, sink: str, text: str) -> list[Finding]:
+        folded = text.casefold()
+        return [
+            Finding(sink, "injected name", name, _around(text, at, at + len(word)))
+            for word, name in self.names.items()
+            if (at := folded.find(word)) >= 0
+        ]
+
+    def _expiries(self, sink: str, text: str) -> list[Finding]:
+        allowed = self.expiry_allowed.get(sink)
+        findings = []
+        for month, year, match in expiries_in(text):
+            if (month, year) not in self.expiries:
+                continue
+            context = _around(text, *match.span())
+            shape = allowed and allowed.format(month=month, year=year)
+            if shape and re.search(shape, _around(text, *match.span(), margin=60)):
+                continue
+            findings.append(Finding(sink, "injected expiry", f"{month:02d}/{year}", context))
         return findings
 
     def _luhn_runs(self, sink: str, text: str) -> list[Finding]:
-        text = _TS_TOKEN.sub(lambda m: "_" * len(m[0]), text)
+        text = _NOT_A_CARD.sub(lambda m: "_" * len(m[0]), text)
         findings = []
         for start, end, digits in digit_runs(text):
             if card_number_like(digits):
                 context = _around(text, start, end)
                 findings.append(Finding(sink, "Luhn-valid number", digits, context))
         return findings
+
+
+def _ascii(digits: str) -> str:
+    return "".join(str(unicodedata.decimal(c)) for c in digits if c.isdecimal())
 
 
 def _run_digits(text: str) -> set[str]:
@@ -252,7 +339,7 @@ def _leaves(value: object, key: str | None = None) -> Iterator[tuple[str, bool]]
     opened so that each part is judged under its own key.
     """
     if isinstance(value, bytes):
-        value = value.decode("latin-1")
+        value = value.decode("utf-8", errors="replace")  # a UTF-8 file: digits of any script
     if isinstance(value, str):
         inner = _parsed(value)
         if inner is None:

@@ -1,7 +1,8 @@
-"""Hypothesis strategies for card data as people type it: every brand, every common format.
+"""Hypothesis strategies for card data as people type it: every brand, every format.
 
 Issuer ranges and lengths are written out here from the card networks' published tables
-rather than taken from `bot.cards`, so a gap in the product's table cannot hide itself.
+rather than taken from `bot.cards`, so a gap in the product's table cannot hide itself; the
+separators between groups are every one the product claims, from `tests.card_oracle`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from hypothesis import strategies as st
+
+from tests.card_oracle import SEPARATORS
 
 # brand: ((lowest prefix, highest prefix), ...), lengths
 BRANDS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {
@@ -21,7 +24,9 @@ BRANDS: dict[str, tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = {
     "jcb": (((3528, 3589),), (16, 17, 18, 19)),
     "unionpay": (((62, 62),), (16, 17, 18, 19)),
 }
-FORMATS = ("spaces", "dashes", "none")
+_SEPARATED_BY = {"spaces": " ", "dashes": "-", "none": "", **SEPARATORS}
+FORMATS = tuple(_SEPARATED_BY)
+"""How a number's groups are joined: by spaces, dashes, nothing, or any claimed separator."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class Card:
     digits: str
     brand: str
     typed: str
-    """The number as typed: grouped with spaces or dashes, or not at all."""
+    """The number as typed: grouped, joined by one of FORMATS."""
     expiry: str
     cvc: str
 
@@ -63,7 +68,8 @@ def grouped(digits: str, separator: str) -> str:
 
 
 def typed_as(digits: str, style: str) -> str:
-    return {"spaces": grouped(digits, " "), "dashes": grouped(digits, "-"), "none": digits}[style]
+    """`digits` in their printed groups, joined as FORMATS' `style` says."""
+    return grouped(digits, _SEPARATED_BY[style])
 
 
 @st.composite

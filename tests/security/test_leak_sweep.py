@@ -22,6 +22,13 @@ for real where the sink allows it (a raw SQLite row, a raw DynamoDB item, a log 
 past the redaction, a Slack Web API call, a Bedrock request, a Lambda invoke, a write to
 stderr), and the same scanner must find every one.
 
+Each card comes with a cardholder (`cardholders.py`): a name with a random surname, an
+expiry years past any other in the run, and its CVC in one of the spellings the card form
+accepts. The name and the CVC may appear in no sink. The expiry may appear only as Stripe
+returns it: in the stored card summary and in the confirmation sent to Slack, each in its one
+shape (`EXPIRY_ALLOWED`); never in a log, a Lambda invoke, a Bedrock request or the session's
+history (the bot's own turn keeps the confirmation without the expiry).
+
 The sweep's DM text carries a card number and its expiry but no CVC; a CVC typed next to a card
 number in a DM is covered on its own by `test_a_cvc_pasted_with_a_card_number_in_a_dm_is_not_kept`.
 
@@ -47,11 +54,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+import bot.logs
 from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
 from emulator import bedrock_api, slack_requests
 from emulator.slack_api import DEFAULT_TOKEN, GENERAL_CHANNEL_ID
 from tests.integration.harness import MODEL_ID
 from tests.security import figures
+from tests.security.cardholders import Cardholder, cardholders
 from tests.security.rig import (
     COMBINATIONS,
     Answer,
@@ -84,7 +93,13 @@ SLOW_IS_FINE = [HealthCheck.too_slow, HealthCheck.data_too_large]
 """Each example drives a running product over HTTP: slow by design."""
 NO_SHRINKING = [Phase.explicit, Phase.generate]
 """A refused request fails at once; shrinking would replay whole batches against the product."""
-NAME = "Ada Lovelace"
+CONFIRMATION = r"saved \(expires {month:02d}/{year}\)"
+CARD_SUMMARY = r'"last4":"[0-9]{{4}}","exp_month":{month},"exp_year":{year}\}}'
+EXPIRY_ALLOWED = {
+    "slack web api requests": CONFIRMATION,
+    **{store: CARD_SUMMARY for store in ("sqlite rows", "sqlite files", "dynamodb items")},
+}
+"""Where the expiry may appear, as Stripe returned it: the confirmation and the card summary."""
 DECIDE = bedrock_api.tool_use(
     "decide", {"reply": "Happy to help with that.", "next_step": "ask", "intent": "other"}
 )
@@ -100,6 +115,25 @@ class Sweep:
         """(card number digits, input path), one per card number typed."""
         self.cvcs: set[str] = set()
         self.splits: set[tuple[str, ...]] = set()
+        self.holders: dict[str, Cardholder] = {}
+        """The cardholder of each card number, for the fields typed beside it."""
+        self.names: set[str] = set()
+        self.expiries: set[tuple[int, int]] = set()
+
+    def hold(self, cards: list[Card], holders: list[Cardholder]) -> list[Card]:
+        """`cards`, each given the cardholder at its place in `holders`."""
+        self.holders.update((c.digits, h) for c, h in zip(cards, holders, strict=True))
+        return cards
+
+    def scanner(self) -> Scanner:
+        return Scanner(
+            self.pans,
+            self.cvcs,
+            self.splits,
+            names=self.names,
+            expiries=self.expiries,
+            expiry_allowed=EXPIRY_ALLOWED,
+        )
 
     @property
     def pans(self) -> set[str]:
@@ -109,13 +143,21 @@ class Sweep:
         self.typed_in.append((card.digits, where))
         return card.typed
 
-    def card_fields(self, card: Card, where: str = "number field") -> dict[str, str]:
+    def holder(self, card: Card) -> Cardholder:
+        """The card's cardholder, its CVC and expiry now looked for in every sink."""
+        holder = self.holders[card.digits]
         self.cvcs.add(card.cvc)
+        self.expiries.add((holder.month, holder.year))
+        return holder
+
+    def card_fields(self, card: Card, where: str = "number field") -> dict[str, str]:
+        holder = self.holder(card)
+        self.names.add(holder.name)
         return {
-            "name": NAME,
+            "name": holder.name,
             "number": self.typed(card, where),
-            "expiry": card.expiry,
-            "cvc": card.cvc,
+            "expiry": holder.expiry,
+            "cvc": holder.cvc(card.cvc),
         }
 
     def send(
@@ -168,7 +210,8 @@ class Sweep:
         """`BATCH` card numbers, across every input a person (or a tampered client) can fill."""
         card = iter(batch)
         pasted = next(card)
-        text = f"hi, my card is {self.typed(pasted, 'DM text')} exp {pasted.expiry}"
+        expiry = self.holder(pasted).expiry
+        text = f"hi, my card is {self.typed(pasted, 'DM text')} exp {expiry}"
         self.send("DM text", self.dm(text))
         # A model turn over the redacted history, whose answer itself carries card numbers.
         echoed, slot = self.typed(next(card), "model reply"), self.typed(next(card), "model slot")
@@ -219,8 +262,8 @@ class Sweep:
 
     def follow_up(self, card: Card) -> None:
         """The CVC and expiry of a number just removed, then a model turn over the history."""
-        self.cvcs.add(card.cvc)
-        text = f"cvc {card.cvc} exp {card.expiry}"
+        holder = self.holder(card)
+        text = f"cvc {holder.cvc(card.cvc)} exp {holder.expiry}"
         self.send("DM, CVC after a removed number", self.dm(text), lazy_replies=1)
         self.send("DM, a model turn", self.dm("ok, what happens next?"), lazy_replies=1)
 
@@ -396,12 +439,31 @@ def _raw(body: str, content_type: str) -> slack_requests.SlackRequest:
 # ---------------------------------------------------------------- positive controls
 
 
-def planted_text(card: Card) -> str:
-    return f"planted control: card {card.typed} cvc {card.cvc} end"
+Planted = tuple[Card, Cardholder]
 
 
-def planted_parts(card: Card) -> tuple[str, tuple[str, str]]:
-    """A control text holding `card` in two parts, as two DMs would, and the parts' digits."""
+def planted_text(planted: Planted) -> str:
+    card, holder = planted
+    return (
+        f"planted control: card {card.typed} cvc {holder.cvc(card.cvc)} exp {holder.expiry} "
+        f"name {holder.name} end"
+    )
+
+
+def control_scanner(planted: Planted) -> Scanner:
+    card, holder = planted
+    return Scanner(
+        [card.digits],
+        [card.cvc],
+        names=[holder.name],
+        expiries=[(holder.month, holder.year)],
+        expiry_allowed=EXPIRY_ALLOWED,
+    )
+
+
+def planted_parts(planted: Planted) -> tuple[str, tuple[str, str]]:
+    """A control text holding a card in two parts, as two DMs would, and the parts' digits."""
+    card = planted[0]
     cut = len(card.digits) // 2
     head, tail = card.digits[:cut], card.digits[cut:]
     return f"planted control: my card is {grouped(head, ' ')}; then: {grouped(tail, ' ')} end", (
@@ -461,13 +523,16 @@ def _string_holders(value: Any) -> Iterator[tuple[Any, Any]]:
             yield from _string_holders(item)
 
 
-def found_card(findings: list[Finding], card: Card) -> bool:
-    """Both searches found the card number, and the CVC was found beside its field name."""
+def found_card(findings: list[Finding], planted: Planted) -> bool:
+    """Both searches found the card number; the CVC, the name and the expiry were found."""
+    card, holder = planted
     kinds = {(f.kind, f.value) for f in findings}
     return (
         ("injected PAN", card.digits) in kinds
         and any(kind == "Luhn-valid number" and card.digits in value for kind, value in kinds)
         and ("injected CVC", card.cvc) in kinds
+        and ("injected name", holder.name) in kinds
+        and ("injected expiry", f"{holder.month:02d}/{holder.year}") in kinds
     )
 
 
@@ -478,7 +543,7 @@ def _invoke_with(invokes: InvokeCapture, text: str) -> None:
 def output_lines(capfd: pytest.CaptureFixture[str]) -> list[str]:
     """What the process wrote to stdout and stderr since the last call, line by line."""
     out, err = capfd.readouterr()
-    return out.splitlines() + err.splitlines()
+    return out.split("\n") + err.split("\n")  # not splitlines: it splits at \x1c or \u2028
 
 
 def log_past_redaction(text: str) -> None:
@@ -499,11 +564,12 @@ class Controls:
         self.rig, self.logs, self.capfd = rig, logs, capfd
         self.results: dict[str, bool] = {}
 
-    def in_captured_text(self, captured: dict[str, object], card: Iterator[Card]) -> None:
+    def in_captured_text(self, captured: dict[str, object], card: Iterator[Planted]) -> None:
         for sink, content in captured.items():
             planted = next(card)
-            scanner = Scanner([planted.digits], [planted.cvc])
-            findings = scanner.scan(sink, plant_into(content, planted_text(planted)))
+            findings = control_scanner(planted).scan(
+                sink, plant_into(content, planted_text(planted))
+            )
             self.results[f"{sink}, planted in its captured text"] = found_card(findings, planted)
             text, parts = planted_parts(next(card))
             findings = Scanner(splits=[parts]).scan(sink, plant_into(content, text))
@@ -511,7 +577,7 @@ class Controls:
                 findings, parts
             )
 
-    def for_real(self, card: Iterator[Card]) -> None:
+    def for_real(self, card: Iterator[Planted]) -> None:
         rig = self.rig
         plants: dict[str, Callable[[str], object]] = {
             "logs": log_past_redaction,
@@ -535,7 +601,7 @@ class Controls:
                 continue
             planted = next(card)
             plant(planted_text(planted))
-            findings = Scanner([planted.digits], [planted.cvc]).scan(sink, self.capture(sink))
+            findings = control_scanner(planted).scan(sink, self.capture(sink))
             self.results[f"{sink}, planted for real"] = found_card(findings, planted)
             text, parts = planted_parts(next(card))
             plant(text)
@@ -573,9 +639,9 @@ def test_card_data_typed_into_any_input_is_found_in_no_sink(
             suppress_health_check=SLOW_IS_FINE,
             phases=NO_SHRINKING,
         )
-        @given(batch=card_batches(BATCH))
-        def type_into_every_input(batch: list[Card]) -> None:
-            sweep.well_formed(batch)
+        @given(batch=card_batches(BATCH), holders=holders_for(BATCH))
+        def type_into_every_input(batch: list[Card], holders: list[Cardholder]) -> None:
+            sweep.well_formed(sweep.hold(batch, holders))
 
         @settings(
             max_examples=OVERSIZED_EXAMPLES,
@@ -595,9 +661,9 @@ def test_card_data_typed_into_any_input_is_found_in_no_sink(
             suppress_health_check=SLOW_IS_FINE,
             phases=NO_SHRINKING,
         )
-        @given(batch=card_batches(MALFORMED_CARDS))
-        def type_into_malformed_payloads(batch: list[Card]) -> None:
-            sweep.malformed(batch)
+        @given(batch=card_batches(MALFORMED_CARDS), holders=holders_for(MALFORMED_CARDS))
+        def type_into_malformed_payloads(batch: list[Card], holders: list[Cardholder]) -> None:
+            sweep.malformed(sweep.hold(batch, holders))
 
         @settings(
             max_examples=ACROSS_TURNS_EXAMPLES,
@@ -609,8 +675,12 @@ def test_card_data_typed_into_any_input_is_found_in_no_sink(
         @given(
             spaced=st.lists(widely_spaced(), min_size=SPACED, max_size=SPACED),
             split=st.lists(split_cards(), min_size=SPLIT, max_size=SPLIT),
+            holders=holders_for(SPACED + SPLIT),
         )
-        def type_across_turns(spaced: list[Card], split: list[SplitCard]) -> None:
+        def type_across_turns(
+            spaced: list[Card], split: list[SplitCard], holders: list[Cardholder]
+        ) -> None:
+            sweep.hold([*spaced, *(item.card for item in split)], holders)
             sweep.across_turns(spaced, split)
 
         type_into_every_input()
@@ -618,7 +688,7 @@ def test_card_data_typed_into_any_input_is_found_in_no_sink(
         type_into_oversized_inputs()
         type_into_malformed_payloads()
         captured = {**rig.sinks(), "logs": logs.lines(), "stdout/stderr": output_lines(capfd)}
-        scanner = Scanner(sweep.pans, sweep.cvcs, sweep.splits)
+        scanner = sweep.scanner()
         findings = [f for sink, content in captured.items() for f in scanner.scan(sink, content)]
 
         controls = Controls(rig, logs, capfd)
@@ -633,7 +703,8 @@ def test_card_data_typed_into_any_input_is_found_in_no_sink(
     )
     line = (
         f"leak sweep {rig.name}: {len(sweep.typed_in):,} PANs injected "
-        f"({len(sweep.pans):,} distinct, {len(sweep.cvcs):,} CVCs; {wide} spaced by blank runs, "
+        f"({len(sweep.pans):,} distinct, {len(sweep.cvcs):,} CVCs, {len(sweep.names):,} names, "
+        f"{len(sweep.expiries):,} expiries; {wide} spaced by blank runs, "
         f"{split} split across two DMs) into "
         f"{len({where for _, where in sweep.typed_in})} input paths, {len(findings)} found "
         f"in {len(captured)} sinks; controls {found}/{len(controls.results)} found "
@@ -661,13 +732,17 @@ def _record_total(run: str, injected: int, leaked: int, found: int, planted: int
     )
 
 
-def _control_cards(count: int) -> list[Card]:
-    @settings(max_examples=1, deadline=None, database=None)
-    @given(batch=card_batches(count))
-    def draw(batch: list[Card]) -> None:
-        drawn.extend(batch)
+def holders_for(count: int) -> st.SearchStrategy[list[Cardholder]]:
+    return st.lists(cardholders(), min_size=count, max_size=count)
 
-    drawn: list[Card] = []
+
+def _control_cards(count: int) -> list[tuple[Card, Cardholder]]:
+    @settings(max_examples=1, deadline=None, database=None)
+    @given(batch=card_batches(count), holders=holders_for(count))
+    def draw(batch: list[Card], holders: list[Cardholder]) -> None:
+        drawn.extend(zip(batch, holders, strict=True))
+
+    drawn: list[tuple[Card, Cardholder]] = []
     draw()
     return drawn
 
@@ -716,14 +791,45 @@ def test_cancel_posts_no_text_taken_from_the_request(rig: Rig) -> None:
     assert not findings, "\n".join(map(str, findings))
 
 
+KNOWN_HOLDER = Cardholder("Zoë Quorvexlambrun", 7, 2041, "07 / 41", "spaced once")
+
+
+def bolt_at_debug() -> None:
+    """Bolt's loggers at DEBUG: its Lambda adapter takes their level when the app is built."""
+    logging.getLogger("slack_bolt").setLevel(logging.DEBUG)
+
+
+def submit_known_card_as_base64(rig: Rig) -> Sweep:
+    rig.base64_form_bodies = True
+    sweep = Sweep(rig)
+    sweep.hold([KNOWN_CARD], [KNOWN_HOLDER])
+    sweep.send("/pay", sweep.command(""))
+    answer = sweep.send("card submitted", sweep.submission(sweep.card_fields(KNOWN_CARD)))
+    assert json.loads(answer.body)["response_action"] == "update"
+    return sweep
+
+
 @pytest.mark.parametrize("rig", [("lambda", "sqlite")], ids=["lambda-sqlite"], indirect=True)
 def test_on_lambda_a_card_form_from_an_http_api_is_not_logged_even_at_debug(rig: Rig) -> None:
-    rig.base64_form_bodies = True
-    sweep, card = Sweep(rig), KNOWN_CARD
-    sweep.send("/pay", sweep.command(""))
-    answer = sweep.send("card submitted", sweep.submission(sweep.card_fields(card)))
-    assert json.loads(answer.body)["response_action"] == "update"
-    findings = Scanner([card.digits], [card.cvc]).scan("log", rig.sinks()["lambda log output"])
+    bolt_at_debug()
+    sweep = submit_known_card_as_base64(rig)
+    logged = rig.sinks()["lambda log output"]
+    assert any("paybot:SlackRequestHandler" in line for line in logged), "Bolt logged nothing"
+    findings = sweep.scanner().scan("log", logged)
+    assert not findings, "\n".join(map(str, findings))
+
+
+@pytest.mark.parametrize("rig", [("lambda", "sqlite")], ids=["lambda-sqlite"], indirect=True)
+def test_on_lambda_bolt_is_handed_a_base64_card_form_decoded_so_redaction_can_read_it(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind the quieted adapter log, its second guard: what Bolt logs is plain text."""
+    monkeypatch.setattr(bot.logs, "_QUIET_ADAPTERS_AT_DEBUG", ())
+    bolt_at_debug()
+    submit_known_card_as_base64(rig)
+    logged = rig.sinks()["lambda log output"]
+    assert any("Incoming event" in line for line in logged), "Bolt did not log the event"
+    findings = Scanner([KNOWN_CARD.digits], [KNOWN_CARD.cvc]).scan("log", logged)
     assert not findings, "\n".join(map(str, findings))
 
 
@@ -731,10 +837,13 @@ def test_on_lambda_a_card_form_from_an_http_api_is_not_logged_even_at_debug(rig:
 def test_on_lambda_a_dm_card_number_with_no_break_spaces_is_not_logged_even_at_debug(
     rig: Rig,
 ) -> None:
+    bolt_at_debug()
     sweep, card = Sweep(rig), KNOWN_CARD
     spaced = "\u00a0".join(card.typed.split(" "))
     answer = sweep.send("DM text", sweep.dm(f"my card is {spaced}"))
     assert answer.status == 200
     assert "removed" in rig.bot_messages()[-1]["text"], "the product saw the card number"
-    findings = Scanner([card.digits]).scan("log", rig.sinks()["lambda log output"])
+    logged = rig.sinks()["lambda log output"]
+    assert any("slack_bolt" in line for line in logged), "Bolt logged nothing at DEBUG"
+    findings = Scanner([card.digits]).scan("log", logged)
     assert not findings, "\n".join(map(str, findings))

@@ -27,10 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+from slack_bolt.request import BoltRequest
+from slack_sdk.signature import Clock
+
 from bot.blocks import OPEN_CARD_FORM
+from bot.settings import load_settings
 from emulator import slack_requests
 from emulator.slack_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from tests.integration.harness import SIGNING_SECRET, Paybot
+from handlers import guard
+from handlers.bootstrap import build_app
+from tests.integration.harness import SIGNING_SECRET, Paybot, app_environment
 from tests.security import figures
 from tests.security.rig import Answer, post
 
@@ -234,3 +241,63 @@ def test_an_unsigned_request_that_does_not_parse_is_refused_with_401(paybot: Pay
             headers[TIMESTAMP_HEADER] = stamp
         answers[name] = post(paybot.url, body, headers).status
     assert answers == dict.fromkeys(unparsable, 401)
+
+
+# ------------------------------------------------------- each layer on its own
+
+
+class FrozenClock(Clock):
+    """A clock that says `at` however long the check takes."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self) -> float:
+        return self.at
+
+
+NOW = 1_767_225_600
+
+
+def guard_answer(age: int) -> tuple[int, str] | None:
+    """The guard's answer at NOW to a handshake correctly signed `age` seconds earlier."""
+    request = slack_requests.url_verification()
+    headers = request.headers(SIGNING_SECRET, timestamp=NOW - age)
+    return guard.check(request.body, headers, SIGNING_SECRET, clock=FrozenClock(NOW))
+
+
+@pytest.mark.parametrize("age", [301, -301], ids=["301 s old", "301 s ahead"])
+def test_the_guard_alone_refuses_a_correct_signature_outside_the_five_minute_window(
+    age: int,
+) -> None:
+    assert guard_answer(age) == (401, "invalid signature")
+
+
+@pytest.mark.parametrize("age", [299, -299], ids=["299 s old", "299 s ahead"])
+def test_the_guard_alone_lets_a_correct_signature_inside_the_window_through(age: int) -> None:
+    assert guard_answer(age) is None
+
+
+def bolt_status(tmp_path: Path, signed_at: int) -> int:
+    """Bolt's own answer, as the product builds it, to a handshake signed at `signed_at`."""
+    settings = load_settings(
+        app_environment(
+            slack_url="http://127.0.0.1:9",
+            stripe_url="http://127.0.0.1:9",
+            sqlite_path=tmp_path / "sessions.db",
+        )
+    )
+    request = slack_requests.url_verification()
+    headers = request.headers(SIGNING_SECRET, timestamp=signed_at)
+    answer = build_app(settings).dispatch(BoltRequest(body=request.body.decode(), headers=headers))
+    return answer.status
+
+
+def test_bolt_alone_refuses_a_stale_correctly_signed_request_that_passed_no_guard(
+    tmp_path: Path,
+) -> None:
+    assert bolt_status(tmp_path, int(time.time()) - 600) == 401
+
+
+def test_bolt_alone_answers_the_same_request_signed_now(tmp_path: Path) -> None:
+    assert bolt_status(tmp_path, int(time.time())) == 200

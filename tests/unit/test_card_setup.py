@@ -222,3 +222,30 @@ def test_a_card_the_bank_confirms_for_a_replaced_setup_is_confirmed(
     assert saved is not None
     assert saved.payment == VISA
     assert service.setup_event("seti_fake1") == ("U1", ())  # the return page, after the webhook
+
+
+def test_the_confirmation_kept_in_the_history_names_no_expiry() -> None:
+    done = transition(waiting_on_bank(), SetupSucceeded("seti_1", VISA), CTX).session
+    (turn,) = [turn for turn in done.history if "4242" in turn.text]
+    assert turn.role == "bot"
+    assert VISA.payment_method_id in turn.text
+    assert "08/2030" not in turn.text
+    assert "expires" not in turn.text
+
+
+@pytest.mark.parametrize(
+    "said", [messages.confirmation(VISA), messages.confirmation_turn(VISA)], ids=["older", "now"]
+)
+def test_a_card_confirmed_in_either_history_shape_is_not_confirmed_again(said: str) -> None:
+    """Sessions stored before the expiry left the history keep the full confirmation."""
+    replaced = waiting_on_bank().evolve(payment=OTHER).with_turn("bot", said)
+    again = transition(replaced, SetupSucceeded("seti_old", VISA), CTX)
+    assert again.effects == ()
+
+
+def test_a_card_never_confirmed_is_confirmed_even_when_another_was() -> None:
+    replaced = (
+        waiting_on_bank().evolve(payment=OTHER).with_turn("bot", messages.confirmation_turn(OTHER))
+    )
+    again = transition(replaced, SetupSucceeded("seti_old", VISA), CTX)
+    assert again.effects == (ConfirmCard(VISA),)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -30,6 +29,7 @@ from bot.cards import (
     validate_number,
 )
 from bot.errors import CardRejected
+from tests.card_oracle import MARKS, MAX_MARKS, SEPARATORS, WHITESPACE, ZERO_WIDTH, has_pan
 
 NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)
 
@@ -64,8 +64,6 @@ LENGTHS = {
     Brand.JCB: [16, 17, 18, 19],
     Brand.UNIONPAY: [16, 17, 18, 19],
 }
-ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-SEPARATOR_MARKS = "-\u2010\u2011\u2012\u2013\u2014."
 
 
 def luhn_check_digit(body: str) -> str:
@@ -74,42 +72,6 @@ def luhn_check_digit(body: str) -> str:
         value = int(char) * (2 if position % 2 == 0 else 1)
         total += value - 9 if value > 9 else value
     return str((10 - total % 10) % 10)
-
-
-def luhn_ok(digits: list[int]) -> bool:
-    total = 0
-    for position, value in enumerate(reversed(digits)):
-        doubled = value * 2 if position % 2 else value
-        total += doubled - 9 if doubled > 9 else doubled
-    return total % 10 == 0
-
-
-def oracle_has_pan(text: str) -> bool:
-    """Brute force: from every digit, follow the run rule and Luhn-check each 13–19 prefix.
-
-    The rule: between two digits, any whitespace and zero-width characters, and at most
-    three dashes or dots.
-    """
-    for start, char in enumerate(text):
-        if not char.isdecimal():
-            continue
-        digits: list[int] = []
-        marks = 0
-        for following in text[start:]:
-            if following.isdecimal():
-                digits.append(unicodedata.decimal(following))
-                marks = 0
-                if len(digits) >= 13 and luhn_ok(digits):
-                    return True
-                if len(digits) == 19:
-                    break
-            elif following in ZERO_WIDTH or following.isspace():
-                continue
-            elif following in SEPARATOR_MARKS and marks < 3:
-                marks += 1
-            else:
-                break
-    return False
 
 
 @st.composite
@@ -130,6 +92,14 @@ def formatted(brand: Brand, pan: str, separator: str) -> str:
     else:
         groups = [pan[i : i + 4] for i in range(0, len(pan), 4)]
     return separator.join(groups)
+
+
+@st.composite
+def gaps(draw: st.DrawFn) -> str:
+    """What may sit between two groups: blanks and zero-width characters, up to three marks."""
+    free = st.text("".join(WHITESPACE.values()) + "".join(ZERO_WIDTH.values()), max_size=3)
+    marks = draw(st.lists(st.sampled_from(list(MARKS.values())), max_size=MAX_MARKS))
+    return draw(free) + "".join(mark + draw(free) for mark in marks)
 
 
 # Never digits, separators or zero-width characters: they bound a PAN cleanly.
@@ -482,6 +452,34 @@ def test_redact_pans_removes_every_pan_in_a_message() -> None:
     assert redact_pans(text) == f"first {REDACTED} then {REDACTED}!"
 
 
+@pytest.mark.parametrize("separator", SEPARATORS.values(), ids=SEPARATORS.keys())
+def test_a_card_number_grouped_by_any_claimed_separator_is_redacted(separator: str) -> None:
+    typed = separator.join(["4242"] * 4)
+
+    assert redact_pans(f"card {typed} ok") == f"card {REDACTED} ok"
+
+
+@pytest.mark.parametrize("separator", SEPARATORS.values(), ids=SEPARATORS.keys())
+def test_a_card_number_grouped_by_any_claimed_separator_is_read_as_its_digits(
+    separator: str,
+) -> None:
+    assert normalize_pan(separator.join(["4242"] * 4)) == "4242424242424242"
+
+
+@settings(max_examples=1000, deadline=None)
+@given(card=generated_pans(), data=st.data(), prefix=st.text(), suffix=st.text())
+def test_a_card_number_with_claimed_separators_between_any_digits_is_found(
+    card: tuple[Brand, str], data: st.DataObject, prefix: str, suffix: str
+) -> None:
+    _, pan = card
+    between = data.draw(st.lists(gaps(), min_size=len(pan) - 1, max_size=len(pan) - 1))
+    typed = pan[0] + "".join(gap + digit for gap, digit in zip(between, pan[1:], strict=True))
+    text = prefix + typed + suffix
+
+    assert has_pan(text)
+    assert contains_pan(text)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -503,7 +501,7 @@ def test_text_without_card_numbers_is_left_alone(text: str) -> None:
 @settings(max_examples=1000, deadline=None)
 @given(
     card=generated_pans(),
-    separator=st.sampled_from(["", " ", "-", "."]),
+    separator=st.one_of(st.sampled_from(["", *SEPARATORS.values()]), gaps()),
     prefix=st.text(),
     suffix=st.text(),
     left=boundary_chars,
@@ -518,13 +516,13 @@ def test_redacted_text_holds_no_card_number(
     redacted = redact_pans(text)
 
     assert find_pans(redacted) == []
-    assert not oracle_has_pan(redacted)
+    assert not has_pan(redacted)
 
 
 @settings(max_examples=1000, deadline=None)
 @given(
     card=generated_pans(),
-    separator=st.sampled_from(["", " ", "-", "."]),
+    separator=st.one_of(st.sampled_from(["", *SEPARATORS.values()]), gaps()),
     prefix=st.text(),
     suffix=st.text(),
     left=boundary_chars,
@@ -533,7 +531,7 @@ def test_redacted_text_holds_no_card_number(
 def test_redaction_keeps_the_text_around_a_card_number_exactly(
     card: tuple[Brand, str], separator: str, prefix: str, suffix: str, left: str, right: str
 ) -> None:
-    assume(not oracle_has_pan(prefix) and not oracle_has_pan(suffix))
+    assume(not has_pan(prefix) and not has_pan(suffix))
     brand, pan = card
     text = prefix + left + formatted(brand, pan, separator) + right + suffix
 
