@@ -53,8 +53,8 @@ unit: $(STAMP)
 # Mutation testing of the modules that guard card data and money (TESTING.md); not part
 # of `test`. Mutants are made in mutants/, never in the tree; the names below pick the
 # event-ledger classes out of the two store modules.
-MUTATED := 'bot.cards.*' 'bot.logs.*' 'bot.card_form.*' 'handlers.guard.*' 'handlers.lazy.*' \
-	'handlers.stripe_routes.*' 'bot.adapters.dynamodb_store.xǁDynamoEventLedgerǁ*' \
+MUTATED := 'bot.cards.*' 'bot.logs.*' 'bot.card_form.*' 'handlers.slack.guard.*' 'handlers.slack.lazy.*' \
+	'handlers.stripe.*' 'bot.adapters.dynamodb_store.xǁDynamoEventLedgerǁ*' \
 	'bot.adapters.dynamodb_store.x__event_key*' 'bot.adapters.sqlite_store.xǁSqliteEventLedgerǁ*'
 mutants: $(STAMP)
 	rm -rf mutants

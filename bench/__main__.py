@@ -41,7 +41,7 @@ def _cold_start(cold: ColdStart) -> str:
     verdict = _verdict(cold.ratio <= COLD_START_TARGET)
     return f"""## Cold start
 
-A fresh process imports `handlers/slack.py` and serves one `/pay help`
+A fresh process imports `handlers/aws_lambda.py` and serves one `/pay help`
 request as API Gateway (HTTP API v2) delivers it: DynamoDB store on moto
 server, Slack emulator for `auth.test`. The floor is a fresh process running
 only `from slack_bolt.adapter.aws_lambda import SlackRequestHandler`. Both

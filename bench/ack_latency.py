@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from bench import loopback, traced
 from bench.loopback import Emulators
-from bot.blocks import CARD_FORM, OPEN_CARD_FORM
+from handlers.slack.blocks import CARD_FORM, OPEN_CARD_FORM
 
 TARGET_P99_MS = 15.0
 SURFACES = ("DM event", "/pay", "button click", "modal submit")

@@ -31,7 +31,7 @@ SECRET = "bench-signing-secret"
 FLOOR = "from slack_bolt.adapter.aws_lambda import SlackRequestHandler"
 OURS = """
 import json, sys
-from handlers.slack import handler
+from handlers.aws_lambda import handler
 
 class Context:
     function_name = "paybot-bench-slack"

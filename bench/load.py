@@ -37,8 +37,8 @@ from typing import Any
 
 from bench import loopback
 from bench.loopback import Emulators
-from bot.blocks import OPEN_CARD_FORM
 from emulator.slack_api import ApiCall, SlackWorkspace
+from handlers.slack.blocks import OPEN_CARD_FORM
 
 BURST_USERS = 200
 SOAK_CONCURRENCY = 25

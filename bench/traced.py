@@ -20,7 +20,7 @@ from typing import Any
 from bench import outbound
 from bench.loopback import TRACE_HEADER
 from bot.settings import load_settings
-from handlers.bootstrap import build_app
+from handlers.bootstrap import build
 from handlers.server import make
 
 _WSGI_KEY = "HTTP_" + TRACE_HEADER.upper().replace("-", "_")
@@ -92,11 +92,11 @@ class TracedApp:
     def __init__(self, environment: dict[str, str]) -> None:
         outbound.install()
         os.environ.update(environment)  # boto3 reads its endpoints from the environment
-        bolt = build_app(load_settings(environment))
-        runner = bolt._listener_runner.lazy_listener_runner
+        wiring = build(load_settings(environment))
+        runner = wiring.app._listener_runner.lazy_listener_runner
         runner.executor = _TracingExecutor(runner.executor)  # type: ignore[attr-defined]
         self._traces: dict[str, Trace] = {}
-        self._server = make(bolt, port=0)
+        self._server = make(wiring, port=0)
         self._server.set_app(self._traced(self._server.get_app()))
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

@@ -18,8 +18,8 @@ from typing import Any
 from bench import ack_latency, loopback
 from bench.loopback import Emulators
 from bench.traced import TracedApp
-from bot.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
 from emulator import bedrock_api, slack_requests
+from handlers.slack.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
 
 RUNS = 5
 TOKEN_TURNS = (1, 10, 20, 50)

@@ -35,6 +35,10 @@ class SessionStore(Protocol):
         """Forget the user's session; deleting nothing is not an error."""
         ...
 
+    def purge_expired(self) -> int:
+        """Delete every session past `expires_at`; return how many were deleted."""
+        ...
+
 
 class EventLedger(Protocol):
     """Remembers which deliveries were already handled (Slack retries, webhooks).

@@ -1,4 +1,4 @@
-"""The composition root: Settings in, a wired Bolt app out. Defaults to production.
+"""The composition root: Settings in, the services and the surfaces over them out.
 
 Adapters are imported where they are chosen, so a process loads only the ones
 its settings name (and the Lambda cold start carries no unused SDK).
@@ -6,26 +6,19 @@ its settings name (and the Lambda cold start carries no unused SDK).
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
-from bot.logs import install_redaction
+from bot.adapters.lazy import LazyGateway, LazyHostedCheckout
 from bot.ports import DialogueEngine, EventLedger, HostedCheckout, PaymentGateway, SessionStore
 from bot.rules import RuleEngine
 from bot.service import ConversationService
 from bot.settings import Settings, SettingsError
-from handlers.listeners import register_listeners
 from handlers.services import Services
-
-if TYPE_CHECKING:
-    from bot.models import CardDetails, CardSetup, CheckoutLink, CheckoutOutcome, SetupOutcome
+from handlers.slack.app import build_slack_app
 
 
 def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
@@ -67,41 +60,6 @@ def build_engine(settings: Settings, rules: DialogueEngine) -> DialogueEngine:
     return rules
 
 
-class LazyGateway:
-    """Builds the real gateway on first use, keeping Stripe's SDK out of the cold start."""
-
-    def __init__(self, factory: Callable[[], PaymentGateway]) -> None:
-        self._factory = factory
-        self._gateway: PaymentGateway | None = None
-
-    def _get(self) -> PaymentGateway:
-        if self._gateway is None:
-            self._gateway = self._factory()
-        return self._gateway
-
-    def save_card(
-        self,
-        card: CardDetails,
-        *,
-        team_id: str,
-        user_id: str,
-        customer_id: str | None,
-        return_url: str,
-        idempotency_key: str,
-    ) -> CardSetup:
-        return self._get().save_card(
-            card,
-            team_id=team_id,
-            user_id=user_id,
-            customer_id=customer_id,
-            return_url=return_url,
-            idempotency_key=idempotency_key,
-        )
-
-    def setup_outcome(self, setup_id: str) -> SetupOutcome:
-        return self._get().setup_outcome(setup_id)
-
-
 def build_gateway(settings: Settings) -> PaymentGateway:
     def stripe() -> PaymentGateway:
         from bot.adapters.stripe_gateway import StripeGateway
@@ -114,28 +72,6 @@ def build_gateway(settings: Settings) -> PaymentGateway:
         )
 
     return LazyGateway(stripe)
-
-
-class LazyHostedCheckout:
-    """The Stripe Checkout adapter, built on first use like `LazyGateway`."""
-
-    def __init__(self, factory: Callable[[], HostedCheckout]) -> None:
-        self._factory = factory
-        self._hosted: HostedCheckout | None = None
-
-    def _get(self) -> HostedCheckout:
-        if self._hosted is None:
-            self._hosted = self._factory()
-        return self._hosted
-
-    def open(self, **request: Any) -> CheckoutLink:
-        return self._get().open(**request)
-
-    def expire(self, checkout_id: str) -> None:
-        self._get().expire(checkout_id)
-
-    def outcome(self, checkout_id: str) -> CheckoutOutcome:
-        return self._get().outcome(checkout_id)
 
 
 def build_hosted(settings: Settings) -> HostedCheckout | None:
@@ -182,44 +118,9 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
     )
 
 
-def build_client(settings: Settings) -> WebClient:
-    settings.require("SLACK_BOT_TOKEN")
-    assert settings.SLACK_BOT_TOKEN is not None
-    # Most calls happen inside Slack's 3 s ack: no waiting on `ratelimited`
-    # there (Retry-After is whole seconds); the failure is logged instead.
-    # Lazy listeners wait: see `handlers.render.patient`.
-    return WebClient(
-        token=settings.SLACK_BOT_TOKEN.get_secret_value(),
-        base_url=settings.SLACK_API_URL,
-        timeout=2,
-    )
-
-
-def build_app(settings: Settings, services: Services | None = None) -> App:
-    """The Bolt app with every listener registered."""
-    install_redaction()  # before Bolt or any SDK can log a request body
-    settings.require("SLACK_SIGNING_SECRET")
-    assert settings.SLACK_SIGNING_SECRET is not None
-    app = App(
-        # Bolt gives its own loggers the level of the logger it is handed; this one is
-        # kept at WARNING by `configure_logging`, so request bodies are never logged.
-        logger=logging.getLogger("slack_bolt"),
-        name="paybot",  # without a name Bolt inspects the call stack, slowly, to make one
-        client=build_client(settings),
-        signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
-        process_before_response=True,
-        token_verification_enabled=False,
-        # Lazy work (model turns) runs here when served over HTTP; Bolt's default of 5
-        # threads queues a burst of DMs behind each other.
-        listener_executor=ThreadPoolExecutor(max_workers=32),
-    )
-    register_listeners(app, services or build_services(settings))
-    return app
-
-
 @dataclass(frozen=True)
 class Wiring:
-    """Everything an HTTP entry point serves: the Bolt app and the services behind it."""
+    """Everything an HTTP entry point serves: the services and the Slack app over them."""
 
     app: App
     services: Services
@@ -228,4 +129,4 @@ class Wiring:
 def build(settings: Settings) -> Wiring:
     """The production wiring for `settings`."""
     services = build_services(settings)
-    return Wiring(build_app(settings, services), services)
+    return Wiring(build_slack_app(settings, services), services)

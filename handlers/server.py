@@ -1,8 +1,7 @@
-"""`python -m bot serve`: the Bolt app over HTTP on loopback, one thread per request."""
+"""`python -m bot serve`: the route table over HTTP on loopback, one thread per request."""
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
@@ -11,13 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-
-from handlers import guard, stripe_routes
-from handlers.links import RETURN_PATH
-from handlers.services import Services
-from handlers.stripe_routes import Answer
+from handlers.bootstrap import Wiring
+from handlers.http import MAX_BODY_BYTES, NOT_FOUND, Answer, Request
+from handlers.routes import Routes, answer, routes
 
 log = logging.getLogger(__name__)
 
@@ -44,42 +39,22 @@ class QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def routes(bolt_app: App, services: Services | None = None) -> WSGIApp:
-    """`POST /slack/events` to Bolt; health, Stripe's webhook and return page here; else 404."""
-    slack = SlackRequestHandler(bolt_app, path="/slack/events")
+def application(table: Routes) -> WSGIApp:
+    """A WSGI app over the route table: each request read, bounded, and answered once."""
 
-    def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        answer: Answer = (404, "text/plain", "not found")
-        body = b""
-        if method == "POST" and path in ("/slack/events", stripe_routes.WEBHOOK_PATH):
-            read = _body(environ)
-            if not isinstance(read, bytes):
-                return _answer(start_response, read)
-            body = read
-            environ["wsgi.input"] = io.BytesIO(body)  # Bolt reads the body again
-        if path == "/slack/events" and services is not None and services.signing_secret:
-            headers = {**_headers(environ), "Content-Type": environ.get("CONTENT_TYPE", "")}
-            refused = guard.check(body, headers, services.signing_secret)
-            if refused is None:
-                try:
-                    return slack(environ, start_response)
-                except Exception as exc:  # Bolt could not even parse a signed body
-                    log.warning("unparseable Slack request: %s", type(exc).__name__)
-                    refused = (400, "malformed request")
-            answer = (refused[0], "text/plain", refused[1])
-        elif path == "/slack/events":
-            return slack(environ, start_response)
-        if path == "/health" and method in ("GET", "HEAD"):
-            answer = (200, "text/plain", "ok")
-        elif path == stripe_routes.WEBHOOK_PATH and method == "POST" and services is not None:
-            answer = stripe_routes.webhook(body, _headers(environ), services, bolt_app.client)
-        elif path == RETURN_PATH and method == "GET":
-            query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-            answer = stripe_routes.return_page(query, services, bolt_app.client)
-        return _answer(start_response, answer)
+        if (method, path) not in table:
+            return _answer(start_response, NOT_FOUND)
+        body = _body(environ)
+        if not isinstance(body, bytes):
+            return _answer(start_response, body)
+        headers = {**_headers(environ), "Content-Type": environ.get("CONTENT_TYPE", "")}
+        query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        request = Request(method=method, path=path, headers=headers, body=body, query=query)
+        return _answer(start_response, answer(table, request))
 
-    return application
+    return wsgi
 
 
 def _answer(start_response: StartResponse, answer: Answer) -> Iterable[bytes]:
@@ -93,7 +68,7 @@ def _body(environ: dict[str, Any]) -> bytes | Answer:
     length = environ.get("CONTENT_LENGTH") or "0"
     if not (length.isascii() and length.isdigit()):
         return 400, "text/plain", "invalid Content-Length"
-    if int(length) > guard.MAX_BODY_BYTES:  # refused before a byte of it is read
+    if int(length) > MAX_BODY_BYTES:  # refused before a byte of it is read
         return 413, "text/plain", "request body too large"
     try:
         body: bytes = environ["wsgi.input"].read(int(length))
@@ -109,9 +84,8 @@ def _headers(environ: dict[str, Any]) -> dict[str, str]:
 
 
 def make(
-    bolt_app: App,
+    wiring: Wiring,
     *,
-    services: Services | None = None,
     host: str = "127.0.0.1",
     port: int = 3000,
     request_timeout: float = REQUEST_TIMEOUT_SECONDS,
@@ -121,7 +95,7 @@ def make(
     return make_server(
         host,
         port,
-        routes(bolt_app, services),
+        application(routes(wiring)),
         server_class=ThreadingWSGIServer,
         handler_class=handler,
     )

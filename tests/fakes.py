@@ -44,6 +44,13 @@ class MemoryStore:
     def delete(self, *, team_id: str, user_id: str) -> None:
         self.rows.pop((team_id, user_id), None)
 
+    def purge_expired(self) -> int:
+        with self._lock:
+            expired = [key for key, row in self.rows.items() if row.expires_at <= self.clock()]
+            for key in expired:
+                del self.rows[key]
+            return len(expired)
+
 
 class MemoryLedger:
     """An `EventLedger` in memory, with the same expiry rules as the real ones."""

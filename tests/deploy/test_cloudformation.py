@@ -226,7 +226,7 @@ def test_no_role_refers_to_the_functions(template: Template) -> None:
 
 
 def test_slack_function_runs_the_lambda_entry_on_python312_arm64(slack: dict[str, Any]) -> None:
-    assert slack["Handler"] == "handlers/slack.handler"
+    assert slack["Handler"] == "handlers/aws_lambda.handler"
     assert slack["Runtime"] == "python3.12"
     assert slack["Architectures"] == ["arm64"]
 

@@ -5,7 +5,7 @@ Secrets Manager on moto server.
 A DM is acknowledged by one invocation and answered by a second, lazy one that Bolt starts
 through Lambda's Invoke API (AWS_ENDPOINT_URL_LAMBDA), as on AWS. serverless-offline gives
 every Python function the same placeholder ARN; the product's lazy runner
-(`handlers/lazy.py`) then invokes by the function's own name. A recording pass-through in
+(`handlers/slack/lazy.py`) then invokes by the function's own name. A recording pass-through in
 front of serverless-offline's Invoke API lets the tests see each invocation.
 """
 
@@ -32,12 +32,12 @@ from aiohttp import ClientSession, web
 from moto.server import ThreadedMotoServer
 
 from bot.adapters.dynamodb_store import SESSION_KEY_PREFIX, create_table
-from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
 from bot.settings import Settings
 from emulator import slack_requests
 from emulator.server import RunningServer, serve_in_thread
 from emulator.slack_api import DEFAULT_TOKEN, DEFAULT_USER_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
 from tests.deploy.environment import PROJECT_ROOT, REGION, STAGE, serverless_environment
 
 SIGNING_SECRET = "offline-signing-secret"

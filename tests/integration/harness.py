@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import CARD_FORM
 from bot.settings import load_settings
 from emulator import slack_requests
 from emulator.bedrock_api import BedrockEmulator
@@ -31,6 +30,7 @@ from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
 from handlers.bootstrap import build
 from handlers.server import make
+from handlers.slack.blocks import CARD_FORM
 
 SIGNING_SECRET = "paybot-test-signing-secret"
 WEBHOOK_SECRET = "whsec_paybot_test"
@@ -216,7 +216,7 @@ def running_paybot(
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         wiring = build(load_settings(environment))
-        server = make(wiring.app, services=wiring.services, port=0)
+        server = make(wiring, port=0)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         stripe.webhook_url = f"http://127.0.0.1:{server.server_port}/stripe/webhook"

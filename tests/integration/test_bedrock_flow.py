@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks import OPEN_CARD_FORM
 from emulator import bedrock_api, slack_requests
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import MODEL_ID, Paybot, running_paybot
 
 

@@ -18,8 +18,8 @@ import pytest
 import stripe
 
 from bot import messages
-from bot.blocks import OPEN_AUTHENTICATION, OPEN_CARD_FORM
 from bot.models import State
+from handlers.slack.blocks import OPEN_AUTHENTICATION, OPEN_CARD_FORM
 from tests.integration.harness import STRIPE_KEY, WEBHOOK_SECRET, Paybot, running_paybot
 from tests.integration.test_slack_flow import GOOD_VISA, session_of
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks import OPEN_CARD_FORM
 from bot.cards import contains_pan
 from bot.messages import PAN_WARNING
 from emulator import bedrock_api
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import MODEL_ID, Paybot, running_paybot
 
 PAN = "4000 0566 5566 5556"

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from bot.adapters.dynamodb_store import DynamoSessionStore
-from bot.blocks import OPEN_CARD_FORM
 from bot.cards import contains_pan
 from bot.models import State
 from emulator import slack_requests
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import Paybot, running_paybot
 
 CARD = {"name": "Ada Lovelace", "number": "5555 5555 5555 4444", "expiry": "08/30", "cvc": "123"}

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 import stripe
 
-from bot.blocks import CANCEL_PAYMENT, OPEN_CHECKOUT
 from bot.cards import contains_pan
 from bot.messages import CHECKOUT_EXPIRED, HOSTED_INSTEAD
 from bot.models import State
 from emulator import slack_requests
 from emulator.slack_api import GENERAL_CHANNEL_ID
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CHECKOUT
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
 from tests.integration.test_slack_flow import session_of
 

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import stripe
 
-import handlers.slack
-from bot.blocks import CARD_FORM
+import handlers.aws_lambda
 from emulator import slack_requests
 from emulator.server import serve_in_thread
 from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
+from handlers.slack.blocks import CARD_FORM
 from tests.integration.harness import SIGNING_SECRET, WEBHOOK_SECRET, app_environment
 
 
@@ -40,7 +40,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Slack
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(handlers.slack, "_container", None)  # a cold container
+        monkeypatch.setattr(handlers.aws_lambda, "_container", None)  # a cold container
         yield workspace
 
 
@@ -84,13 +84,13 @@ def pay(workspace: SlackWorkspace, text: str) -> slack_requests.SlackRequest:
 def test_pay_help_is_answered_through_either_event_shape(
     workspace: SlackWorkspace, shape: Any
 ) -> None:
-    response = handlers.slack.handler(shape(pay(workspace, "help")), LambdaContext())
+    response = handlers.aws_lambda.handler(shape(pay(workspace, "help")), LambdaContext())
     assert response["statusCode"] == 200
     assert "/pay 45 USD INV-1001" in response["body"]
 
 
 def test_pay_opens_the_card_form_on_lambda(workspace: SlackWorkspace) -> None:
-    response = handlers.slack.handler(http_api_event(pay(workspace, "")), LambdaContext())
+    response = handlers.aws_lambda.handler(http_api_event(pay(workspace, "")), LambdaContext())
     assert response["statusCode"] == 200
     assert [v["callback_id"] for v in workspace.views(DEFAULT_USER_ID)] == [CARD_FORM]
 
@@ -98,7 +98,7 @@ def test_pay_opens_the_card_form_on_lambda(workspace: SlackWorkspace) -> None:
 def test_a_forged_request_is_refused_on_lambda(workspace: SlackWorkspace) -> None:
     event = http_api_event(pay(workspace, "help"))
     event["headers"]["x-slack-signature"] = "v0=" + "0" * 64
-    response = handlers.slack.handler(event, LambdaContext())
+    response = handlers.aws_lambda.handler(event, LambdaContext())
     assert response["statusCode"] == 401
     assert workspace.calls == []
 
@@ -124,14 +124,14 @@ def test_a_signed_stripe_webhook_is_verified_on_the_raw_body(
         body, WEBHOOK_SECRET, timestamp=int(time.time())
     )
     event = stripe_event(body.encode(), signature, base64_body=base64_body)
-    response = handlers.slack.handler(event, LambdaContext())
+    response = handlers.aws_lambda.handler(event, LambdaContext())
     assert (response["statusCode"], response["body"]) == (200, "ignored")
 
 
 def test_a_badly_signed_stripe_webhook_gets_400_on_lambda(workspace: SlackWorkspace) -> None:
     body = b'{"id": "evt_1", "type": "checkout.session.completed"}'
     event = stripe_event(body, "t=1,v1=" + "0" * 64, base64_body=True)
-    assert handlers.slack.handler(event, LambdaContext())["statusCode"] == 400
+    assert handlers.aws_lambda.handler(event, LambdaContext())["statusCode"] == 400
 
 
 def test_the_return_page_is_served_on_lambda(workspace: SlackWorkspace) -> None:
@@ -143,6 +143,6 @@ def test_the_return_page_is_served_on_lambda(workspace: SlackWorkspace) -> None:
         "headers": {},
         "isBase64Encoded": False,
     }
-    response = handlers.slack.handler(event, LambdaContext())
+    response = handlers.aws_lambda.handler(event, LambdaContext())
     assert response["statusCode"] == 200
     assert "app_redirect?app=A0EMULATOR" in response["body"]

@@ -14,8 +14,7 @@ import boto3
 import pytest
 from aiohttp import web
 
-import handlers.slack
-from bot.blocks import CARD_FORM
+import handlers.aws_lambda
 from bot.cards import contains_pan
 from emulator import slack_requests
 from emulator.server import serve_in_thread
@@ -23,6 +22,7 @@ from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspa
 from emulator.slack_api import create_app as slack_app
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
+from handlers.slack.blocks import CARD_FORM
 from tests.integration.harness import SIGNING_SECRET, app_environment
 
 PAN = "4242 4242 4242 4242"
@@ -68,11 +68,11 @@ class Lambda:
             "body": request.body.decode(),
             "isBase64Encoded": False,
         }
-        return handlers.slack.handler(event, LambdaContext())
+        return handlers.aws_lambda.handler(event, LambdaContext())
 
     def run_lazy_invocations(self) -> None:
         for payload in list(self.invokes.payloads):
-            handlers.slack.handler(payload, LambdaContext())
+            handlers.aws_lambda.handler(payload, LambdaContext())
 
     @property
     def dm(self) -> str:
@@ -103,7 +103,7 @@ def on_lambda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lambd
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(handlers.slack, "_container", None)
+        monkeypatch.setattr(handlers.aws_lambda, "_container", None)
         yield Lambda(workspace, stripe, invokes)
 
 

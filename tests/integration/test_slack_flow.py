@@ -10,9 +10,9 @@ import pytest
 
 from bot import messages
 from bot.adapters.sqlite_store import SqliteSessionStore
-from bot.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
 from bot.models import Session, State
 from emulator import slack_requests
+from handlers.slack.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
 from tests.integration.harness import Paybot
 
 

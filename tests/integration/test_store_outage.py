@@ -16,8 +16,8 @@ from emulator import slack_requests
 from emulator.server import serve_in_thread
 from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
-from handlers.bootstrap import build_app
 from handlers.services import Services
+from handlers.slack.app import build_slack_app
 from tests.fakes import FakeGateway, MemoryStore
 from tests.integration.harness import SIGNING_SECRET, app_environment
 
@@ -52,7 +52,7 @@ def setup(tmp_path) -> Iterator[tuple[App, SlackWorkspace]]:  # type: ignore[no-
         conversation = ConversationService(
             store=DownStore(), engine=RuleEngine(), gateway=FakeGateway()
         )
-        yield build_app(settings, Services(conversation, DownLedger())), workspace
+        yield build_slack_app(settings, Services(conversation, DownLedger())), workspace
 
 
 def dispatch(

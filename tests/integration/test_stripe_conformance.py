@@ -23,9 +23,9 @@ import pytest
 import stripe
 from aiohttp import web
 
-from bot.blocks import CANCEL_PAYMENT
 from emulator.server import RunningServer, serve_in_thread
 from emulator.stripe_api.params import unknown_params
+from handlers.slack.blocks import CANCEL_PAYMENT
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
 from tests.integration.test_hosted_flow import checkout_link, confirmations, fill_in_hosted_page
 from tests.integration.test_slack_flow import GOOD_VISA, session_of

@@ -26,7 +26,6 @@ import pytest
 from aiohttp import web
 from slack_sdk import WebClient
 
-from bot.blocks import CARD_FORM, OPEN_CARD_FORM
 from bot.settings import load_settings
 from emulator.server import RunningServer, serve_in_thread
 from emulator.slack_api import DEFAULT_TOKEN, DEFAULT_USER_ID, SlackWorkspace
@@ -34,8 +33,10 @@ from emulator.slack_signing import verify
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
 from emulator.workspace import UI, AppEndpoint, WorkspaceUI, create_app
-from handlers.bootstrap import build_app
-from handlers.server import QuietHandler, ThreadingWSGIServer, routes
+from handlers.bootstrap import build
+from handlers.routes import routes
+from handlers.server import QuietHandler, ThreadingWSGIServer, application
+from handlers.slack.blocks import CARD_FORM, OPEN_CARD_FORM
 from tests.integration.harness import SIGNING_SECRET, app_environment
 
 pytestmark = pytest.mark.integration
@@ -215,7 +216,7 @@ def with_paybot(tmp_path: Path) -> Iterator[Workspace]:
         settings = app_environment(
             slack_url=server.url, stripe_url=stripe.url, sqlite_path=tmp_path / "s.db"
         )
-        bot_server.set_app(routes(build_app(load_settings(settings))))
+        bot_server.set_app(application(routes(build(load_settings(settings)))))
         thread = threading.Thread(target=bot_server.serve_forever, daemon=True)
         thread.start()
         try:

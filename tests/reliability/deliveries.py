@@ -19,7 +19,7 @@ APOLOGY = PaybotError.user_message
 """What a user is told when a store or service failure stopped their turn."""
 
 _IGNORED = re.compile(r"duplicate delivery of (\S+) ignored")
-_LISTENER_LOGGER = "handlers.messages"
+_LISTENER_LOGGER = "handlers.slack.messages"
 
 
 def add_payer(paybot: Paybot, user_id: str) -> str:

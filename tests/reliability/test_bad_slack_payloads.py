@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bot import messages
-from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, reply_blocks
 from bot.card_form import FIELDS
 from bot.cards import contains_pan
 from bot.messages import PAN_WARNING
 from emulator import slack_requests
 from emulator.slack_api import GENERAL_CHANNEL_ID
 from emulator.slack_requests import SlackRequest
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, reply_blocks
 from tests.integration.harness import Paybot, Response, running_paybot
 from tests.reliability.adversarial import hostile_text, pan_rendering
 

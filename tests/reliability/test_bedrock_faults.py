@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.adapters.bedrock_engine import TOOL_NAME, BedrockEngine
-from bot.blocks import OPEN_CARD_FORM
 from emulator import bedrock_api
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import MODEL_ID, Paybot, running_paybot
 
 ASK = "I need to pay invoice INV-1001, $45"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks import OPEN_CARD_FORM
-from handlers.actions import FORM_DID_NOT_OPEN
-from handlers.commands import FORM_TIMED_OUT
+from handlers.slack.actions import FORM_DID_NOT_OPEN
+from handlers.slack.blocks import OPEN_CARD_FORM
+from handlers.slack.commands import FORM_TIMED_OUT
 from tests.integration.harness import Paybot
 
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import OPEN_CARD_FORM
 from bot.cards import contains_pan
 from emulator import slack_requests
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import Paybot, Response, running_paybot
 from tests.reliability.deliveries import APOLOGY, add_payer, watching_deliveries
 from tests.reliability.stores import DynamoStoreUnderTest

@@ -20,11 +20,11 @@ import pytest
 from bot import messages
 from bot.adapters.dynamodb_store import DynamoSessionStore
 from bot.adapters.sqlite_store import SqliteSessionStore
-from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, card_modal, reply_blocks
 from bot.models import Session, Slots, State, Turn
 from bot.ports import SessionStore
 from emulator import slack_requests
 from emulator.slack_requests import TEAM_ID
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, card_modal, reply_blocks
 from tests.integration.harness import Paybot
 from tests.reliability.stores import DynamoStoreUnderTest, StoreUnderTest
 

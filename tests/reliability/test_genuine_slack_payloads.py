@@ -17,7 +17,7 @@ import pytest
 
 from bot.cards import contains_pan
 from emulator.slack_requests import SlackRequest
-from handlers import guard
+from handlers.slack import guard
 from tests.integration.harness import Paybot, running_paybot
 from tests.reliability.slack_payload_corpus import (
     EVENTS,

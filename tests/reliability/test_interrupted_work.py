@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-import handlers.slack
+import handlers.aws_lambda
 from bot.adapters.dynamodb_store import DynamoEventLedger
 from bot.adapters.sqlite_store import SqliteEventLedger
 from bot.ports import EventLedger
@@ -225,13 +225,13 @@ def call(request: slack_requests.SlackRequest, retry_num: int | None = None) -> 
         "body": request.body.decode(),
         "isBase64Encoded": False,
     }
-    answer: dict[str, Any] = handlers.slack.handler(event, TimedContext())
+    answer: dict[str, Any] = handlers.aws_lambda.handler(event, TimedContext())
     return answer
 
 
 def run_lazy_invocations(on_lambda: Lambda) -> None:
     for payload in on_lambda.invokes.payloads:
-        handlers.slack.handler(payload, TimedContext())
+        handlers.aws_lambda.handler(payload, TimedContext())
     on_lambda.invokes.payloads.clear()
 
 

@@ -18,7 +18,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-import handlers.slack
+import handlers.aws_lambda
 from bot.adapters.secrets_manager import CachedSecret, SecretUnavailable
 from emulator import slack_requests
 from emulator.server import serve_in_thread
@@ -199,7 +199,7 @@ def workspace(
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("SLACK_BOT_TOKEN")
         monkeypatch.delenv("SLACK_SIGNING_SECRET")
-        monkeypatch.setattr(handlers.slack, "_container", None)
+        monkeypatch.setattr(handlers.aws_lambda, "_container", None)
         yield workspace
 
 
@@ -229,16 +229,18 @@ def test_the_lambda_entry_keeps_answering_while_the_secret_cannot_be_refreshed(
 ) -> None:
     clock = FakeClock()
     secret = CachedSecret(secret_arn, client=flaky, max_age=300, clock=clock)  # type: ignore[arg-type]
-    container = handlers.slack.Container(dict(os.environ), secret=secret)
-    monkeypatch.setattr(handlers.slack, "_container", container)
+    container = handlers.aws_lambda.Container(dict(os.environ), secret=secret)
+    monkeypatch.setattr(handlers.aws_lambda, "_container", container)
     recorded = RecordedLogs()
     logging.getLogger().addHandler(recorded)
-    assert handlers.slack.handler(pay_help(workspace), LambdaContext())["statusCode"] == 200
+    assert handlers.aws_lambda.handler(pay_help(workspace), LambdaContext())["statusCode"] == 200
     flaky.down = True
     answers = []
     for _ in range(5):
         clock.now += 301
-        answers.append(handlers.slack.handler(pay_help(workspace), LambdaContext())["statusCode"])
+        answers.append(
+            handlers.aws_lambda.handler(pay_help(workspace), LambdaContext())["statusCode"]
+        )
     assert answers == [200] * 5
     assert len([r for r in recorded.records if r.levelno >= logging.WARNING]) == 1
 
@@ -247,6 +249,6 @@ def test_the_lambda_entry_answers_503_when_the_secret_was_never_readable(
     workspace: SlackWorkspace, secrets_client: Any, secret_arn: str
 ) -> None:
     secrets_client.delete_secret(SecretId=secret_arn, ForceDeleteWithoutRecovery=True)
-    response = handlers.slack.handler(pay_help(workspace), LambdaContext())
+    response = handlers.aws_lambda.handler(pay_help(workspace), LambdaContext())
     assert response["statusCode"] == 503
     assert SIGNING_SECRET not in json.dumps(response)

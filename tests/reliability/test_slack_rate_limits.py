@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from slack_sdk.http_retry import builtin_handlers
 
-from handlers.render import MAX_RATE_LIMIT_WAIT_SECONDS
+from handlers.slack.client import MAX_RATE_LIMIT_WAIT_SECONDS
 from tests.integration.harness import Paybot, Response
 from tests.reliability.deliveries import wait_for
 
@@ -87,7 +87,7 @@ def test_a_rate_limited_card_confirmation_is_not_waited_for_inside_the_ack(
     retry_after: int,
     figure: Callable[[str], None],
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="handlers.render")
+    caplog.set_level(logging.ERROR, logger="handlers.slack.render")
     paybot.pay()
     paybot.slack.inject("chat.postMessage", retry_after=retry_after)
     answer, elapsed = timed(lambda: paybot.submit(CARD))
@@ -107,7 +107,7 @@ def test_a_rate_limited_card_confirmation_is_not_waited_for_inside_the_ack(
 def test_a_rate_limited_card_number_warning_is_not_waited_for_inside_the_ack(
     paybot: Paybot, held_sleep: HeldSleep, caplog: pytest.LogCaptureFixture, retry_after: int
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="handlers.render")
+    caplog.set_level(logging.ERROR, logger="handlers.slack.render")
     paybot.slack.inject("chat.postMessage", retry_after=retry_after)
     answer, elapsed = timed(lambda: paybot.dm(PASTED_CARD))
     assert answer.status == 200
@@ -119,7 +119,7 @@ def test_a_rate_limited_card_number_warning_is_not_waited_for_inside_the_ack(
 def test_a_rate_limit_that_outlasts_the_retry_loses_the_dm_reply_with_a_log_line(
     paybot: Paybot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="handlers.render")
+    caplog.set_level(logging.ERROR, logger="handlers.slack.render")
     paybot.slack.inject("chat.postMessage", retry_after=1, count=2)
     assert paybot.dm(ASK).status == 200
     assert wait_for(lambda: "chat.postMessage failed: ratelimited" in caplog.text, timeout=10)
@@ -153,7 +153,7 @@ def lambda_timeout() -> int:
 def test_a_dm_reply_never_waits_longer_than_its_lambda_invocation_may_run_and_says_so(
     paybot: Paybot, held_sleep: HeldSleep, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="handlers.render")
+    caplog.set_level(logging.ERROR, logger="handlers.slack.render")
     budget = lambda_timeout()
     paybot.slack.inject("chat.postMessage", retry_after=budget + 1)
     paybot.dm(ASK)

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import OPEN_CARD_FORM
 from bot.errors import PaymentUnavailable
 from bot.models import State
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import Paybot
 from tests.reliability.deliveries import wait_for
 from tests.reliability.stores import SqliteStoreUnderTest

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bot import messages
-from bot.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, OPEN_CHECKOUT
 from bot.models import State
 from handlers import bootstrap
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, OPEN_CHECKOUT
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, Response, running_paybot
 from tests.integration.test_card_authentication import NEEDS_BANK, authenticate
 from tests.integration.test_hosted_flow import checkout_id, confirmations, fill_in_hosted_page

@@ -1,7 +1,7 @@
 """The product as it really runs, with every place it writes to opened up for inspection.
 
 Two runtimes: the served app over real HTTP (`running_paybot`), and the Lambda entry
-`handlers.slack.handler` fed API Gateway events, whose lazy listeners re-invoke the function
+`handlers.aws_lambda.handler` fed API Gateway events, whose lazy listeners re-invoke the function
 through a recording Invoke endpoint and are then run. Either on SQLite or on DynamoDB
 (moto server). Around both: the Slack, Stripe and Bedrock emulators on loopback.
 """
@@ -26,9 +26,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-import handlers.slack
+import handlers.aws_lambda
 from bot.adapters.stripe_gateway import StripeGateway
-from bot.blocks import CARD_FORM
 from bot.logs import RedactingFormatter
 from emulator import slack_requests
 from emulator.bedrock_api import BedrockEmulator
@@ -38,6 +37,7 @@ from emulator.slack_api import DEFAULT_USER_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
+from handlers.slack.blocks import CARD_FORM
 from tests.integration.harness import MODEL_ID, SIGNING_SECRET, app_environment, running_paybot
 
 LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "bot", "handlers")
@@ -200,6 +200,8 @@ class Rig:
     """What the Lambda container's own log handler wrote (CloudWatch, on AWS)."""
     base64_form_bodies: bool = False
     """On Lambda, deliver form bodies base64-encoded, as an API Gateway HTTP API does."""
+    base64_all_bodies: bool = False
+    """On Lambda, deliver every body base64-encoded (a REST API with binary media types)."""
     user_id: str = DEFAULT_USER_ID
     _lazy_done: int = 0
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -274,14 +276,15 @@ class Rig:
 
 
 def _to_lambda(rig: Rig, request: slack_requests.SlackRequest, headers: dict[str, str]) -> Answer:
-    encoded = rig.base64_form_bodies and request.content_type == slack_requests.FORM_TYPE
+    form = request.content_type == slack_requests.FORM_TYPE
+    encoded = rig.base64_all_bodies or (rig.base64_form_bodies and form)
     response = _lambda_call(http_api_event(request, headers, base64_body=encoded), rig.crashes)
     return Answer(int(response.get("statusCode", 0)), str(response.get("body", "")))
 
 
 def _lambda_call(event: dict[str, Any], crashes: list[str]) -> dict[str, Any]:
     try:
-        return handlers.slack.handler(event, LambdaContext())
+        return handlers.aws_lambda.handler(event, LambdaContext())
     except Exception as exc:  # the Lambda runtime logs it and answers 502
         crashes.append("".join(traceback.format_exception(exc)))
         return {"statusCode": 502, "body": ""}
@@ -351,7 +354,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str]) -> Answer:
 def on_lambda(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: Store, **settings: str
 ) -> Iterator[Rig]:
-    """`handlers.slack.handler` in a cold container, lazy work re-invoked through Invoke."""
+    """`handlers.aws_lambda.handler` in a cold container, lazy work re-invoked through Invoke."""
     workspace, stripe, bedrock, invokes = (
         SlackWorkspace(),
         StripeEmulator(),
@@ -379,10 +382,10 @@ def on_lambda(
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(handlers.slack, "_container", None)
+        monkeypatch.setattr(handlers.aws_lambda, "_container", None)
         rig = Rig("lambda", store, workspace, stripe, bedrock, _to_lambda, invokes)
         _tap_idempotency_keys(monkeypatch, rig.idempotency_keys)
-        handlers.slack._current()  # cold start now, so logging set up after it stays set up
+        handlers.aws_lambda._current()  # cold start now, so logging set up after it stays set up
         rig.log_output = io.StringIO()
         for handler in logging.getLogger().handlers:  # the container's own: it redacts
             if isinstance(handler.formatter, RedactingFormatter):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks import OPEN_CARD_FORM
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import Paybot, running_paybot
 
 

@@ -2,7 +2,7 @@
 quietly take card numbers: a clear refusal every time, never a 500, a hung thread or a modal.
 
 Both runtimes: the served app (`python -m bot serve`) over real sockets, and the Lambda
-entry `handlers.slack.handler` fed API Gateway events.
+entry `handlers.aws_lambda.handler` fed API Gateway events.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import boto3
 import pytest
 import stripe
 
-import handlers.slack
+import handlers.aws_lambda
 from bot.adapters.stripe_checkout import PAGE_LIFETIME_SECONDS
 from bot.settings import HOSTED_PAGE_SECONDS, SettingsError, load_settings
 from emulator import slack_requests
@@ -119,7 +119,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Slack
         )
         for name, value in environment.items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setattr(handlers.slack, "_container", None)
+        monkeypatch.setattr(handlers.aws_lambda, "_container", None)
         yield workspace
 
 
@@ -187,7 +187,7 @@ def test_a_non_ascii_slack_signature_is_refused_with_401_on_lambda(
 ) -> None:
     request = pay(workspace, "help")
     headers = {**request.headers(SIGNING_SECRET), "X-Slack-Signature": NON_ASCII_SIGNATURE}
-    response = handlers.slack.handler(http_api_event(request, headers), LambdaContext())
+    response = handlers.aws_lambda.handler(http_api_event(request, headers), LambdaContext())
     assert response["statusCode"] == 401
     assert workspace.calls == []
 
@@ -197,7 +197,7 @@ def test_a_non_ascii_stripe_signature_is_refused_with_400_on_lambda(
 ) -> None:
     body = json.dumps({"id": "evt_1", "type": "checkout.session.completed"}).encode()
     event = stripe_webhook_event(body, f"t={int(time.time())},v1={'é' * 64}")
-    assert handlers.slack.handler(event, LambdaContext())["statusCode"] == 400
+    assert handlers.aws_lambda.handler(event, LambdaContext())["statusCode"] == 400
 
 
 def test_a_genuine_stripe_signature_is_still_accepted_on_lambda(workspace: SlackWorkspace) -> None:
@@ -205,7 +205,7 @@ def test_a_genuine_stripe_signature_is_still_accepted_on_lambda(workspace: Slack
     signature = stripe.WebhookSignature.generate_signature_header(
         body, WEBHOOK_SECRET, timestamp=int(time.time())
     )
-    response = handlers.slack.handler(
+    response = handlers.aws_lambda.handler(
         stripe_webhook_event(body.encode(), signature), LambdaContext()
     )
     assert (response["statusCode"], response["body"]) == (200, "ignored")
@@ -244,7 +244,7 @@ def test_an_oversized_body_is_refused_with_413_on_lambda(workspace: SlackWorkspa
     request = slack_requests.message_im_event(
         user_id=DEFAULT_USER_ID, channel_id="D0PAYBOT", text="x" * (5 * 1024 * 1024)
     )
-    response = handlers.slack.handler(http_api_event(request), LambdaContext())
+    response = handlers.aws_lambda.handler(http_api_event(request), LambdaContext())
     assert response["statusCode"] == 413
     assert workspace.calls == []
 
@@ -262,7 +262,7 @@ def test_the_url_handshake_is_answered_from_a_rest_event_without_is_base64_encod
     workspace: SlackWorkspace,
 ) -> None:
     request = slack_requests.url_verification("challenge-from-slack")
-    response = handlers.slack.handler(old_rest_api_event(request), LambdaContext())
+    response = handlers.aws_lambda.handler(old_rest_api_event(request), LambdaContext())
     assert response["statusCode"] == 200
     assert "challenge-from-slack" in response["body"]
 
@@ -270,7 +270,9 @@ def test_the_url_handshake_is_answered_from_a_rest_event_without_is_base64_encod
 def test_pay_help_is_answered_from_a_rest_event_without_is_base64_encoded(
     workspace: SlackWorkspace,
 ) -> None:
-    response = handlers.slack.handler(old_rest_api_event(pay(workspace, "help")), LambdaContext())
+    response = handlers.aws_lambda.handler(
+        old_rest_api_event(pay(workspace, "help")), LambdaContext()
+    )
     assert response["statusCode"] == 200
     assert "/pay 45 USD INV-1001" in response["body"]
 
@@ -301,11 +303,11 @@ def test_hosted_entry_without_a_webhook_secret_answers_503_on_lambda_and_never_o
     hosted_secret_without_webhook_secret: SlackWorkspace,
 ) -> None:
     workspace = hosted_secret_without_webhook_secret
-    handlers.slack._current()  # the cold start configures logging; record after it
+    handlers.aws_lambda._current()  # the cold start configures logging; record after it
     recorded = RecordedLogs()
     logging.getLogger().addHandler(recorded)
     answers = [
-        handlers.slack.handler(http_api_event(pay(workspace)), LambdaContext())["statusCode"]
+        handlers.aws_lambda.handler(http_api_event(pay(workspace)), LambdaContext())["statusCode"]
         for _ in range(3)
     ]
     assert answers == [503, 503, 503]

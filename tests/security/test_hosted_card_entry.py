@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot import messages
-from bot.blocks import OPEN_CARD_FORM, card_modal
 from bot.models import Slots
 from handlers import bootstrap
+from handlers.slack.blocks import OPEN_CARD_FORM, card_modal
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
 from tests.integration.test_slack_flow import GOOD_VISA, session_of
 

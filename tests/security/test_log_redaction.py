@@ -28,7 +28,7 @@ def test_a_cvc_in_a_logged_card_form_is_removed_however_it_was_typed(
     with everything_logged() as logs:
         for code in CODES:
             state = modal_state(CVC_SPELLINGS[spelling](code))
-            logging.getLogger("handlers.views").debug("state %s", shown_as(state))  # type: ignore[operator]
+            logging.getLogger("handlers.slack.views").debug("state %s", shown_as(state))  # type: ignore[operator]
     assert len(logs.records) == len(CODES)
     findings = Scanner(cvcs=CODES).scan("logs", logs.lines())
     assert not findings, "\n".join(map(str, findings))

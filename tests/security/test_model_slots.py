@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.blocks import OPEN_CARD_FORM
 from bot.messages import mrkdwn_literal
 from bot.models import Slots
 from bot.rules import extract_slots
 from emulator import bedrock_api
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import MODEL_ID, Paybot, running_paybot
 
 PHISHING_REFERENCE = "<!channel> <https://evil.example/pay|Re-enter card here>"

@@ -31,12 +31,12 @@ import pytest
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import Clock
 
-from bot.blocks import OPEN_CARD_FORM
 from bot.settings import load_settings
 from emulator import slack_requests
 from emulator.slack_signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
-from handlers import guard
-from handlers.bootstrap import build_app
+from handlers.bootstrap import build
+from handlers.slack import guard
+from handlers.slack.blocks import OPEN_CARD_FORM
 from tests.integration.harness import SIGNING_SECRET, Paybot, app_environment
 from tests.security import figures
 from tests.security.rig import Answer, post
@@ -289,7 +289,7 @@ def bolt_status(tmp_path: Path, signed_at: int) -> int:
     )
     request = slack_requests.url_verification()
     headers = request.headers(SIGNING_SECRET, timestamp=signed_at)
-    answer = build_app(settings).dispatch(BoltRequest(body=request.body.decode(), headers=headers))
+    answer = build(settings).app.dispatch(BoltRequest(body=request.body.decode(), headers=headers))
     return answer.status
 
 

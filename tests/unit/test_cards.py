@@ -721,3 +721,22 @@ def test_a_cardholder_name_with_a_card_length_digit_run_is_refused(name: str) ->
     with pytest.raises(CardRejected) as refused:
         validate_name(name)
     assert refused.value.field == "name"
+
+
+@pytest.mark.parametrize(
+    "gap", ["-" * MAX_MARKS, " - " * MAX_MARKS, "\uff0e" * MAX_MARKS, "\u3002" * MAX_MARKS]
+)
+def test_up_to_the_allowed_marks_between_groups_keep_one_number(gap: str) -> None:
+    text = gap.join(["4242"] * 4)
+    assert has_pan(text)
+    assert contains_pan(text)
+    assert redact_pans(text) == REDACTED
+
+
+@pytest.mark.parametrize("gap", ["-" * (MAX_MARKS + 1), " - " * (MAX_MARKS + 1), "." * 9])
+def test_one_mark_more_than_allowed_ends_the_run(gap: str) -> None:
+    """The detector's documented bound: three marks in one gap, in the product and the oracle."""
+    text = gap.join(["4242"] * 4)
+    assert not has_pan(text)
+    assert not contains_pan(text)
+    assert redact_pans(text) == text

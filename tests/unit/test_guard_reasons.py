@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from handlers.guard import check, malformed
+from handlers.slack.guard import check, malformed
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from slack_bolt import BoltRequest
 
-from handlers.lazy import ContainedLazyRunner, carries_card_data
+from handlers.slack.lazy import ContainedLazyRunner, carries_card_data
 
 PAN = "4242 4242 4242 4242"
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from slack_bolt import BoltRequest
 
-from handlers.lazy import ContainedLazyRunner, carries_card_data
+from handlers.slack.lazy import ContainedLazyRunner, carries_card_data
 
 
 class RecordingLambda:
@@ -41,7 +41,7 @@ def test_a_refused_deferral_is_logged_as_an_error_without_the_request(
 ) -> None:
     runner = ContainedLazyRunner(logging.getLogger("t"), RecordingLambda())  # type: ignore[arg-type]
 
-    with caplog.at_level(logging.ERROR, logger="handlers.lazy"):
+    with caplog.at_level(logging.ERROR, logger="handlers.slack.lazy"):
         runner.start(answer_later, request({"type": "view_submission", "view": {}}, None))
 
     assert [r.getMessage() for r in caplog.records] == [

@@ -17,6 +17,9 @@ REMOVED = "[card number removed]"
         ("card 4242\\u00A04242\\xa04242\\u00a04242", f"card {REMOVED}"),
         ("{'text': '4242 4242\\n4242 4242'}", f"{{'text': '{REMOVED}'}}"),
         ('{"text": "4242\\t4242\\r\\n4242 4242"}', f'{{"text": "{REMOVED}"}}'),
+        # Every digit escaped: JSON's ASCII-only escapes of fullwidth digits, Python's of ASCII.
+        ("card " + "\\u2007".join(["\\uff14\\uff12" * 2] * 4) + " ok", f"card {REMOVED} ok"),
+        ("card " + " ".join(["\\x34\\x32" * 2] * 4) + " ok", f"card {REMOVED} ok"),
     ],
 )
 def test_json_and_python_escapes_are_read_before_scanning(logged: str, kept: str) -> None:

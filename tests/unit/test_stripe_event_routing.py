@@ -12,13 +12,14 @@ import hmac
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from bot.machine import Reply
-from handlers.stripe_routes import return_page, webhook
+from bot.machine import Effect, Reply
+from handlers.stripe import return_page, webhook
 
 SECRET = "whsec_routing_test"
 
@@ -71,11 +72,13 @@ class Services:
 
 
 @dataclass
-class SlackClient:
+class Deliveries:
+    """The surface's side: each reply posted to its person."""
+
     posted: list[tuple[str, str]] = field(default_factory=list)
 
-    def chat_postMessage(self, *, channel: str, text: str, **_: Any) -> None:
-        self.posted.append((channel, text))
+    def __call__(self, user_id: str, effects: Sequence[Effect]) -> None:
+        self.posted += [(user_id, e.text) for e in effects if isinstance(e, Reply)]
 
 
 @pytest.mark.parametrize(
@@ -90,7 +93,7 @@ class SlackClient:
 def test_each_event_is_read_as_its_kind_and_the_outcome_posted_to_its_person(
     event_type: str, object_id: str, reading: str, text: str
 ) -> None:
-    services, client = Services(), SlackClient()
+    services, client = Services(), Deliveries()
     body, headers = signed(event_type, object_id)
 
     assert webhook(body, headers, services, client) == (200, "text/plain", "ok")  # type: ignore[arg-type]
@@ -99,7 +102,7 @@ def test_each_event_is_read_as_its_kind_and_the_outcome_posted_to_its_person(
 
 
 def test_a_return_from_the_bank_posts_the_setups_outcome_to_its_person() -> None:
-    services, client = Services(), SlackClient()
+    services, client = Services(), Deliveries()
 
     status, _, _ = return_page({"setup_intent": "seti_7"}, services, client)  # type: ignore[arg-type]
 
@@ -119,7 +122,7 @@ def test_an_unsigned_webhook_is_logged_by_why_it_was_refused(
     headers: dict[str, str], logged: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     body, _ = signed("checkout.session.completed", "cs_1")
-    with caplog.at_level(logging.WARNING, logger="handlers.stripe_routes"):
-        answer = webhook(body, headers, Services(), SlackClient())  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING, logger="handlers.stripe"):
+        answer = webhook(body, headers, Services(), Deliveries())  # type: ignore[arg-type]
     assert answer == (400, "text/plain", "invalid signature")
     assert [(r.levelno, r.getMessage()) for r in caplog.records] == [(logging.WARNING, logged)]

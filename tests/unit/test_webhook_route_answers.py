@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.errors import StoreUnavailable
-from handlers.stripe_routes import return_page, webhook
+from handlers.stripe import return_page, webhook
 
 SECRET = "whsec_route_test"
 CLAIM = "stripe:evt_1"
@@ -88,7 +88,7 @@ def test_a_bad_signature_is_answered_400_and_logged_as_a_warning(
     body, _ = signed()
     services = Services()
 
-    with caplog.at_level(logging.WARNING, logger="handlers.stripe_routes"):
+    with caplog.at_level(logging.WARNING, logger="handlers.stripe"):
         status = answer(services, body, {"Stripe-Signature": "t=1,v1=00"})
 
     assert status == (400, "text/plain", "invalid signature")
@@ -128,7 +128,7 @@ def test_an_event_whose_handling_fails_is_released_answered_503_and_logged_by_ty
     body, headers = signed()
     services = Services(conversation=Conversation(fails=True))
 
-    with caplog.at_level(logging.ERROR, logger="handlers.stripe_routes"):
+    with caplog.at_level(logging.ERROR, logger="handlers.stripe"):
         status = answer(services, body, headers)
 
     assert status == (503, "text/plain", "try again")
@@ -144,7 +144,7 @@ def test_a_claim_that_cannot_be_completed_is_still_answered_ok_and_logged(
     body, headers = signed()
     services = Services(ledger=Ledger(complete_fails=True))
 
-    with caplog.at_level(logging.WARNING, logger="handlers.stripe_routes"):
+    with caplog.at_level(logging.WARNING, logger="handlers.stripe"):
         status = answer(services, body, headers)
 
     assert status == (200, "text/plain", "ok")
@@ -203,7 +203,7 @@ def test_a_setup_that_cannot_be_read_back_still_gets_the_page_and_an_error_log(
 ) -> None:
     services = Services(conversation=Conversation(fails=True))
 
-    with caplog.at_level(logging.ERROR, logger="handlers.stripe_routes"):
+    with caplog.at_level(logging.ERROR, logger="handlers.stripe"):
         status, _, _ = return_page({"setup_intent": "seti_123"}, services, object())  # type: ignore[arg-type]
 
     assert status == 200

@@ -10,14 +10,14 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks import CANCEL_PAYMENT, OPEN_AUTHENTICATION, OPEN_CARD_FORM, OPEN_CHECKOUT
 from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import OpenCardForm, Reply
 from bot.messages import CANCELLED
-from handlers import render
-from handlers.links import return_url
 from handlers.services import Services
+from handlers.slack import render
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_AUTHENTICATION, OPEN_CARD_FORM, OPEN_CHECKOUT
+from handlers.slack.links import return_url
 
 FORM_DID_NOT_OPEN = "I couldn't open the card form in time. Please press the button again."
 

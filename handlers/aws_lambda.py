@@ -1,4 +1,4 @@
-"""Lambda entry: API Gateway events (HTTP API v2 and REST v1) to the Bolt app.
+"""Lambda entry: API Gateway events (HTTP API v2 and REST v1) to the route table.
 
 Redaction is installed before anything else can log. The app is built on the
 first request and reused by the container; when `SECRETS_ARN` is set, the
@@ -20,18 +20,17 @@ from bot.logs import configure_logging, install_redaction
 
 install_redaction()
 
-from slack_bolt.adapter.aws_lambda import SlackRequestHandler  # noqa: E402 - after redaction
-
 from bot.adapters.secrets_manager import CachedSecret, SecretUnavailable  # noqa: E402
 from bot.settings import SettingsError, load_settings  # noqa: E402
-from handlers import guard, stripe_routes  # noqa: E402
-from handlers.lazy import ContainedLazyRunner  # noqa: E402
-from handlers.links import RETURN_PATH  # noqa: E402
-from handlers.services import Services, lambda_invocation  # noqa: E402
+from handlers.bootstrap import build  # noqa: E402
+from handlers.http import MAX_BODY_BYTES, Answer, Request  # noqa: E402
+from handlers.routes import Routes, answer, routes  # noqa: E402
+from handlers.services import lambda_invocation  # noqa: E402
+from handlers.slack.lazy import ContainedLazyRunner  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-UNAVAILABLE: stripe_routes.Answer = (503, "text/plain", "paybot is unavailable; see its log")
+UNAVAILABLE: Answer = (503, "text/plain", "paybot is unavailable; see its log")
 
 
 class Container:
@@ -42,8 +41,7 @@ class Container:
         self._environ = dict(environ)
         self._lock = threading.Lock()
         self._built_with: Mapping[str, str] | None = None
-        self._handler: SlackRequestHandler | None = None
-        self._services: Services | None = None
+        self._routes: Routes | None = None
         self._secret = secret
         try:
             settings = load_settings(self._environ)
@@ -57,8 +55,8 @@ class Container:
         if secret is None and settings.SECRETS_ARN:
             self._secret = CachedSecret(settings.SECRETS_ARN)
 
-    def wiring(self) -> tuple[SlackRequestHandler, Services] | None:
-        """The app for the current settings; None, its cause logged once, when there is none."""
+    def routes(self) -> Routes | None:
+        """The routes for the current settings; None, its cause logged once, when there are none."""
         if self._broken:
             return None
         try:
@@ -68,15 +66,11 @@ class Container:
         with self._lock:
             if values != self._built_with:
                 self._build(values)
-            if self._handler is None or self._services is None:
-                return None
-            return self._handler, self._services
+            return self._routes
 
     def _build(self, values: Mapping[str, str]) -> None:
-        from handlers.bootstrap import build
-
         self._built_with = values
-        self._handler = self._services = None
+        self._routes = None
         try:
             # Every rule applies to the merged settings: a key the secret was expected
             # to hold and does not is named here, not discovered by a payer.
@@ -84,10 +78,10 @@ class Container:
         except SettingsError as exc:
             log.error("paybot cannot serve: %s", exc)  # once per configuration
             return
-        self._handler = SlackRequestHandler(wiring.app)
-        runner = ContainedLazyRunner(self._handler.logger)
+        # Lazy work runs in a second, asynchronous invocation of this function.
+        runner = ContainedLazyRunner(wiring.app.logger)
         wiring.app.listener_runner.lazy_listener_runner = runner
-        self._services = wiring.services
+        self._routes = routes(wiring)
 
 
 _container: Container | None = None
@@ -103,38 +97,41 @@ def _current() -> Container:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda function's entry point: Slack's events, Stripe's webhook and return page."""
-    wiring = _current().wiring()
-    if wiring is None:
+    """The Lambda function's entry point: every route in `handlers.routes`."""
+    table = _current().routes()
+    if table is None:
         return _response(UNAVAILABLE)
-    slack, services = wiring
-    path = event.get("rawPath") or event.get("path") or ""
-    if path == RETURN_PATH:
-        query = event.get("queryStringParameters") or {}
-        return _response(stripe_routes.return_page(query, services, slack.app.client))
     body = _raw_body(event)
     if body is None:
         return _response((400, "text/plain", "body is not valid base64"))
-    if len(body) > guard.MAX_BODY_BYTES:  # API Gateway allows 10 MB; Slack sends far less
+    if len(body) > MAX_BODY_BYTES:  # API Gateway allows 10 MB; Slack sends far less
         return _response((413, "text/plain", "request body too large"))
     headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
-    if path == stripe_routes.WEBHOOK_PATH:
-        with lambda_invocation(context):  # a claim lasts as long as this invocation may run
-            return _response(stripe_routes.webhook(body, headers, services, slack.app.client))
-    refused = guard.check(body, headers, services.signing_secret)
-    if refused is not None:
-        return _response((refused[0], "text/plain", refused[1]))
-    # Bolt's adapter indexes `isBase64Encoded` and `headers`, which older REST API (v1)
-    # events may lack. The body is decoded once, here: Bolt logs whole events at DEBUG,
-    # and base64 would hide a card number from redaction.
-    event = {**event, "headers": headers, "body": body.decode("utf-8"), "isBase64Encoded": False}
-    try:
-        with lambda_invocation(context):  # a claim lasts as long as this invocation may run
-            response: dict[str, Any] = slack.handle(event, context)  # type: ignore[no-untyped-call]
-    except Exception as exc:  # Bolt could not even parse a signed body
-        log.warning("unparseable Slack request: %s", type(exc).__name__)
-        return _response((400, "text/plain", "malformed request"))
-    return response
+    # Bolt re-sends this event to run lazy work (`handlers.slack.lazy`): it keeps the
+    # body decoded once, here, as Bolt logs whole events at DEBUG and base64 would hide
+    # a card number from redaction; and it has the `headers` older REST (v1) events lack.
+    raw = {**event, "headers": headers, "body": body.decode("utf-8", "replace")}
+    request = Request(
+        method=_method(event),
+        path=str(event.get("rawPath") or event.get("path") or ""),
+        headers=headers,
+        body=body,
+        query={str(k): str(v) for k, v in (event.get("queryStringParameters") or {}).items()},
+        context={
+            "aws_lambda_function_name": getattr(context, "function_name", ""),
+            "aws_lambda_invoked_function_arn": getattr(context, "invoked_function_arn", ""),
+            "lambda_request": {**raw, "isBase64Encoded": False},
+        },
+    )
+    with lambda_invocation(context):  # a claim lasts as long as this invocation may run
+        return _response(answer(table, request))
+
+
+def _method(event: dict[str, Any]) -> str:
+    """HTTP API (v2) and REST API (v1) events keep the method in different places."""
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    return str(http.get("method") or context.get("httpMethod") or event.get("httpMethod") or "")
 
 
 def _raw_body(event: dict[str, Any]) -> bytes | None:
@@ -148,6 +145,6 @@ def _raw_body(event: dict[str, Any]) -> bytes | None:
         return None
 
 
-def _response(answer: stripe_routes.Answer) -> dict[str, Any]:
-    status, content_type, body = answer
+def _response(answered: Answer) -> dict[str, Any]:
+    status, content_type, body = answered
     return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}

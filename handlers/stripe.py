@@ -11,14 +11,12 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlencode
 
-from slack_sdk import WebClient
-
 from bot.errors import PaybotError
-from handlers import render
-from handlers.links import header
+from bot.machine import Effect
+from handlers.http import Answer, header
 from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
 
 log = logging.getLogger(__name__)
@@ -30,12 +28,12 @@ HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS
 _SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _SETUP_ID = re.compile(r"^seti_[A-Za-z0-9]{1,250}$")
 
-Answer = tuple[int, str, str]
-"""HTTP status, content type, body."""
+Deliver = Callable[[str, Sequence[Effect]], None]
+"""Posts a conversation's effects to its person, on the surface they are on."""
 
 
 def webhook(
-    body: bytes, headers: Mapping[str, str], services: Services, client: WebClient
+    body: bytes, headers: Mapping[str, str], services: Services, deliver: Deliver
 ) -> Answer:
     """Verify, dedupe and act on one Stripe event; 400 and no side effect when unsigned."""
     if services.webhook_secret is None:
@@ -63,7 +61,7 @@ def webhook(
         log.error("webhook %s failed: %s", event.type, type(exc).__name__)
         return 503, "text/plain", "try again"
     if user_id:
-        render.post(client, user_id, effects)
+        deliver(user_id, effects)
     try:
         services.ledger.complete(claim)  # a duplicate for the rest of its window
     except PaybotError as exc:  # answered; the claim lapses with its in-progress expiry
@@ -72,7 +70,7 @@ def webhook(
 
 
 def return_page(
-    query: Mapping[str, str], services: Services | None = None, client: WebClient | None = None
+    query: Mapping[str, str], services: Services | None = None, deliver: Deliver | None = None
 ) -> Answer:
     """A small "done, back to Slack" page; its link opens the app's DM in Slack.
 
@@ -81,8 +79,8 @@ def return_page(
     it ended even where no webhook is configured.
     """
     setup_id = query.get("setup_intent", "")
-    if services is not None and client is not None and _SETUP_ID.match(setup_id):
-        _settle_setup(setup_id, services, client)
+    if services is not None and deliver is not None and _SETUP_ID.match(setup_id):
+        _settle_setup(setup_id, services, deliver)
     team, app = query.get("team", ""), query.get("app", "")
     target = "https://slack.com/"
     if _SLACK_ID.match(team) and _SLACK_ID.match(app):
@@ -98,11 +96,11 @@ background:#007a5a;color:#fff;text-decoration:none;font-weight:600}}</style></he
     return 200, "text/html; charset=utf-8", page
 
 
-def _settle_setup(setup_id: str, services: Services, client: WebClient) -> None:
+def _settle_setup(setup_id: str, services: Services, deliver: Deliver) -> None:
     try:
         user_id, effects = services.conversation.setup_event(setup_id)
     except Exception as exc:  # the page still answers; the webhook or a reload settles it
         log.error("card setup could not be read back: %s", type(exc).__name__)
         return
     if user_id:
-        render.post(client, user_id, effects)
+        deliver(user_id, effects)

@@ -19,8 +19,9 @@ from slack_sdk import WebClient
 from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import Effect, Reply
-from handlers import render
 from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
+from handlers.slack import render
+from handlers.slack.client import patient
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def register(app: App, services: Services) -> None:
         return claims_it
 
     def answer_later(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        answer(body, event, render.patient(client))  # async: there is time to honour Retry-After
+        answer(body, event, patient(client))  # async: there is time to honour Retry-After
 
     def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
         """Answer the event, then complete its claim; a failure releases it for a redelivery."""

@@ -13,9 +13,9 @@ from bot.machine import OfferCheckout, OpenCardForm
 from bot.messages import CHECKOUT_SENT, HELP_TEXT, PAN_WARNING
 from bot.models import Slots
 from bot.rules import amount_refusal, extract_slots
-from handlers import render
-from handlers.links import return_url
 from handlers.services import Services
+from handlers.slack import render
+from handlers.slack.links import return_url
 
 FORM_TIMED_OUT = "I couldn't open the card form in time. Please type `/pay` again."
 UNKNOWN_OPTION = "I didn't recognise that option."

@@ -22,14 +22,7 @@ from urllib.parse import parse_qs
 
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from handlers.links import header
-
-MAX_BODY_BYTES = 4 * 1024 * 1024
-"""The largest body either HTTP edge reads. Slack's own limits bound its payloads: the
-largest, a button press carrying its message (40,000 characters of text, 50 blocks of
-3,000), is about 190,000 characters, which JSON escapes (an emoji is 12 bytes) and form
-encoding (16) keep near 3 MB at the very worst; typical payloads are a few kilobytes.
-Anything larger is not from Slack, and is refused before a byte of it is read."""
+from handlers.http import header
 
 
 def check(

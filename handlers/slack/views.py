@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, BoltRequest
 from slack_sdk import WebClient
 
-from bot.blocks import CARD_FORM, result_view
 from bot.card_form import FIELDS
 from bot.errors import PaybotError
-from handlers import render
-from handlers.links import return_url
 from handlers.services import Services
+from handlers.slack import render
+from handlers.slack.blocks import CARD_FORM, result_view
+from handlers.slack.links import return_url
 
 
 def field_value(view: dict[str, Any], block_id: str) -> str:

@@ -8,19 +8,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
-from bot.blocks import (
-    authentication_blocks,
-    card_modal,
-    checkout_blocks,
-    confirmation_blocks,
-    reply_blocks,
-    result_view,
-)
 from bot.errors import PaybotError
 from bot.machine import (
     CloseForm,
@@ -33,47 +21,16 @@ from bot.machine import (
     Reply,
 )
 from bot.messages import AUTHENTICATE, OFFER_CHECKOUT, confirmation
+from handlers.slack.blocks import (
+    authentication_blocks,
+    card_modal,
+    checkout_blocks,
+    confirmation_blocks,
+    reply_blocks,
+    result_view,
+)
 
 log = logging.getLogger(__name__)
-
-
-MAX_RATE_LIMIT_WAIT_SECONDS = 10
-"""The longest Retry-After async work waits out: well inside the function's 29 s."""
-
-
-class BoundedRateLimitRetry(RateLimitErrorRetryHandler):
-    """Wait out one `ratelimited` if Slack asks for at most `max_wait` seconds; else give up."""
-
-    def __init__(self, max_wait: float = MAX_RATE_LIMIT_WAIT_SECONDS) -> None:
-        super().__init__(max_retry_count=1)
-        self._max_wait = max_wait
-
-    def _can_retry(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> bool:
-        if response is None or response.status_code != 429:
-            return False
-        headers = {k.lower(): v for k, v in response.headers.items()}
-        wait = (headers.get("retry-after") or ["1"])[0]
-        if not wait.isdigit() or int(wait) > self._max_wait:
-            log.error("Slack asked to wait %s s; not waiting that long", wait)
-            return False
-        return True
-
-
-def patient(client: WebClient) -> WebClient:
-    """A copy of `client` for async work: one bounded wait on `ratelimited`."""
-    return WebClient(
-        token=client.token,
-        base_url=client.base_url,
-        timeout=10,
-        retry_handlers=[*client.retry_handlers, BoundedRateLimitRetry()],
-    )
 
 
 def apology(exc: PaybotError) -> str:

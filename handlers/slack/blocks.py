@@ -1,4 +1,4 @@
-"""Block Kit builders: the only Slack-shaped code in the core.
+"""Block Kit builders for the Slack surface: messages, the card modal, and its results.
 
 Nothing here ever receives card data: the card modal is built from an opaque
 form reference and non-card slots; confirmations from Stripe's answer.

@@ -1,0 +1,68 @@
+"""Adapters built on first use, so a cold start loads no vendor SDK it does not need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bot.ports import HostedCheckout, PaymentGateway
+
+if TYPE_CHECKING:
+    from bot.models import CardDetails, CardSetup, CheckoutLink, CheckoutOutcome, SetupOutcome
+
+
+class LazyGateway:
+    """Builds the real gateway on first use, keeping Stripe's SDK out of the cold start."""
+
+    def __init__(self, factory: Callable[[], PaymentGateway]) -> None:
+        self._factory = factory
+        self._gateway: PaymentGateway | None = None
+
+    def _get(self) -> PaymentGateway:
+        if self._gateway is None:
+            self._gateway = self._factory()
+        return self._gateway
+
+    def save_card(
+        self,
+        card: CardDetails,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CardSetup:
+        return self._get().save_card(
+            card,
+            team_id=team_id,
+            user_id=user_id,
+            customer_id=customer_id,
+            return_url=return_url,
+            idempotency_key=idempotency_key,
+        )
+
+    def setup_outcome(self, setup_id: str) -> SetupOutcome:
+        return self._get().setup_outcome(setup_id)
+
+
+class LazyHostedCheckout:
+    """The Stripe Checkout adapter, built on first use like `LazyGateway`."""
+
+    def __init__(self, factory: Callable[[], HostedCheckout]) -> None:
+        self._factory = factory
+        self._hosted: HostedCheckout | None = None
+
+    def _get(self) -> HostedCheckout:
+        if self._hosted is None:
+            self._hosted = self._factory()
+        return self._hosted
+
+    def open(self, **request: Any) -> CheckoutLink:
+        return self._get().open(**request)
+
+    def expire(self, checkout_id: str) -> None:
+        self._get().expire(checkout_id)
+
+    def outcome(self, checkout_id: str) -> CheckoutOutcome:
+        return self._get().outcome(checkout_id)

@@ -1,0 +1,113 @@
+"""Command line: `python -m bot serve | doctor | sessions create-table | sessions purge-expired`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from bot.errors import PaybotError
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+
+
+def serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve the Bolt app on 127.0.0.1 until interrupted."""
+    from handlers.bootstrap import build
+    from handlers.server import make
+
+    server = make(build(settings), host="127.0.0.1", port=args.port)
+    print(f"paybot listening on http://127.0.0.1:{server.server_port}/slack/events", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def create_table_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Create the DynamoDB sessions table wherever boto3's endpoint settings point."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    from bot.adapters.dynamodb_store import create_table
+
+    table = settings.SESSIONS_TABLE
+    try:
+        client = boto3.client("dynamodb")
+    except BotoCoreError as exc:
+        raise PaybotError(f"cannot set up a DynamoDB client: {exc}") from exc
+    if create_table(client, table):
+        print(f"Created table {table}.")
+    else:
+        print(f"Table {table} already exists.")
+    return 0
+
+
+def purge_expired_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Delete sessions past `expires_at` from the configured store."""
+    from handlers.bootstrap import build_stores
+
+    try:
+        store, _ = build_stores(settings)
+    except Exception as exc:  # boto3 set-up errors vary; report one line, not a traceback
+        raise PaybotError(f"cannot open the {settings.SESSION_STORE} store: {exc}") from exc
+    print(f"Deleted {store.purge_expired()} expired sessions.")
+    return 0
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    """Check the deployment's settings against the real providers; 1 if anything would fail."""
+    from handlers.doctor import run
+
+    return run(os.environ, sys.stdout)
+
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+COMMANDS: dict[str, Command] = {
+    "serve": serve_command,
+    "sessions create-table": create_table_command,
+    "sessions purge-expired": purge_expired_command,
+}
+"""Handlers by command path: the subcommand names joined by a space."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Every command and its arguments; each name path must have an entry in COMMANDS."""
+    parser = argparse.ArgumentParser(prog="python -m bot", description="paybot")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = subparsers.add_parser("serve", help="serve the Slack app on 127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000, help="port (default 3000; 0 = any)")
+
+    subparsers.add_parser(
+        "doctor", help="check this deployment's settings against Slack, Stripe, Bedrock, DynamoDB"
+    )
+
+    sessions = subparsers.add_parser("sessions", help="manage the session store")
+    actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("create-table", help="create the DynamoDB sessions table (SESSIONS_TABLE)")
+    actions.add_parser("purge-expired", help="delete expired sessions from SESSION_STORE")
+    return parser
+
+
+def _command_path(args: argparse.Namespace) -> str:
+    return " ".join(filter(None, (args.command, getattr(args, "action", None))))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; failures print one line to stderr and return 1."""
+    args = build_parser().parse_args(argv)
+    if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
+        return doctor_command(args)
+    try:
+        settings = load_settings()
+        configure_logging(settings.LOG_LEVEL)
+        return COMMANDS[_command_path(args)](args, settings)
+    except PaybotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,53 @@
+"""The one route table: every path paybot serves, for `python -m bot serve` and the Lambda.
+
+The transports (`server.py` for WSGI, `aws_lambda.py` for API Gateway) only turn their
+requests into `Request`s and `Answer`s into their responses; what is served where is
+decided here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.machine import Effect
+from handlers import stripe
+from handlers.bootstrap import Wiring
+from handlers.http import NOT_FOUND, RETURN_PATH, Answer, Request, Route
+from handlers.slack import render
+from handlers.slack.app import EVENTS_PATH, events_route
+
+HEALTH_PATH = "/health"
+
+Routes = Mapping[tuple[str, str], Route]
+"""Routes by (method, path)."""
+
+
+def routes(wiring: Wiring) -> Routes:
+    services = wiring.services
+    client = wiring.app.client
+
+    def deliver(user_id: str, effects: Sequence[Effect]) -> None:
+        render.post(client, user_id, effects)
+
+    def webhook(request: Request) -> Answer:
+        return stripe.webhook(request.body, request.headers, services, deliver)
+
+    def return_page(request: Request) -> Answer:
+        return stripe.return_page(request.query, services, deliver)
+
+    def health(request: Request) -> Answer:
+        return 200, "text/plain", "ok"
+
+    return {
+        ("POST", EVENTS_PATH): events_route(wiring.app, services.signing_secret),
+        ("POST", stripe.WEBHOOK_PATH): webhook,
+        ("GET", RETURN_PATH): return_page,
+        ("GET", HEALTH_PATH): health,
+        ("HEAD", HEALTH_PATH): health,
+    }
+
+
+def answer(table: Routes, request: Request) -> Answer:
+    """The route's answer; 404 for any method and path not in the table."""
+    route = table.get((request.method, request.path))
+    return NOT_FOUND if route is None else route(request)
