@@ -146,3 +146,34 @@ def test_the_return_page_is_served_on_lambda(workspace: SlackWorkspace) -> None:
     response = handlers.aws_lambda.handler(event, LambdaContext())
     assert response["statusCode"] == 200
     assert "app_redirect?app=A0EMULATOR" in response["body"]
+
+
+def plain_event(method: str, path: str) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "rawPath": path,
+        "requestContext": {"http": {"method": method, "path": path}},
+        "headers": {},
+        "isBase64Encoded": False,
+    }
+
+
+def test_the_lambda_serves_the_route_table_the_server_serves(workspace: SlackWorkspace) -> None:
+    answers = {
+        (method, path): handlers.aws_lambda.handler(plain_event(method, path), LambdaContext())
+        for method, path in [
+            ("GET", "/health"),
+            ("GET", "/slack/events"),
+            ("GET", "/stripe/webhook"),
+            ("POST", "/stripe/return"),
+            ("POST", "/nowhere"),
+        ]
+    }
+    assert answers[("GET", "/health")]["statusCode"] == 200
+    assert answers[("GET", "/health")]["body"] == "ok"
+    assert {key: a["statusCode"] for key, a in answers.items() if key[1] != "/health"} == {
+        ("GET", "/slack/events"): 404,
+        ("GET", "/stripe/webhook"): 404,
+        ("POST", "/stripe/return"): 404,
+        ("POST", "/nowhere"): 404,
+    }
