@@ -56,6 +56,7 @@ from emulator.bedrock_models import (
     ModelCatalog,
 )
 from emulator.botocore_shapes import error_problems, output_problems, service_model
+from emulator.control import RequestLog, add_control_routes
 
 __all__ = [
     "DEFAULT_ACCOUNT_ID",
@@ -393,7 +394,7 @@ class BedrockEmulator:
         self._clock = clock
         self._lock = threading.Lock()
         self._queue: deque[Reply] = deque()
-        self._requests: list[RecordedRequest] = []
+        self._requests: RequestLog[RecordedRequest] = RequestLog()
         self._off_shape: list[OffShapeAnswer] = []
         self._tool_uses = 0
 
@@ -406,16 +407,16 @@ class BedrockEmulator:
         """Forget queued replies, recorded requests, off-shape answers and the default reply."""
         with self._lock:
             self._queue.clear()
-            self._requests.clear()
             self._off_shape.clear()
             self._tool_uses = 0
             self.default_reply = None
+        self._requests.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:
         """Copies of the recorded Converse requests, oldest first."""
         with self._lock:
-            return [replace(record) for record in self._requests]
+            return [replace(record) for record in self._requests.entries]
 
     @property
     def off_shape(self) -> list[OffShapeAnswer]:
@@ -439,8 +440,7 @@ class BedrockEmulator:
     def record(self, model_id: str, body: Any) -> RecordedRequest:
         """Log a request as it arrives; `answered` completes the record."""
         record = RecordedRequest(model_id, body, self._clock())
-        with self._lock:
-            self._requests.append(record)
+        self._requests.add(record)
         return record
 
     def answered(self, record: RecordedRequest, status: int, error_code: str | None) -> None:
@@ -671,9 +671,6 @@ def create_app(emulator: BedrockEmulator) -> web.Application:
         answer = emulator.inference_profile(identifier, _region(request, emulator))
         return _respond(emulator, "bedrock", "GetInferenceProfile", answer)
 
-    async def list_requests(_: web.Request) -> web.Response:
-        return web.json_response([record.to_json() for record in emulator.requests])
-
     async def list_off_shape(_: web.Request) -> web.Response:
         answers = emulator.off_shape
         return web.json_response(
@@ -682,10 +679,6 @@ def create_app(emulator: BedrockEmulator) -> web.Application:
                 for a in answers
             ]
         )
-
-    async def reset(_: web.Request) -> web.Response:
-        emulator.reset()
-        return web.json_response({"ok": True})
 
     async def script(request: web.Request) -> web.Response:
         specs = _parse_json(await request.read())
@@ -703,9 +696,13 @@ def create_app(emulator: BedrockEmulator) -> web.Application:
     app.router.add_post("/model/{model_id:.+}/converse", converse)
     app.router.add_get("/foundation-models/{model_identifier:.+}", get_foundation_model)
     app.router.add_get("/inference-profiles/{profile_identifier:.+}", get_inference_profile)
-    app.router.add_get("/_emulator/requests", list_requests)
+    add_control_routes(
+        app,
+        requests=lambda: [record.to_json() for record in emulator.requests],
+        reset=emulator.reset,
+        reset_answer={"ok": True},
+    )
     app.router.add_get("/_emulator/off_shape", list_off_shape)
-    app.router.add_post("/_emulator/reset", reset)
     app.router.add_post("/_emulator/script", script)
     return app
 

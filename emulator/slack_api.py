@@ -17,7 +17,6 @@ import argparse
 import contextlib
 import copy
 import json
-import logging
 import secrets
 import threading
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulator.control import Faults, RequestLog, add_control_routes
 from emulator.slack_blocks import block_problems, view_problems
 from emulator.slack_requests import (
     APP_ID,
@@ -59,7 +59,6 @@ __all__ = [
     "user_object",
 ]
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_TOKEN = "xoxb-emulator-token"
 DEFAULT_USER_ID = "U0EMUPAYER"
@@ -111,10 +110,10 @@ class ApiCall:
         return asdict(self)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Fault:
+    method: str  # "*": any
     error: str
-    remaining: int | None
     retry_after: int
     status: int
 
@@ -232,7 +231,8 @@ class SlackWorkspace:
             bot_user_id, bot_name, team_id=team_id, is_bot=True, bot_id=bot_id
         )
         self._configured_channels = dict(channels or {GENERAL_CHANNEL_ID: "general"})
-        self._subscribers: list[Callable[[ApiCall], None]] = []
+        self._calls: RequestLog[ApiCall] = RequestLog()
+        self._faults: Faults[_Fault] = Faults()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -247,8 +247,6 @@ class SlackWorkspace:
         self._home_views: dict[str, dict[str, Any]] = {}
         self._external_ids: dict[str, str] = {}
         self._triggers: dict[str, _Trigger] = {}
-        self._faults: dict[str, list[_Fault]] = {}
-        self._calls: list[ApiCall] = []
         self._last_ts_micros = 0
 
     # ------------------------------------------------------------ control surface
@@ -257,12 +255,13 @@ class SlackWorkspace:
         """Forget messages, views, DMs, triggers, faults and calls; keep users and subscribers."""
         with self._lock:
             self._reset_state()
+        self._calls.clear()
+        self._faults.clear()
 
     @property
     def calls(self) -> list[ApiCall]:
         """Every call so far, oldest first."""
-        with self._lock:
-            return list(self._calls)
+        return self._calls.entries
 
     def calls_to(self, method: str) -> list[ApiCall]:
         """The calls made to one method."""
@@ -270,15 +269,7 @@ class SlackWorkspace:
 
     def subscribe(self, callback: Callable[[ApiCall], None]) -> Callable[[], None]:
         """Call `callback` after each recorded call, on the server's thread; returns unsubscribe."""
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._calls.subscribe(callback)
 
     def inject(
         self,
@@ -295,10 +286,8 @@ class SlackWorkspace:
         `status` says otherwise.
         """
         answer_status = status if status is not None else (429 if error == "ratelimited" else 200)
-        with self._lock:
-            self._faults.setdefault(method, []).append(
-                _Fault(error=error, remaining=count, retry_after=retry_after, status=answer_status)
-            )
+        fault = _Fault(method=method, error=error, retry_after=retry_after, status=answer_status)
+        self._faults.add(fault, count)
 
     def issue_trigger_id(self, *, user_id: str | None = None, view_id: str | None = None) -> str:
         """A trigger id as an interaction by `user_id` (in modal `view_id`) would carry one.
@@ -364,14 +353,7 @@ class SlackWorkspace:
             duration=time.perf_counter() - started,
             response=copy.deepcopy(answer.body),
         )
-        with self._lock:
-            self._calls.append(recorded)
-            subscribers = list(self._subscribers)
-        for subscriber in subscribers:
-            try:
-                subscriber(recorded)
-            except Exception:
-                logger.exception("a Slack emulator subscriber failed")
+        self._calls.add(recorded)
         return answer
 
     def _answer(
@@ -411,16 +393,9 @@ class SlackWorkspace:
                 return replace(_refusal(refused), headers=headers)
 
     def _take_fault(self, method: str) -> _Fault | None:
-        for key in (method, "*"):
-            queue = self._faults.get(key)
-            if queue:
-                fault = queue[0]
-                if fault.remaining is not None:
-                    fault.remaining -= 1
-                    if fault.remaining <= 0:
-                        queue.pop(0)
-                return fault
-        return None
+        """A fault for this method first, then one for any method."""
+        found = self._faults.take(lambda fault: fault.method == method)
+        return found or self._faults.take(lambda fault: fault.method == "*")
 
     # ------------------------------------------------------------ state helpers (lock held)
 
@@ -889,16 +864,6 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     return body
 
 
-async def _get_calls(request: web.Request) -> web.Response:
-    calls = request.app[WORKSPACE].calls
-    return web.json_response({"calls": [call.to_json() for call in calls]})
-
-
-async def _post_reset(request: web.Request) -> web.Response:
-    request.app[WORKSPACE].reset()
-    return web.json_response({"ok": True})
-
-
 async def _post_trigger_id(request: web.Request) -> web.Response:
     body = await _json_object(request)
     trigger_id = request.app[WORKSPACE].issue_trigger_id(
@@ -936,8 +901,13 @@ def create_app(workspace: SlackWorkspace) -> web.Application:
     app[WORKSPACE] = workspace
     app.router.add_route("GET", "/api/{method}", _api_method)
     app.router.add_route("POST", "/api/{method}", _api_method)
-    app.router.add_get("/_emulator/calls", _get_calls)
-    app.router.add_post("/_emulator/reset", _post_reset)
+    add_control_routes(
+        app,
+        requests=lambda: {"calls": [call.to_json() for call in workspace.calls]},
+        reset=workspace.reset,
+        reset_answer={"ok": True},
+        older_requests_paths=("/_emulator/calls",),
+    )
     app.router.add_post("/_emulator/trigger_ids", _post_trigger_id)
     app.router.add_post("/_emulator/faults", _post_fault)
     app.router.add_get("/_emulator/messages", _get_messages)

@@ -62,16 +62,6 @@ async def control_clear_faults(request: web.Request) -> web.Response:
     return web.json_response({"pending_faults": 0})
 
 
-async def control_requests(request: web.Request) -> web.Response:
-    entries = [entry.to_json() for entry in request.app[EMULATOR].requests]
-    return web.json_response({"data": entries})
-
-
-async def control_reset(request: web.Request) -> web.Response:
-    request.app[EMULATOR].reset()
-    return web.json_response({"reset": True})
-
-
 _SETTINGS: Final[Mapping[str, tuple[type, ...]]] = {
     "raw_card_data": (bool,),
     "webhook_url": (str, type(None)),

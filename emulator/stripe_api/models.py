@@ -152,7 +152,7 @@ class StripeEmulator(CheckoutModel):
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every `/v1` request served, oldest first (control endpoints are not recorded)."""
-        return self._recorder.requests
+        return self._requests.entries
 
     def inject(
         self,
@@ -181,16 +181,16 @@ class StripeEmulator(CheckoutModel):
         if delay < 0 or count < 1:
             raise ValueError("delay must be >= 0 and count >= 1")
         fault = Fault(status=status, delay=delay, code=code, should_retry=should_retry, path=path)
-        self._recorder.inject(fault, count)
+        self._faults.add(fault, count)
 
     @property
     def pending_faults(self) -> int:
         """How many upcoming requests a fault is still waiting for."""
-        return self._recorder.pending_faults
+        return self._faults.pending
 
     def clear_faults(self) -> None:
         """Drop every pending fault."""
-        self._recorder.clear_faults()
+        self._faults.clear()
 
     def reset(self) -> None:
         """Forget every object, event, delivery, idempotent result, request and fault.
@@ -199,7 +199,8 @@ class StripeEmulator(CheckoutModel):
         """
         with self._lock:
             self._forget()
-        self._recorder.reset()
+        self._requests.clear()
+        self._faults.clear()
 
     def redeliver(self, event_id: str) -> None:
         """Send an event again, unchanged, to the webhook endpoint configured now.
@@ -226,11 +227,11 @@ class StripeEmulator(CheckoutModel):
 
     def take_fault(self, path: str) -> Fault | None:
         """The fault for the request to `path` now arriving, if one is queued for it."""
-        return self._recorder.take_fault(path)
+        return self._faults.take(lambda fault: fault.path in (None, path))
 
     def record(self, entry: RecordedRequest) -> None:
         """Append to the request log."""
-        self._recorder.record(entry)
+        self._requests.add(entry)
 
     def authenticate(self, authorization: str | None) -> str:
         """The API key an `Authorization` header presents; raises ApiError(401) otherwise."""

@@ -1,4 +1,5 @@
-"""In front of the API: the request log, injected faults, and idempotent replay."""
+"""In front of the API: what the request log keeps, the faults a request can meet, and
+idempotent replay. The log and the fault queue themselves are `emulator.control`'s."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import threading
-from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -87,56 +86,6 @@ class Fault:
             {} if self.should_retry is None else {"Stripe-Should-Retry": _bool(self.should_retry)}
         )
         return ApiError(self.status, error, headers=headers).answer(request_id, now)
-
-
-class Recorder:
-    """The request log and the queue of faults for upcoming requests; thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
-        self._faults: deque[Fault] = deque()
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request recorded, oldest first."""
-        with self._lock:
-            return list(self._requests)
-
-    def record(self, entry: RecordedRequest) -> None:
-        """Append to the request log."""
-        with self._lock:
-            self._requests.append(entry)
-
-    def inject(self, fault: Fault, count: int) -> None:
-        """Queue `fault` for each of the next `count` requests."""
-        with self._lock:
-            self._faults.extend([fault] * count)
-
-    def take_fault(self, path: str) -> Fault | None:
-        """The first queued fault that applies to a request to `path`, if any."""
-        with self._lock:
-            found = next((f for f in self._faults if f.path in (None, path)), None)
-            if found is not None:
-                self._faults.remove(found)
-            return found
-
-    @property
-    def pending_faults(self) -> int:
-        """How many upcoming requests a fault is still waiting for."""
-        with self._lock:
-            return len(self._faults)
-
-    def clear_faults(self) -> None:
-        """Drop every pending fault."""
-        with self._lock:
-            self._faults.clear()
-
-    def reset(self) -> None:
-        """Forget every request and fault."""
-        with self._lock:
-            self._requests.clear()
-            self._faults.clear()
 
 
 @dataclass(frozen=True)

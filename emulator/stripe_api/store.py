@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from emulator.control import Faults, RequestLog
 from emulator.stripe_api.cards import Decline, card_details, confirm_outcome, redact_pans
 from emulator.stripe_api.exceptions import (
     JSON,
@@ -24,7 +25,7 @@ from emulator.stripe_api.exceptions import (
 )
 from emulator.stripe_api.objects import event_object, new_id, payment_method_object
 from emulator.stripe_api.params import metadata, subkeys
-from emulator.stripe_api.recorder import Idempotency, Recorder
+from emulator.stripe_api.recorder import Fault, Idempotency, RecordedRequest
 from emulator.stripe_api.webhooks import (
     HELD_WEBHOOKS,
     WebhookDelivery,
@@ -70,7 +71,8 @@ class Store:
         self._events: dict[str, JSON] = {}
         self._deliveries: list[WebhookDelivery] = []
         self._idempotency = Idempotency(self._secret)
-        self._recorder = Recorder()
+        self._requests: RequestLog[RecordedRequest] = RequestLog()
+        self._faults: Faults[Fault] = Faults()
         self._webhook_url = None if webhook_url is None else checked_webhook_url(webhook_url)
         self._webhook_secret = webhook_secret or new_webhook_secret()
         self._sender = WebhookSender(

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from aiohttp import web
 
+from emulator.control import add_control_routes
 from emulator.stripe_api import control, hosted_page, responses
 from emulator.stripe_api.models import StripeEmulator
 from emulator.stripe_api.responses import EMULATOR, stripe_envelope
@@ -60,8 +61,6 @@ def create_app(emulator: StripeEmulator) -> web.Application:
         web.post("/3ds/{intent}", hosted_page.submit_authentication_page),
         web.post("/_emulator/faults", control.control_inject),
         web.delete("/_emulator/faults", control.control_clear_faults),
-        web.get("/_emulator/requests", control.control_requests),
-        web.post("/_emulator/reset", control.control_reset),
         web.get("/_emulator/settings", control.control_settings),
         web.post("/_emulator/settings", control.control_settings),
         web.post("/_emulator/checkout/{session}/complete", control.control_complete_checkout),
@@ -72,6 +71,12 @@ def create_app(emulator: StripeEmulator) -> web.Application:
         web.get("/_emulator/webhook_deliveries", control.control_webhook_deliveries),
     )
     app.add_routes(routes)
+    add_control_routes(
+        app,
+        requests=lambda: {"data": [entry.to_json() for entry in emulator.requests]},
+        reset=emulator.reset,
+        reset_answer={"reset": True},
+    )
     return app
 
 

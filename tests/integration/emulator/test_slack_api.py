@@ -489,6 +489,15 @@ def test_calls_are_listed_at_the_control_endpoint(server: RunningServer, client:
     ]
 
 
+def test_calls_are_also_the_request_log_every_stand_in_serves(
+    server: RunningServer, client: WebClient
+) -> None:
+    client.auth_test()
+
+    assert control(server, "/_emulator/requests") == control(server, "/_emulator/calls")
+    assert len(control(server, "/_emulator/requests")["calls"]) == 1
+
+
 def test_reset_forgets_calls_and_messages(
     server: RunningServer, client: WebClient, workspace: SlackWorkspace
 ) -> None:
