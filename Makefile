@@ -27,7 +27,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy bot handlers emulator
+	$(BIN)/mypy bot handlers emulator bench
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads
 # a browser of its own). The fonts make the screenshots look as they do in docs/.

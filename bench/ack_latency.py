@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 from bench import loopback, traced
 from bench.loopback import Emulators
+from emulator import driver
+from emulator.slack_requests import SlackRequest
 from handlers.slack.blocks import CARD_FORM, OPEN_CARD_FORM
 
 TARGET_P99_MS = 15.0
@@ -112,7 +114,7 @@ class _Round:
         if self.record:
             self.health.append(time.perf_counter() - started)
 
-    def send(self, surface: str, request: loopback.slack_requests.SlackRequest) -> bytes:
+    def send(self, surface: str, request: SlackRequest) -> bytes:
         self._health()
         trace_id = str(next(self._ids))
         started = time.perf_counter()
@@ -137,14 +139,14 @@ class _Round:
 
     def iteration(self, user_id: str) -> None:
         slack = self.emulated.slack
-        self.send("DM event", loopback.dm(slack, user_id, loopback.ASK_TO_PAY))
+        self.send("DM event", driver.dm(slack, user_id, loopback.ASK_TO_PAY))
         offer = slack.messages(slack.dm_channel(user_id))[-1]
-        self.send("button click", loopback.click(slack, user_id, offer, OPEN_CARD_FORM))
+        self.send("button click", driver.click(slack, user_id, offer, OPEN_CARD_FORM))
         form = _last_form(self.emulated, user_id)
-        answer = self.send("modal submit", loopback.submit(user_id, form))
+        answer = self.send("modal submit", driver.submit(user_id, form, loopback.CARD))
         if b"Card saved" not in answer:
             raise RuntimeError("the modal submission did not save the card")
-        self.send("/pay", loopback.pay(slack, user_id, "45 USD INV-1001"))
+        self.send("/pay", driver.pay(slack, user_id, "45 USD INV-1001"))
 
 
 def _last_form(emulated: Emulators, user_id: str) -> dict[str, object]:

@@ -37,6 +37,7 @@ from typing import Any
 
 from bench import loopback
 from bench.loopback import Emulators
+from emulator import driver
 from emulator.slack_api import ApiCall, SlackWorkspace
 from handlers.slack.blocks import OPEN_CARD_FORM
 
@@ -145,19 +146,19 @@ class Payer:
         channel, trigger_id = slack.dm_channel(user_id), None
         inbox = self.slack_side.inbox(channel)
         try:
-            started, _ = self._send(SURFACES[0], loopback.dm(slack, user_id, loopback.ASK_TO_PAY))
+            started, _ = self._send(SURFACES[0], driver.dm(slack, user_id, loopback.ASK_TO_PAY))
             offer = _next(inbox, "no answer to the DM")
             flow.latencies.append((SURFACES[0], time.perf_counter() - started))
             trigger_id = slack.issue_trigger_id(user_id=user_id)
             forms = self.slack_side.forms(trigger_id)
             try:
-                request = loopback.click(slack, user_id, offer, OPEN_CARD_FORM, trigger_id)
+                request = driver.click(slack, user_id, offer, OPEN_CARD_FORM, trigger_id)
             except KeyError:
                 raise FlowFailed("the answer offered no card form") from None
             started, _ = self._send(SURFACES[1], request)
             flow.latencies.append((SURFACES[1], time.perf_counter() - started))
             form = _next(forms, "the card form did not open", timeout=5)
-            started, body = self._send(SURFACES[2], loopback.submit(user_id, form))
+            started, body = self._send(SURFACES[2], driver.submit(user_id, form, loopback.CARD))
             flow.latencies.append((SURFACES[2], time.perf_counter() - started))
             if b"Card saved" not in body:
                 raise FlowFailed("the submission did not save the card")

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -25,7 +24,7 @@ from bot.adapters.dynamodb_store import create_table
 from emulator import bedrock_api, slack_requests
 from emulator.bedrock_api import BedrockEmulator
 from emulator.server import serve_in_thread
-from emulator.slack_api import GENERAL_CHANNEL_ID, SlackWorkspace, user_object
+from emulator.slack_api import SlackWorkspace, user_object
 from emulator.slack_api import create_app as slack_app
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
@@ -163,58 +162,7 @@ def add_users(workspace: SlackWorkspace, count: int, prefix: str = "U0BENCH") ->
     return ids
 
 
-# ---------------------------------------------------------------- what Slack sends
-
-
-def dm(workspace: SlackWorkspace, user_id: str, text: str) -> slack_requests.SlackRequest:
-    channel = workspace.dm_channel(user_id)
-    return slack_requests.message_im_event(user_id=user_id, channel_id=channel, text=text)
-
-
-def pay(workspace: SlackWorkspace, user_id: str, text: str = "") -> slack_requests.SlackRequest:
-    return slack_requests.slash_command(
-        text=text,
-        user_id=user_id,
-        channel_id=GENERAL_CHANNEL_ID,
-        trigger_id=workspace.issue_trigger_id(user_id=user_id),
-    )
-
-
-def click(
-    workspace: SlackWorkspace,
-    user_id: str,
-    message: Mapping[str, Any],
-    action_id: str,
-    trigger_id: str | None = None,
-) -> slack_requests.SlackRequest:
-    block_id, value = button(message, action_id)
-    return slack_requests.block_actions(
-        user_id=user_id,
-        action_id=action_id,
-        value=value,
-        block_id=block_id,
-        trigger_id=trigger_id or workspace.issue_trigger_id(user_id=user_id),
-        channel_id=workspace.dm_channel(user_id),
-        message=message,
-        message_ts=message["ts"],
-    )
-
-
-def submit(
-    user_id: str, view: Mapping[str, Any], values: Mapping[str, str] = CARD
-) -> slack_requests.SlackRequest:
-    return slack_requests.view_submission(
-        view=view, values=values, user_id=user_id, trigger_id=slack_requests.new_trigger_id()
-    )
-
-
-def button(message: Mapping[str, Any], action_id: str) -> tuple[str, str]:
-    """(block_id, value) of the button `action_id` in `message`; KeyError when absent."""
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or []:
-            if element.get("action_id") == action_id:
-                return block.get("block_id", ""), element.get("value", "")
-    raise KeyError(action_id)
+# ---------------------------------------------------------------- sending as Slack does
 
 
 def send(
@@ -246,7 +194,9 @@ def _http(
 ) -> tuple[int, bytes]:
     """One request on a fresh connection, as Slack makes them."""
     address = urlsplit(app_url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=timeout)
+    connection = http.client.HTTPConnection(
+        address.hostname or "127.0.0.1", address.port, timeout=timeout
+    )
     try:
         connection.request(method, path, body=body, headers={**headers, "Connection": "close"})
         answer = connection.getresponse()

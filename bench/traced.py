@@ -97,7 +97,9 @@ class TracedApp:
         runner.executor = _TracingExecutor(runner.executor)  # type: ignore[attr-defined]
         self._traces: dict[str, Trace] = {}
         self._server = make(wiring, port=0)
-        self._server.set_app(self._traced(self._server.get_app()))
+        served = self._server.get_app()
+        assert served is not None
+        self._server.set_app(self._traced(served))
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()

@@ -18,7 +18,7 @@ from typing import Any
 from bench import ack_latency, loopback
 from bench.loopback import Emulators
 from bench.traced import TracedApp
-from emulator import bedrock_api, slack_requests
+from emulator import bedrock_api, driver, slack_requests
 from handlers.slack.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
 
 RUNS = 5
@@ -105,17 +105,17 @@ def _payment(app: TracedApp, emulated: Emulators, user_id: str) -> Iterator[tupl
         return app.trace(trace_id)
 
     channel = slack.dm_channel(user_id)
-    yield PAY_HELP, send(loopback.pay(slack, user_id, "help"))
-    yield DM, send(loopback.dm(slack, user_id, loopback.ASK_TO_PAY))
+    yield PAY_HELP, send(driver.pay(slack, user_id, "help"))
+    yield DM, send(driver.dm(slack, user_id, loopback.ASK_TO_PAY))
     offer = slack.messages(channel)[-1]
-    yield CANCEL, send(loopback.click(slack, user_id, offer, CANCEL_PAYMENT))
-    yield DM_WITH_PAN, send(loopback.dm(slack, user_id, "my card is 4242 4242 4242 4242"))
+    yield CANCEL, send(driver.click(slack, user_id, offer, CANCEL_PAYMENT))
+    yield DM_WITH_PAN, send(driver.dm(slack, user_id, "my card is 4242 4242 4242 4242"))
     offer = slack.messages(channel)[-1]
-    yield BUTTON, send(loopback.click(slack, user_id, offer, OPEN_CARD_FORM))
+    yield BUTTON, send(driver.click(slack, user_id, offer, OPEN_CARD_FORM))
     form = _form(emulated, user_id)
-    yield SUBMIT_INVALID, send(loopback.submit(user_id, form, {**loopback.CARD, "expiry": "13/99"}))
-    yield SUBMIT, send(loopback.submit(user_id, form))
-    yield PAY, send(loopback.pay(slack, user_id, "45 USD INV-1001"))
+    yield SUBMIT_INVALID, send(driver.submit(user_id, form, {**loopback.CARD, "expiry": "13/99"}))
+    yield SUBMIT, send(driver.submit(user_id, form, loopback.CARD))
+    yield PAY, send(driver.pay(slack, user_id, "45 USD INV-1001"))
 
 
 def _form(emulated: Emulators, user_id: str) -> dict[str, Any]:
@@ -146,7 +146,7 @@ def _input_tokens(app: TracedApp, emulated: Emulators, user_id: str, turns: int)
     for n in range(turns):
         text = f"{_CHAT[n % len(_CHAT)]} ({n + 1})"
         trace_id = f"{user_id}-chat-{n}"
-        loopback.send(app.url, loopback.dm(emulated.slack, user_id, text), trace_id=trace_id)
+        loopback.send(app.url, driver.dm(emulated.slack, user_id, text), trace_id=trace_id)
         (used,) = app.trace(trace_id).lazy.input_tokens
         tokens.append(used)
     return tokens
@@ -156,7 +156,7 @@ def measure(runs: int = RUNS, progress: Callable[[str], None] = print) -> WorkPe
     with ack_latency.running() as (emulated, app):
         users = loopback.add_users(emulated.slack, runs + 2)
         # The first request of a process also makes Bolt's one `auth.test`: not a turn's work.
-        loopback.send(app.url, loopback.pay(emulated.slack, users[-1], "help"))
+        loopback.send(app.url, driver.pay(emulated.slack, users[-1], "help"))
         seen: dict[str, list[Counter[str]]] = {}
         for user_id in users[:runs]:
             for surface, trace in _payment(app, emulated, user_id):

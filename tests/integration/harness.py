@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.settings import load_settings
-from emulator import slack_requests
+from emulator import driver, slack_requests
 from emulator.bedrock_api import BedrockEmulator
 from emulator.bedrock_api import create_app as bedrock_app
 from emulator.server import serve_in_thread
@@ -93,47 +93,18 @@ class Paybot:
             return Response(error.code, error.read().decode())
 
     def dm(self, text: str, **options: Any) -> Response:
-        request = slack_requests.message_im_event(
-            user_id=self.user_id,
-            channel_id=self.dm_channel,
-            text=text,
-            event_id=options.pop("event_id", None),
-        )
+        request = driver.dm(self.slack, self.user_id, text, event_id=options.pop("event_id", None))
         return self.send(request, **options)
 
     def pay(self, text: str = "", channel_id: str = GENERAL_CHANNEL_ID) -> Response:
-        request = slack_requests.slash_command(
-            text=text,
-            user_id=self.user_id,
-            channel_id=channel_id,
-            trigger_id=self.slack.issue_trigger_id(user_id=self.user_id),
-        )
-        return self.send(request)
+        return self.send(driver.pay(self.slack, self.user_id, text, channel_id=channel_id))
 
     def click(self, action_id: str, message: dict[str, Any] | None = None) -> Response:
         message = message or self.last_bot_message()
-        block_id, value = _button(message, action_id)
-        request = slack_requests.block_actions(
-            user_id=self.user_id,
-            action_id=action_id,
-            value=value,
-            block_id=block_id,
-            trigger_id=self.slack.issue_trigger_id(user_id=self.user_id),
-            channel_id=self.dm_channel,
-            message=message,
-            message_ts=message["ts"],
-        )
-        return self.send(request)
+        return self.send(driver.click(self.slack, self.user_id, message, action_id))
 
     def submit(self, values: Mapping[str, str], view: dict[str, Any] | None = None) -> Response:
-        view = view or self.card_form()
-        request = slack_requests.view_submission(
-            view=view,
-            values=values,
-            user_id=self.user_id,
-            trigger_id=slack_requests.new_trigger_id(),
-        )
-        return self.send(request)
+        return self.send(driver.submit(self.user_id, view or self.card_form(), values))
 
     def bot_messages(self) -> list[dict[str, Any]]:
         return [m for m in self.slack.messages(self.dm_channel) if m.get("bot_id")]
@@ -166,14 +137,6 @@ class Paybot:
             while self._changed.wait(timeout=quiet):  # True: another call came in
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the app was still calling Slack after {timeout} s")
-
-
-def _button(message: dict[str, Any], action_id: str) -> tuple[str, str]:
-    for block in message.get("blocks") or []:
-        for element in block.get("elements") or []:
-            if element.get("action_id") == action_id:
-                return block.get("block_id", ""), element.get("value", "")
-    raise AssertionError(f"no {action_id} button in the message")
 
 
 def app_environment(
