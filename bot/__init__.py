@@ -1,1 +1,1 @@
-"""paybot: collect a payment card in Slack without keeping card data."""
+"""paybot: collect a payment card in a chat, without keeping card data."""

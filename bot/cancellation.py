@@ -1,4 +1,4 @@
-"""Does this message ask to cancel? Word-boundary and state-aware (DESIGN.md section 4).
+"""Does this message ask to cancel? Word-boundary and state-aware (DESIGN.md, "Dialogue").
 
 Linear in the length of the message, and only its first `MAX_TURN_CHARS` are read:
 a cancel word beyond them is not seen.

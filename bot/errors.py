@@ -1,4 +1,4 @@
-"""Domain errors: the only failures the core and the Slack edge ever see.
+"""Domain errors: the only failures the core and the edges ever see.
 
 Adapters translate SDK exceptions (stripe, botocore, slack_sdk) into these at
 their boundary, so nothing above them imports a vendor's error types.

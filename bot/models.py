@@ -44,7 +44,7 @@ class Intent(StrEnum):
 
 
 class NextStep(StrEnum):
-    """The only steps an engine may propose (DESIGN.md section 4)."""
+    """The only steps an engine may propose (DESIGN.md, "Dialogue")."""
 
     ASK = "ask"
     OFFER_CARD_FORM = "offer_card_form"

@@ -1,4 +1,4 @@
-"""The one place conversation logic runs: load, decide, act, save (DESIGN.md section 2).
+"""The one place conversation logic runs: load, decide, act, save (DESIGN.md, "Architecture").
 
 Slack-agnostic: callers pass ids and text in and render the effects that come
 back. Card data enters only through `submit_card` and never leaves this call.

@@ -1,4 +1,4 @@
-"""Configuration: environment variables, read once, validated at start (DESIGN.md section 3)."""
+"""Configuration: environment variables, read once, validated at start (DESIGN.md, "Contracts")."""
 
 from __future__ import annotations
 

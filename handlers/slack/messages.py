@@ -2,7 +2,7 @@
 
 A message that carries a card number is answered inside the ack instead:
 Bolt's Lambda runner hands lazy work the whole raw request, and that request
-must never hold card data (DESIGN.md section 1). So is a message that shares
+must never hold card data (DESIGN.md, "The spine"). So is a message that shares
 files, whose listing in the request nobody screens. A reply inside a thread is
 answered in that thread.
 """

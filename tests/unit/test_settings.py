@@ -1,4 +1,4 @@
-"""Settings: every variable from DESIGN.md section 3, failing loudly by name."""
+"""Settings: every variable from DESIGN.md's "Contracts", failing loudly by name."""
 
 from __future__ import annotations
 
