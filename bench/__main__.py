@@ -56,11 +56,17 @@ median of {cold.runs}.
 
 Reproduce: `python -m bench.cold_start`.
 
-What the difference is made of: pydantic and pydantic-settings (the floor
-imports neither), building the Bolt app, creating the DynamoDB client
+What the difference is made of: pydantic (the floor imports none of it),
+building the Bolt app, creating the DynamoDB client
 (botocore loads its service model), and two loopback round trips
 (`auth.test`, `GetItem`). Stripe's SDK and the Bedrock client are not loaded
 on this path: they load on first use.
+
+pydantic-settings is no longer a dependency: settings are a plain pydantic model
+filled from the environment. Measured 2026-12-05 on this machine: importing it with
+pydantic took a median 172 ms against 53 ms for pydantic alone (15 interleaved
+fresh processes), and this ratio went from 2.19x to 2.08x without it (9 runs each,
+before and after).
 """
 
 

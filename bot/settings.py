@@ -7,8 +7,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from bot.errors import PaybotError
 
@@ -22,10 +29,15 @@ HOSTED_PAGE_SECONDS = 31 * 60
 plus its minute of margin. Kept here so reading settings loads no Stripe code (cold start)."""
 
 
-class Settings(BaseSettings):
-    """Every variable paybot reads. Names match the environment exactly."""
+class Settings(BaseModel):
+    """Every variable paybot reads. Names match the environment exactly.
 
-    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", frozen=True)
+    A plain model filled by `load_settings` from the environment it is given: reading
+    the environment needs no settings library, and pydantic-settings alone took longer
+    to import than pydantic itself (BENCHMARKS.md, cold start).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True, validate_default=True)
 
     SLACK_BOT_TOKEN: SecretStr | None = None
     SLACK_SIGNING_SECRET: SecretStr | None = None
