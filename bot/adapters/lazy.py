@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.ports import HostedCheckout, PaymentGateway
 
@@ -58,8 +58,24 @@ class LazyHostedCheckout:
             self._hosted = self._factory()
         return self._hosted
 
-    def open(self, **request: Any) -> CheckoutLink:
-        return self._get().open(**request)
+    def open(
+        self,
+        *,
+        team_id: str,
+        user_id: str,
+        customer_id: str | None,
+        reference: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> CheckoutLink:
+        return self._get().open(
+            team_id=team_id,
+            user_id=user_id,
+            customer_id=customer_id,
+            reference=reference,
+            return_url=return_url,
+            idempotency_key=idempotency_key,
+        )
 
     def expire(self, checkout_id: str) -> None:
         self._get().expire(checkout_id)

@@ -14,9 +14,9 @@ import pytest
 import stripe
 
 import handlers.aws_lambda
-from emulator import slack_requests
+from emulator import driver, slack_requests
 from emulator.server import serve_in_thread
-from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
+from emulator.slack_api import DEFAULT_USER_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
 from handlers.slack.blocks import CARD_FORM
 from tests.integration.harness import SIGNING_SECRET, WEBHOOK_SECRET, app_environment
@@ -71,13 +71,8 @@ def rest_api_event(request: slack_requests.SlackRequest) -> dict[str, Any]:
     }
 
 
-def pay(workspace: SlackWorkspace, text: str) -> slack_requests.SlackRequest:
-    return slack_requests.slash_command(
-        text=text,
-        user_id=DEFAULT_USER_ID,
-        channel_id=GENERAL_CHANNEL_ID,
-        trigger_id=workspace.issue_trigger_id(user_id=DEFAULT_USER_ID),
-    )
+def pay(workspace: SlackWorkspace, text: str = "") -> slack_requests.SlackRequest:
+    return driver.pay(workspace, DEFAULT_USER_ID, text)
 
 
 @pytest.mark.parametrize("shape", [http_api_event, rest_api_event])

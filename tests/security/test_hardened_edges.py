@@ -29,9 +29,9 @@ import stripe
 import handlers.aws_lambda
 from bot.adapters.stripe_checkout import PAGE_LIFETIME_SECONDS
 from bot.settings import HOSTED_PAGE_SECONDS, SettingsError, load_settings
-from emulator import slack_requests
+from emulator import driver, slack_requests
 from emulator.server import serve_in_thread
-from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
+from emulator.slack_api import DEFAULT_USER_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
 from handlers import server
 from handlers.bootstrap import build
@@ -56,12 +56,7 @@ class LambdaContext:
 
 
 def pay(workspace: SlackWorkspace, text: str = "") -> slack_requests.SlackRequest:
-    return slack_requests.slash_command(
-        text=text,
-        user_id=DEFAULT_USER_ID,
-        channel_id=GENERAL_CHANNEL_ID,
-        trigger_id=workspace.issue_trigger_id(user_id=DEFAULT_USER_ID),
-    )
+    return driver.pay(workspace, DEFAULT_USER_ID, text)
 
 
 def http_api_event(
