@@ -107,10 +107,15 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if len(body) > MAX_BODY_BYTES:  # API Gateway allows 10 MB; Slack sends far less
         return _response((413, "text/plain", "request body too large"))
     headers = {str(k): str(v) for k, v in (event.get("headers") or {}).items()}
-    # Bolt re-sends this event to run lazy work (`handlers.slack.lazy`): it keeps the
-    # body decoded once, here, as Bolt logs whole events at DEBUG and base64 would hide
-    # a card number from redaction; and it has the `headers` older REST (v1) events lack.
-    raw = {**event, "headers": headers, "body": body.decode("utf-8", "replace")}
+    # Bolt re-sends this event to run lazy work (`handlers.slack.lazy`). It goes with the
+    # body as text, decoded once here (base64 would hide a card number from redaction and
+    # from any reader of the invoke payload), and with the `headers` REST (v1) events lack.
+    lazy_event = {
+        **event,
+        "headers": headers,
+        "body": body.decode("utf-8", "replace"),
+        "isBase64Encoded": False,
+    }
     request = Request(
         method=_method(event),
         path=str(event.get("rawPath") or event.get("path") or ""),
@@ -120,7 +125,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         context={
             "aws_lambda_function_name": getattr(context, "function_name", ""),
             "aws_lambda_invoked_function_arn": getattr(context, "invoked_function_arn", ""),
-            "lambda_request": {**raw, "isBase64Encoded": False},
+            "lambda_request": lazy_event,
         },
     )
     with lambda_invocation(context):  # a claim lasts as long as this invocation may run
