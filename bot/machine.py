@@ -341,7 +341,8 @@ def _say(session: Session, text: str, *, offer: bool = False, **changes: object)
 def _fresh(session: Session) -> Session:
     """A new conversation after a finished one: keep only the saved card record."""
     return Session(
-        team_id=session.team_id,
+        surface=session.surface,
+        tenant_id=session.tenant_id,
         user_id=session.user_id,
         payment=session.payment,
         customer_id=session.customer_id,

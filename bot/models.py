@@ -9,7 +9,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.cards import contains_pan
 from bot.money import ISO_CURRENCIES, MAX_AMOUNT, within_limits
@@ -22,6 +30,41 @@ MAX_TURN_CHARS = 4000
 
 REFERENCE_PATTERN = r"^[A-Za-z0-9]+(?:[-/_][A-Za-z0-9]+)*$"
 """An invoice reference: `INV-1001`, `PO/55`, `1001`; never markup, spaces or punctuation."""
+
+
+Surface = Literal["slack", "teams"]
+"""The chat surfaces a conversation can be on."""
+
+CHAT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+"""A tenant or user id as a surface gives it: Slack's `T0123`, an Entra GUID. Never `#` or
+`:`, which separate the parts of a store key and of `str(ChatUser)`."""
+
+
+class ChatUser(BaseModel):
+    """Who a conversation is with: the surface, the tenant on it, and the person there.
+
+    On Slack the tenant is the workspace (or Enterprise Grid org) and the user a
+    member id; on Teams the tenant is the Entra tenant and the user their object id.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    surface: Surface = "slack"
+    tenant_id: str = Field(pattern=CHAT_ID_PATTERN)
+    user_id: str = Field(pattern=CHAT_ID_PATTERN)
+
+    @property
+    def scope(self) -> str:
+        """The tenant as stores key it: a Slack team id as it always was, others prefixed."""
+        return self.tenant_id if self.surface == "slack" else f"{self.surface}#{self.tenant_id}"
+
+    @property
+    def key(self) -> str:
+        """The person's key in a store: `T0123#U0456`, `teams#<tenant>#<user>`."""
+        return f"{self.scope}#{self.user_id}"
+
+    def __str__(self) -> str:
+        return f"{self.surface}:{self.tenant_id}:{self.user_id}"
 
 
 class State(StrEnum):
@@ -113,12 +156,21 @@ class PaymentRecord(BaseModel):
 
 
 class Session(BaseModel):
-    """One user's conversation with the bot; the unit of locking and expiry."""
+    """One user's conversation with the bot; the unit of locking and expiry.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Stored as JSON. A Slack session is stored exactly as before Teams existed (its
+    tenant under `team_id`, no `surface`), so a release from before reads it back.
+    """
 
-    team_id: str = Field(min_length=1, max_length=64)
-    user_id: str = Field(min_length=1, max_length=64)
+    model_config = ConfigDict(frozen=True, extra="forbid", serialize_by_alias=True)
+
+    surface: Surface = Field(default="slack", exclude_if=lambda surface: surface == "slack")
+    tenant_id: str = Field(
+        pattern=CHAT_ID_PATTERN,
+        validation_alias=AliasChoices("tenant_id", "team_id"),
+        serialization_alias="team_id",
+    )
+    user_id: str = Field(pattern=CHAT_ID_PATTERN)
     state: State = State.IDLE
     slots: Slots = Slots()
     history: tuple[Turn, ...] = ()
@@ -152,8 +204,12 @@ class Session(BaseModel):
         return self
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.team_id, self.user_id)
+    def user(self) -> ChatUser:
+        return ChatUser(surface=self.surface, tenant_id=self.tenant_id, user_id=self.user_id)
+
+    @classmethod
+    def new(cls, user: ChatUser) -> Session:
+        return cls(surface=user.surface, tenant_id=user.tenant_id, user_id=user.user_id)
 
     @classmethod
     def from_stored(cls, data: str) -> Session:
@@ -215,8 +271,8 @@ class CheckoutOutcome:
     """What Stripe says about a hosted card page: whose it is and how it ended."""
 
     checkout_id: str
-    team_id: str
-    user_id: str
+    user: ChatUser | None
+    """None when the page's customer is not one of paybot's."""
     reference: str
     status: Literal["open", "complete", "expired"]
     payment: PaymentRecord | None = None
@@ -241,8 +297,8 @@ class SetupOutcome:
     """What the provider says about a card setup now: whose it is and how it ended."""
 
     setup_id: str
-    team_id: str
-    user_id: str
+    user: ChatUser | None
+    """None when the setup's customer is not one of paybot's."""
     status: Literal["succeeded", "failed", "pending"]
     payment: PaymentRecord | None = None
     message: str = ""

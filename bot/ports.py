@@ -7,6 +7,7 @@ from typing import Protocol
 from bot.models import (
     CardDetails,
     CardSetup,
+    ChatUser,
     CheckoutLink,
     CheckoutOutcome,
     Decision,
@@ -18,7 +19,7 @@ from bot.models import (
 class SessionStore(Protocol):
     """Per-user conversation state with optimistic locking."""
 
-    def get(self, *, team_id: str, user_id: str) -> Session | None:
+    def get(self, user: ChatUser) -> Session | None:
         """Return the live session, or None if absent or past `expires_at`."""
         ...
 
@@ -31,7 +32,7 @@ class SessionStore(Protocol):
         """
         ...
 
-    def delete(self, *, team_id: str, user_id: str) -> None:
+    def delete(self, user: ChatUser) -> None:
         """Forget the user's session; deleting nothing is not an error."""
         ...
 
@@ -80,8 +81,7 @@ class PaymentGateway(Protocol):
         self,
         card: CardDetails,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         return_url: str,
         idempotency_key: str,
@@ -107,8 +107,7 @@ class HostedCheckout(Protocol):
     def open(
         self,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         reference: str,
         return_url: str,

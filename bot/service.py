@@ -1,7 +1,7 @@
 """The one place conversation logic runs: load, decide, act, save (DESIGN.md, "Architecture").
 
-Slack-agnostic: callers pass ids and text in and render the effects that come
-back. Card data enters only through `submit_card` and never leaves this call.
+Surface-agnostic: callers pass a `ChatUser` and text in and render the effects
+that come back. Card data enters only through `submit_card` and never leaves this call.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-
-from pydantic import ValidationError
 
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
@@ -56,7 +54,7 @@ from bot.machine import (
     UserMessage,
     transition,
 )
-from bot.models import MAX_TURN_CHARS, CardSetup, Session, Slots, Turn
+from bot.models import MAX_TURN_CHARS, CardSetup, ChatUser, Session, Slots, Turn
 from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
 
 log = logging.getLogger(__name__)
@@ -96,9 +94,9 @@ class ConversationService:
         self._clock = clock
         self._new_ref = new_ref
 
-    def message(self, team_id: str, user_id: str, text: str) -> tuple[Effect, ...]:
+    def message(self, user: ChatUser, text: str) -> tuple[Effect, ...]:
         """A DM from the user; card data in it, or completed by it, is removed before use."""
-        current, screened = self._screened(team_id, user_id, text)
+        current, screened = self._screened(user, text)
         # Card data was looked for in the whole text; the rest of the turn reads at most
         # MAX_TURN_CHARS of it (what the history keeps, and what the engines may cost).
         said = screened.text[:MAX_TURN_CHARS]
@@ -107,9 +105,9 @@ class ConversationService:
         engine = self._quick_engine if screened.removed else self._engine
         decision = engine.respond(current, said)
         event = UserMessage(said, decision, pan_removed=screened.removed)
-        return self._run(team_id, user_id, event, first=current).effects
+        return self._run(user, event, first=current).effects
 
-    def holds_card_data(self, team_id: str, user_id: str, text: str) -> bool:
+    def holds_card_data(self, user: ChatUser, text: str) -> bool:
         """Whether `message` would remove card data from this DM; reads, never writes.
 
         The session is read only when the text alone cannot tell (see
@@ -119,17 +117,17 @@ class ConversationService:
             return True
         if not may_continue_card_data(text):
             return False
-        found = self._store.get(team_id=team_id, user_id=user_id)
+        found = self._store.get(user)
         return screen_turn(text, _user_turns(found) if found else ()).removed
 
-    def _screened(self, team_id: str, user_id: str, text: str) -> tuple[Session, ScreenedTurn]:
+    def _screened(self, user: ChatUser, text: str) -> tuple[Session, ScreenedTurn]:
         """The session, and the DM read with the person's recent turns (cards.screen_turn).
 
         When the DM completes a card number begun earlier, the earlier turns lose their
         part of it in the store first, so that no later write (a retry after a conflict
         included) can start from the history that still held it.
         """
-        current = self._load(team_id, user_id)
+        current = self._load(user)
         for _ in range(MAX_CONFLICT_RETRIES):
             screened = screen_turn(text, _user_turns(current))
             if screened.earlier == _user_turns(current):
@@ -138,32 +136,31 @@ class ConversationService:
                 scrubbed = _with_user_turns(current, screened.earlier)
                 return self._store.save(scrubbed, expected_version=current.version), screened
             except SessionConflict:
-                current = self._load(team_id, user_id)
+                current = self._load(user)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
     def request_card(
-        self, team_id: str, user_id: str, slots: Slots | None = None, *, return_url: str = ""
+        self, user: ChatUser, slots: Slots | None = None, *, return_url: str = ""
     ) -> tuple[Effect, ...]:
         """Offer the card entry this deployment uses: the modal, or the hosted page."""
         if self._card_entry != "hosted":
-            return self.open_form(team_id, user_id, slots)
+            return self.open_form(user, slots)
         if self._hosted is None:
             return self._hosted_unavailable()
-        return self.open_checkout(team_id, user_id, slots, return_url=return_url)
+        return self.open_checkout(user, slots, return_url=return_url)
 
     def open_checkout(
-        self, team_id: str, user_id: str, slots: Slots | None = None, *, return_url: str
+        self, user: ChatUser, slots: Slots | None = None, *, return_url: str
     ) -> tuple[Effect, ...]:
         """Open a provider-hosted card page and offer its link."""
         assert self._hosted is not None
-        claimed = self._run(team_id, user_id, CheckoutRequested(slots or Slots()))
+        claimed = self._run(user, CheckoutRequested(slots or Slots()))
         request = next((e for e in claimed.effects if isinstance(e, OpenCheckout)), None)
         if request is None:
             return claimed.effects
         try:
             link = self._hosted.open(
-                team_id=team_id,
-                user_id=user_id,
+                user=user,
                 customer_id=claimed.session.customer_id,
                 reference=request.form_ref,
                 return_url=return_url,
@@ -173,12 +170,12 @@ class ConversationService:
             return (Reply(exc.user_message),)
         opened = CheckoutOpened(link, request.form_ref, claimed.session.attempt)
         try:
-            return self._run(team_id, user_id, opened).effects
+            return self._run(user, opened).effects
         except PaybotError:
             self._hosted.expire(link.checkout_id)  # a page no session tracks must not stay open
             raise
 
-    def checkout_event(self, checkout_id: str) -> tuple[str, tuple[Effect, ...]]:
+    def checkout_event(self, checkout_id: str) -> tuple[ChatUser | None, tuple[Effect, ...]]:
         """A hosted page changed: re-read it from the provider and act. Returns (user, effects)."""
         assert self._hosted is not None
         outcome = self._hosted.outcome(checkout_id)
@@ -188,36 +185,33 @@ class ConversationService:
         elif outcome.status == "expired":
             event = CheckoutExpired(checkout_id)
         else:
-            return outcome.user_id, ()
-        if not (outcome.team_id and outcome.user_id):
-            log.warning("checkout page without Slack ids in its customer; ignored")
-            return "", ()
-        return outcome.user_id, self._run(outcome.team_id, outcome.user_id, event).effects
+            return outcome.user, ()
+        if outcome.user is None:
+            log.warning("checkout page without paybot's ids on its customer; ignored")
+            return None, ()
+        return outcome.user, self._run(outcome.user, event).effects
 
-    def open_form(
-        self, team_id: str, user_id: str, slots: Slots | None = None
-    ) -> tuple[Effect, ...]:
+    def open_form(self, user: ChatUser, slots: Slots | None = None) -> tuple[Effect, ...]:
         """Open the card modal, unless this deployment takes cards on the hosted page only."""
         if self._card_entry == "hosted":
             return self._hosted_unavailable()
-        return self._run(team_id, user_id, CardFormRequested(slots or Slots())).effects
+        return self._run(user, CardFormRequested(slots or Slots())).effects
 
-    def cancel(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
-        return self._run(team_id, user_id, CancelRequested()).effects
+    def cancel(self, user: ChatUser) -> tuple[Effect, ...]:
+        return self._run(user, CancelRequested()).effects
 
-    def status(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
-        return self._peek(team_id, user_id, StatusRequested())
+    def status(self, user: ChatUser) -> tuple[Effect, ...]:
+        return self._peek(user, StatusRequested())
 
-    def help(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
-        return self._peek(team_id, user_id, HelpRequested())
+    def help(self, user: ChatUser) -> tuple[Effect, ...]:
+        return self._peek(user, HelpRequested())
 
-    def forget(self, team_id: str, user_id: str) -> tuple[Effect, ...]:
-        return self._run(team_id, user_id, ForgetRequested()).effects
+    def forget(self, user: ChatUser) -> tuple[Effect, ...]:
+        return self._run(user, ForgetRequested()).effects
 
     def submit_card(
         self,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         form_ref: str,
         *,
         name: str,
@@ -237,7 +231,7 @@ class ConversationService:
             )
         except CardFormInvalid as exc:
             return (FieldErrors(exc.errors),)
-        claimed = self._run(team_id, user_id, CardSubmitted(form_ref))
+        claimed = self._run(user, CardSubmitted(form_ref))
         save = next((e for e in claimed.effects if isinstance(e, SaveCard)), None)
         if save is None:
             return claimed.effects
@@ -245,8 +239,7 @@ class ConversationService:
         try:
             setup = self._gateway.save_card(
                 card,
-                team_id=team_id,
-                user_id=user_id,
+                user=user,
                 customer_id=claimed.session.customer_id,
                 return_url=return_url,
                 idempotency_key=save.idempotency_key,
@@ -256,25 +249,25 @@ class ConversationService:
             result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
         except CardEntryUnavailable as exc:
             if self._hosted is not None:
-                return self._hosted_instead(team_id, user_id, claimed.session, return_url)
+                return self._hosted_instead(user, claimed.session, return_url)
             result = PaymentFailed(exc.user_message)
         except PaymentUnavailable as exc:
             result = PaymentFailed(exc.user_message)
-        return self._record(team_id, user_id, result, claimed.session)
+        return self._record(user, result, claimed.session)
 
     def _hosted_instead(
-        self, team_id: str, user_id: str, claimed: Session, return_url: str
+        self, user: ChatUser, claimed: Session, return_url: str
     ) -> tuple[Effect, ...]:
         """This Stripe account refuses raw card numbers: offer its own page instead."""
         failed = PaymentFailed(messages.HOSTED_INSTEAD)
         try:
-            self._run(team_id, user_id, failed, first=claimed, recreate=False)
+            self._run(user, failed, first=claimed, recreate=False)
         except _SessionGone:
             return (CloseForm(messages.SUBMISSION_ENDED),)
-        offer = self.open_checkout(team_id, user_id, return_url=return_url)
+        offer = self.open_checkout(user, return_url=return_url)
         return (CloseForm(messages.HOSTED_INSTEAD), *offer)
 
-    def setup_event(self, setup_id: str) -> tuple[str, tuple[Effect, ...]]:
+    def setup_event(self, setup_id: str) -> tuple[ChatUser | None, tuple[Effect, ...]]:
         """A card setup changed (the bank's check ended): re-read it and act.
 
         Returns (user, effects); acting twice on one outcome (the webhook and the
@@ -287,18 +280,16 @@ class ConversationService:
         elif outcome.status == "failed":
             event = SetupFailed(setup_id, outcome.message or messages.BANK_DECLINED)
         else:
-            return outcome.user_id, ()
-        if not (outcome.team_id and outcome.user_id):
+            return outcome.user, ()
+        if outcome.user is None:
             log.warning("card setup without paybot's ids on its customer; ignored")
-            return "", ()
-        return outcome.user_id, self._run(outcome.team_id, outcome.user_id, event).effects
+            return None, ()
+        return outcome.user, self._run(outcome.user, event).effects
 
-    def _record(
-        self, team_id: str, user_id: str, result: Event, claimed: Session
-    ) -> tuple[Effect, ...]:
+    def _record(self, user: ChatUser, result: Event, claimed: Session) -> tuple[Effect, ...]:
         """Save what the payment service answered, starting from the session we just wrote."""
         try:
-            return self._run(team_id, user_id, result, first=claimed, recreate=False).effects
+            return self._run(user, result, first=claimed, recreate=False).effects
         except _SessionGone:
             # Forgotten (or expired) while the provider answered: never write it back.
             log.info("a card submission ended after its session was deleted; not recorded")
@@ -330,14 +321,11 @@ class ConversationService:
                 self._hosted.expire(effect.checkout_id)
         return Outcome(session, tuple(kept))
 
-    def _load(self, team_id: str, user_id: str) -> Session:
-        found = self._store.get(team_id=team_id, user_id=user_id)
+    def _load(self, user: ChatUser) -> Session:
+        found = self._store.get(user)
         if found is not None:
             return found
-        try:
-            return Session(team_id=team_id, user_id=user_id)
-        except ValidationError:
-            raise PaybotError("a request without valid Slack team and user ids") from None
+        return Session.new(user)
 
     def _context(self) -> Context:
         return Context(now=int(self._clock()), ttl_seconds=self._ttl, new_ref=self._new_ref())
@@ -345,14 +333,13 @@ class ConversationService:
     def _now_utc(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), tz=UTC)
 
-    def _peek(self, team_id: str, user_id: str, event: Event) -> tuple[Effect, ...]:
+    def _peek(self, user: ChatUser, event: Event) -> tuple[Effect, ...]:
         """Answer a read-only event without writing (no session is created for it)."""
-        return transition(self._load(team_id, user_id), event, self._context()).effects
+        return transition(self._load(user), event, self._context()).effects
 
     def _run(
         self,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         event: Event,
         *,
         first: Session | None = None,
@@ -363,11 +350,11 @@ class ConversationService:
         With `recreate=False`, a session deleted since `first` was read is not written
         back (a fresh one would start at a lower version): `_SessionGone` is raised instead.
         """
-        current = first or self._load(team_id, user_id)
+        current = first or self._load(user)
         for _ in range(MAX_CONFLICT_RETRIES):
             outcome = transition(current, event, self._context())
             if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
-                self._store.delete(team_id=team_id, user_id=user_id)
+                self._store.delete(user)
                 return self._expire_pages(outcome, outcome.session)
             if outcome.session.evolve(expires_at=current.expires_at) == current:
                 # Nothing changed but the expiry: no write, no contention.
@@ -376,7 +363,7 @@ class ConversationService:
                 saved = self._store.save(outcome.session, expected_version=current.version)
             except SessionConflict:
                 log.info("session write conflict on %s; re-reading", type(event).__name__)
-                current = self._load(team_id, user_id)
+                current = self._load(user)
                 if not recreate and first is not None and current.version < first.version:
                     raise _SessionGone() from None
                 continue

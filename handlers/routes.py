@@ -7,14 +7,18 @@ decided here, once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 
 from bot.machine import Effect
+from bot.models import ChatUser, Surface
 from handlers import stripe
 from handlers.bootstrap import Wiring
 from handlers.http import NOT_FOUND, RETURN_PATH, Answer, Request, Route
 from handlers.slack import render
 from handlers.slack.app import EVENTS_PATH, events_route
+
+log = logging.getLogger(__name__)
 
 HEALTH_PATH = "/health"
 
@@ -26,8 +30,18 @@ def routes(wiring: Wiring) -> Routes:
     services = wiring.services
     client = wiring.app.client
 
-    def deliver(user_id: str, effects: Sequence[Effect]) -> None:
-        render.post(client, user_id, effects)
+    def to_slack(user: ChatUser, effects: Sequence[Effect]) -> None:
+        render.post(client, user.user_id, effects)
+
+    surfaces: dict[Surface, stripe.Deliver] = {"slack": to_slack}
+
+    def deliver(user: ChatUser, effects: Sequence[Effect]) -> None:
+        """The effects of a Stripe event, to the person on the surface they are on."""
+        send = surfaces.get(user.surface)
+        if send is None:  # the session changed; only the message has nowhere to go
+            log.error("a %s conversation changed but that surface is not served here", user.surface)
+            return
+        send(user, effects)
 
     def webhook(request: Request) -> Answer:
         return stripe.webhook(request.body, request.headers, services, deliver)

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from bot.errors import PaybotError
 from bot.machine import Effect
+from bot.models import ChatUser
 from handlers.http import Answer, header
 from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
 
@@ -28,7 +29,7 @@ HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS
 _SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _SETUP_ID = re.compile(r"^seti_[A-Za-z0-9]{1,250}$")
 
-Deliver = Callable[[str, Sequence[Effect]], None]
+Deliver = Callable[[ChatUser, Sequence[Effect]], None]
 """Posts a conversation's effects to its person, on the surface they are on."""
 
 
@@ -55,13 +56,13 @@ def webhook(
     conversation = services.conversation
     act = conversation.setup_event if event.type in SETUP_EVENTS else conversation.checkout_event
     try:
-        user_id, effects = act(event.object_id)
+        user, effects = act(event.object_id)
     except Exception as exc:  # an edge: whatever failed, Stripe must retry, not see a trace
         services.ledger.release(claim)  # the retry must be handled, not skipped as a duplicate
         log.error("webhook %s failed: %s", event.type, type(exc).__name__)
         return 503, "text/plain", "try again"
-    if user_id:
-        deliver(user_id, effects)
+    if user is not None:
+        deliver(user, effects)
     try:
         services.ledger.complete(claim)  # a duplicate for the rest of its window
     except PaybotError as exc:  # answered; the claim lapses with its in-progress expiry
@@ -98,9 +99,9 @@ background:#007a5a;color:#fff;text-decoration:none;font-weight:600}}</style></he
 
 def _settle_setup(setup_id: str, services: Services, deliver: Deliver) -> None:
     try:
-        user_id, effects = services.conversation.setup_event(setup_id)
+        user, effects = services.conversation.setup_event(setup_id)
     except Exception as exc:  # the page still answers; the webhook or a reload settles it
         log.error("card setup could not be read back: %s", type(exc).__name__)
         return
-    if user_id:
-        deliver(user_id, effects)
+    if user is not None:
+        deliver(user, effects)

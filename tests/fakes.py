@@ -9,6 +9,7 @@ from bot.errors import CardRejected, PaybotError, SessionConflict
 from bot.models import (
     CardDetails,
     CardSetup,
+    ChatUser,
     CheckoutLink,
     CheckoutOutcome,
     Decision,
@@ -18,31 +19,37 @@ from bot.models import (
 )
 
 
+def slack_user(tenant_id: str = "T", user_id: str = "U") -> ChatUser:
+    """A Slack member as the core knows them."""
+    return ChatUser(surface="slack", tenant_id=tenant_id, user_id=user_id)
+
+
 class MemoryStore:
     """A `SessionStore` with the same optimistic-locking contract as the real ones."""
 
     def __init__(self, clock: FakeClock | None = None) -> None:
-        self.rows: dict[tuple[str, str], Session] = {}
+        self.rows: dict[str, Session] = {}
+        """Sessions by `ChatUser.key`."""
         self.clock = clock or FakeClock()
         self.saves = 0
         self._lock = threading.Lock()
 
-    def get(self, *, team_id: str, user_id: str) -> Session | None:
-        found = self.rows.get((team_id, user_id))
+    def get(self, user: ChatUser) -> Session | None:
+        found = self.rows.get(user.key)
         return found if found and found.expires_at > self.clock() else None
 
     def save(self, session: Session, *, expected_version: int) -> Session:
         with self._lock:
-            current = self.get(team_id=session.team_id, user_id=session.user_id)
+            current = self.get(session.user)
             if (current.version if current else 0) != expected_version:
                 raise SessionConflict("version moved")
             stored = session.evolve(version=expected_version + 1)
-            self.rows[session.key] = stored
+            self.rows[session.user.key] = stored
             self.saves += 1
             return stored
 
-    def delete(self, *, team_id: str, user_id: str) -> None:
-        self.rows.pop((team_id, user_id), None)
+    def delete(self, user: ChatUser) -> None:
+        self.rows.pop(user.key, None)
 
     def purge_expired(self) -> int:
         with self._lock:
@@ -128,8 +135,7 @@ class FakeGateway:
         self,
         card: CardDetails,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         return_url: str,
         idempotency_key: str,
@@ -143,9 +149,9 @@ class FakeGateway:
         setup_id = f"seti_fake{len(self.keys)}"
         customer = customer_id or "cus_fake"
         if self.authenticate:
-            self.outcomes[setup_id] = SetupOutcome(setup_id, team_id, user_id, "pending")
+            self.outcomes[setup_id] = SetupOutcome(setup_id, user, "pending")
             return CardSetup(setup_id, customer, authenticate_url=f"https://bank/{setup_id}")
-        self.outcomes[setup_id] = SetupOutcome(setup_id, team_id, user_id, "succeeded", self.result)
+        self.outcomes[setup_id] = SetupOutcome(setup_id, user, "succeeded", self.result)
         return CardSetup(setup_id, customer, payment=self.result)
 
     def setup_outcome(self, setup_id: str) -> SetupOutcome:
@@ -156,8 +162,7 @@ class FakeGateway:
         found = self.outcomes[setup_id]
         self.outcomes[setup_id] = SetupOutcome(
             setup_id,
-            found.team_id,
-            found.user_id,
+            found.user,
             "succeeded" if ok else "failed",
             self.result if ok else None,
             message,
@@ -180,8 +185,7 @@ class FakeHostedCheckout:
     def open(
         self,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         reference: str,
         return_url: str,
@@ -193,9 +197,7 @@ class FakeHostedCheckout:
         self.opened.append(
             {"customer_id": customer_id, "reference": reference, "key": idempotency_key}
         )
-        self.outcomes[checkout_id] = CheckoutOutcome(
-            checkout_id, team_id, user_id, reference, "open"
-        )
+        self.outcomes[checkout_id] = CheckoutOutcome(checkout_id, user, reference, "open")
         return CheckoutLink(checkout_id, customer_id or "cus_fake", f"https://pay/{checkout_id}")
 
     def expire(self, checkout_id: str) -> None:
@@ -207,11 +209,11 @@ class FakeHostedCheckout:
     def complete(self, checkout_id: str, payment: PaymentRecord = VISA) -> None:
         page = self.outcomes[checkout_id]
         self.outcomes[checkout_id] = CheckoutOutcome(
-            checkout_id, page.team_id, page.user_id, page.reference, "complete", payment
+            checkout_id, page.user, page.reference, "complete", payment
         )
 
     def lapse(self, checkout_id: str) -> None:
         page = self.outcomes[checkout_id]
         self.outcomes[checkout_id] = CheckoutOutcome(
-            checkout_id, page.team_id, page.user_id, page.reference, "expired"
+            checkout_id, page.user, page.reference, "expired"
         )

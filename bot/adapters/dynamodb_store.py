@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import SessionConflict, StoreUnavailable
-from bot.models import Session
+from bot.models import ChatUser, Session
 
 if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
     from types_boto3_dynamodb import DynamoDBClient
@@ -71,8 +71,9 @@ _LIVE_AT_VERSION: Final = "#version = :expected AND #expires_at > :now"
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 
 
-def _session_key(team_id: str, user_id: str) -> str:
-    return f"{SESSION_KEY_PREFIX}{team_id}#{user_id}"
+def _session_key(user: ChatUser) -> str:
+    """`session#T0123#U0456` for Slack (as ever), `session#teams#<tenant>#<user>` for Teams."""
+    return f"{SESSION_KEY_PREFIX}{user.key}"
 
 
 def _number(value: float) -> AttributeValueTypeDef:
@@ -105,12 +106,12 @@ class DynamoSessionStore:
         self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
         self._clock = clock
 
-    def get(self, *, team_id: str, user_id: str) -> Session | None:
+    def get(self, user: ChatUser) -> Session | None:
         """Return the live session, or None if absent or past `expires_at`."""
         try:
             response = self._client.get_item(
                 TableName=self._table,
-                Key={KEY_ATTRIBUTE: {"S": _session_key(team_id, user_id)}},
+                Key={KEY_ATTRIBUTE: {"S": _session_key(user)}},
                 ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
@@ -133,7 +134,7 @@ class DynamoSessionStore:
             self._client.put_item(
                 TableName=self._table,
                 Item={
-                    KEY_ATTRIBUTE: {"S": _session_key(session.team_id, session.user_id)},
+                    KEY_ATTRIBUTE: {"S": _session_key(session.user)},
                     VERSION_ATTRIBUTE: _number(stored.version),
                     TTL_ATTRIBUTE: _number(stored.expires_at),
                     DATA_ATTRIBUTE: {"S": stored.model_dump_json()},
@@ -145,20 +146,19 @@ class DynamoSessionStore:
         except ClientError as exc:
             if _condition_failed(exc):
                 raise SessionConflict(
-                    f"session for {session.team_id}/{session.user_id} "
-                    f"is no longer at version {expected_version}"
+                    f"session for {session.user} is no longer at version {expected_version}"
                 ) from None
             raise _unavailable("PutItem", exc) from exc
         except BotoCoreError as exc:
             raise _unavailable("PutItem", exc) from exc
         return stored
 
-    def delete(self, *, team_id: str, user_id: str) -> None:
+    def delete(self, user: ChatUser) -> None:
         """Forget the user's session; deleting nothing is not an error."""
         try:
             self._client.delete_item(
                 TableName=self._table,
-                Key={KEY_ATTRIBUTE: {"S": _session_key(team_id, user_id)}},
+                Key={KEY_ATTRIBUTE: {"S": _session_key(user)}},
             )
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable("DeleteItem", exc) from exc

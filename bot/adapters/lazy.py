@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from bot.ports import HostedCheckout, PaymentGateway
 
 if TYPE_CHECKING:
-    from bot.models import CardDetails, CardSetup, CheckoutLink, CheckoutOutcome, SetupOutcome
+    from bot.models import (
+        CardDetails,
+        CardSetup,
+        ChatUser,
+        CheckoutLink,
+        CheckoutOutcome,
+        SetupOutcome,
+    )
 
 
 class LazyGateway:
@@ -27,16 +34,14 @@ class LazyGateway:
         self,
         card: CardDetails,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         return_url: str,
         idempotency_key: str,
     ) -> CardSetup:
         return self._get().save_card(
             card,
-            team_id=team_id,
-            user_id=user_id,
+            user=user,
             customer_id=customer_id,
             return_url=return_url,
             idempotency_key=idempotency_key,
@@ -61,16 +66,14 @@ class LazyHostedCheckout:
     def open(
         self,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         reference: str,
         return_url: str,
         idempotency_key: str,
     ) -> CheckoutLink:
         return self._get().open(
-            team_id=team_id,
-            user_id=user_id,
+            user=user,
             customer_id=customer_id,
             reference=reference,
             return_url=return_url,

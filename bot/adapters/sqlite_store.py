@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import SessionConflict, StoreUnavailable
-from bot.models import Session
+from bot.models import ChatUser, Session
 
 __all__ = ["SqliteEventLedger", "SqliteSessionStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
-    team_id    TEXT    NOT NULL,
+    team_id    TEXT    NOT NULL,  -- ChatUser.scope: a Slack team id, or teams#<tenant>
     user_id    TEXT    NOT NULL,
     version    INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
@@ -109,11 +109,11 @@ class SqliteSessionStore:
         self._db = _Database(path)
         self._clock = clock
 
-    def get(self, *, team_id: str, user_id: str) -> Session | None:
+    def get(self, user: ChatUser) -> Session | None:
         """Return the live session, or None if absent or past `expires_at`."""
         row = self._db.fetch_one(
             "SELECT data FROM sessions WHERE team_id = ? AND user_id = ? AND expires_at > ?",
-            (team_id, user_id, self._clock()),
+            (user.scope, user.user_id, self._clock()),
         )
         return None if row is None else Session.from_stored(row[0])
 
@@ -128,7 +128,7 @@ class SqliteSessionStore:
         changed = self._db.execute(
             statement,
             {
-                "team_id": stored.team_id,
+                "team_id": stored.user.scope,
                 "user_id": stored.user_id,
                 "version": stored.version,
                 "expires_at": stored.expires_at,
@@ -139,15 +139,14 @@ class SqliteSessionStore:
         )
         if changed != 1:
             raise SessionConflict(
-                f"session for {session.team_id}/{session.user_id} "
-                f"is no longer at version {expected_version}"
+                f"session for {session.user} is no longer at version {expected_version}"
             )
         return stored
 
-    def delete(self, *, team_id: str, user_id: str) -> None:
+    def delete(self, user: ChatUser) -> None:
         """Forget the user's session; deleting nothing is not an error."""
         self._db.execute(
-            "DELETE FROM sessions WHERE team_id = ? AND user_id = ?", (team_id, user_id)
+            "DELETE FROM sessions WHERE team_id = ? AND user_id = ?", (user.scope, user.user_id)
         )
 
     def purge_expired(self) -> int:

@@ -16,7 +16,7 @@ import stripe
 from bot.adapters import stripe_customers
 from bot.adapters.stripe_gateway import MAX_NETWORK_RETRIES, TIMEOUT_SECONDS, stripe_client
 from bot.errors import PaymentUnavailable
-from bot.models import CheckoutLink, CheckoutOutcome, PaymentRecord
+from bot.models import ChatUser, CheckoutLink, CheckoutOutcome, PaymentRecord
 
 if TYPE_CHECKING:
     from stripe.checkout import Session as CheckoutSession
@@ -52,24 +52,21 @@ class StripeCheckout:
     def open(
         self,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         reference: str,
         return_url: str,
         idempotency_key: str,
     ) -> CheckoutLink:
         try:
-            customer = customer_id or stripe_customers.find_or_create(
-                self._client, team_id, user_id
-            )
+            customer = customer_id or stripe_customers.find_or_create(self._client, user)
             try:
                 page = self._page(customer, reference, return_url, idempotency_key)
             except stripe.InvalidRequestError as exc:
                 if customer_id is None or not stripe_customers.is_gone(exc):
                     raise
                 # The remembered Customer was deleted at Stripe: use the person's current one.
-                customer = stripe_customers.find_or_create(self._client, team_id, user_id)
+                customer = stripe_customers.find_or_create(self._client, user)
                 page = self._page(customer, reference, return_url, f"{idempotency_key}-{customer}")
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
@@ -110,12 +107,10 @@ class StripeCheckout:
             page = self._client.v1.checkout.sessions.retrieve(checkout_id, params=params)
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
-        team_id, user_id = stripe_customers.owner(page.customer)
         status = page.status if page.status in _STATUSES else "open"
         return CheckoutOutcome(
             checkout_id=page.id,
-            team_id=team_id,
-            user_id=user_id,
+            user=stripe_customers.owner(page.customer),
             reference=page.client_reference_id or "",
             status=status,  # type: ignore[arg-type]
             payment=_payment(page) if status == "complete" else None,

@@ -17,7 +17,7 @@ import stripe
 
 from bot.adapters import stripe_customers
 from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable
-from bot.models import CardDetails, CardSetup, PaymentRecord, SetupOutcome
+from bot.models import CardDetails, CardSetup, ChatUser, PaymentRecord, SetupOutcome
 
 if TYPE_CHECKING:
     from stripe import RequestOptions
@@ -120,8 +120,7 @@ class StripeGateway:
         self,
         card: CardDetails,
         *,
-        team_id: str,
-        user_id: str,
+        user: ChatUser,
         customer_id: str | None,
         return_url: str,
         idempotency_key: str,
@@ -129,7 +128,7 @@ class StripeGateway:
         ends = self._clock() + self._budget
         try:
             customer = customer_id or stripe_customers.find_or_create(
-                self._client, team_id, user_id, options=lambda: self._within(ends)
+                self._client, user, options=lambda: self._within(ends)
             )
             method = self._client.v1.payment_methods.create(
                 params=_method_params(card), options=self._within(ends, f"{idempotency_key}-pm")
@@ -142,7 +141,7 @@ class StripeGateway:
                 # The Customer this session remembered was deleted at Stripe: the person's
                 # current one (found or made afresh) takes the card instead.
                 customer = stripe_customers.find_or_create(
-                    self._client, team_id, user_id, options=lambda: self._within(ends)
+                    self._client, user, options=lambda: self._within(ends)
                 )
                 intent = self._confirm(
                     customer, method.id, return_url, ends, f"{idempotency_key}-{customer}"
@@ -188,7 +187,6 @@ class StripeGateway:
         except stripe.StripeError as exc:
             log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
             raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
-        team_id, user_id = stripe_customers.owner(intent.customer)
         status: Literal["succeeded", "failed", "pending"] = "pending"
         payment = None
         message = ""
@@ -200,7 +198,8 @@ class StripeGateway:
             status = "failed"
             error = intent.last_setup_error
             message = (error.message if error else None) or ""
-        return SetupOutcome(setup_id, team_id, user_id, status, payment, message)
+        owner = stripe_customers.owner(intent.customer)
+        return SetupOutcome(setup_id, owner, status, payment, message)
 
     def _invalid_request(self, exc: stripe.StripeError) -> Exception:
         if is_raw_card_data_refusal(exc):

@@ -18,6 +18,7 @@ from handlers.services import Services
 from handlers.slack import render
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_AUTHENTICATION, OPEN_CARD_FORM, OPEN_CHECKOUT
 from handlers.slack.links import return_url
+from handlers.slack.users import chat_user
 
 FORM_DID_NOT_OPEN = "I couldn't open the card form in time. Please press the button again."
 
@@ -50,7 +51,7 @@ def register(app: App, services: Services) -> None:
             payload=body,
         )
         try:
-            effects = conversation.request_card(team_id, user_id, return_url=back)
+            effects = conversation.request_card(chat_user(team_id, user_id), return_url=back)
         except PaybotError as exc:
             effects = (Reply(render.apology(exc)),)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
@@ -68,7 +69,7 @@ def register(app: App, services: Services) -> None:
         ack()
         team_id, user_id = context.team_id or "", context.user_id or ""
         try:
-            effects = conversation.cancel(team_id, user_id)
+            effects = conversation.cancel(chat_user(team_id, user_id))
         except PaybotError as exc:
             render.post(client, _channel(body, user_id), (Reply(render.apology(exc)),))
             return

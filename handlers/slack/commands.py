@@ -16,6 +16,7 @@ from bot.rules import amount_refusal, extract_slots
 from handlers.services import Services
 from handlers.slack import render
 from handlers.slack.links import return_url
+from handlers.slack.users import chat_user
 
 FORM_TIMED_OUT = "I couldn't open the card form in time. Please type `/pay` again."
 UNKNOWN_OPTION = "I didn't recognise that option."
@@ -57,7 +58,7 @@ def register(app: App, services: Services) -> None:
             # Never parsed, echoed or kept: answer with the secure form instead.
             text, word, warning = "", "", PAN_WARNING
         if word in subcommands:
-            ack(text=render.replies(subcommands[word](team_id, user_id)))
+            ack(text=render.replies(subcommands[word](chat_user(team_id, user_id))))
             return
         refusal = amount_refusal(text) if text else ""
         if refusal:  # a signed amount, or more decimals than the currency has: say so
@@ -73,7 +74,7 @@ def register(app: App, services: Services) -> None:
             team_id=team_id,
             payload=command,
         )
-        effects = conversation.request_card(team_id, user_id, slots, return_url=back)
+        effects = conversation.request_card(chat_user(team_id, user_id), slots, return_url=back)
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
         if any(isinstance(e, OfferCheckout) for e in effects):
             render.post(client, user_id, effects)  # a bearer link: the DM only, never here

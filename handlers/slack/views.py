@@ -13,6 +13,7 @@ from handlers.services import Services
 from handlers.slack import render
 from handlers.slack.blocks import CARD_FORM, result_view
 from handlers.slack.links import return_url
+from handlers.slack.users import chat_user
 
 
 def field_value(view: dict[str, Any], block_id: str) -> str:
@@ -43,8 +44,7 @@ def register(app: App, services: Services) -> None:
         )
         try:
             effects = services.conversation.submit_card(
-                team_id,
-                user_id,
+                chat_user(team_id, user_id),
                 form_ref if isinstance(form_ref, str) else "",
                 return_url=back,
                 **fields,

@@ -101,7 +101,7 @@ def bedrock_env(bedrock_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def new_session(*turns: Turn) -> Session:
-    return Session(team_id="T1", user_id="U1", history=turns)
+    return Session(tenant_id="T1", user_id="U1", history=turns)
 
 
 def sent_body(emulator: BedrockEmulator) -> Any:

@@ -15,6 +15,7 @@ from bot.cards import contains_pan
 from bot.models import State
 from emulator import slack_requests
 from handlers.slack.blocks import OPEN_CARD_FORM
+from tests.fakes import slack_user
 from tests.integration.harness import Paybot, running_paybot
 
 CARD = {"name": "Ada Lovelace", "number": "5555 5555 5555 4444", "expiry": "08/30", "cvc": "123"}
@@ -31,7 +32,7 @@ def paybot(
 
 
 def stored(paybot: Paybot, table: str) -> Any:
-    session = DynamoSessionStore(table).get(team_id=slack_requests.TEAM_ID, user_id=paybot.user_id)
+    session = DynamoSessionStore(table).get(slack_user(slack_requests.TEAM_ID, paybot.user_id))
     assert session is not None
     return session
 

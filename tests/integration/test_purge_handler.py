@@ -14,6 +14,7 @@ from bot.adapters.dynamodb_store import DynamoSessionStore
 from bot.errors import StoreUnavailable
 from bot.models import Session
 from handlers.purge import handler
+from tests.fakes import slack_user
 
 
 class LambdaContext:
@@ -39,7 +40,7 @@ def table(sessions_table: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def session(user_id: str, *, expires_in: int) -> Session:
-    return Session(team_id="T1", user_id=user_id, expires_at=int(time.time()) + expires_in)
+    return Session(tenant_id="T1", user_id=user_id, expires_at=int(time.time()) + expires_in)
 
 
 def scheduled_event() -> dict[str, Any]:
@@ -71,7 +72,7 @@ def test_purge_keeps_live_sessions(table: str, dynamodb_client: Any) -> None:
 
     handler(scheduled_event(), LambdaContext())
 
-    assert store.get(team_id="T1", user_id="ULIVE") == live
+    assert store.get(slack_user("T1", "ULIVE")) == live
 
 
 def test_purge_of_a_table_without_expired_sessions_deletes_nothing(table: str) -> None:

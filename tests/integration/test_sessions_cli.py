@@ -19,6 +19,7 @@ from bot.adapters.dynamodb_store import (
 )
 from bot.adapters.sqlite_store import SqliteSessionStore
 from bot.models import Session
+from tests.fakes import slack_user
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,7 +44,7 @@ def closed_port() -> int:
 
 
 def session(user_id: str, *, expires_in: int) -> Session:
-    return Session(team_id="T1", user_id=user_id, expires_at=int(time.time()) + expires_in)
+    return Session(tenant_id="T1", user_id=user_id, expires_at=int(time.time()) + expires_in)
 
 
 # --- create-table -------------------------------------------------------------------------
@@ -151,7 +152,7 @@ def test_purge_expired_on_sqlite_deletes_expired_sessions_and_prints_the_count(
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Deleted 2 expired sessions.\n"
-    assert store.get(team_id="T1", user_id="ULIVE") == live
+    assert store.get(slack_user("T1", "ULIVE")) == live
     store.close()
 
 
@@ -176,7 +177,7 @@ def test_purge_expired_on_dynamodb_deletes_expired_sessions_and_prints_the_count
 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Deleted 1 expired sessions.\n"
-    assert store.get(team_id="T1", user_id="ULIVE") == live
+    assert store.get(slack_user("T1", "ULIVE")) == live
 
 
 def test_purge_expired_with_an_unknown_store_names_the_variable() -> None:

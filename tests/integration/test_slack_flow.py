@@ -13,6 +13,7 @@ from bot.adapters.sqlite_store import SqliteSessionStore
 from bot.models import Session, State
 from emulator import slack_requests
 from handlers.slack.blocks import CANCEL_PAYMENT, CARD_FORM, OPEN_CARD_FORM
+from tests.fakes import slack_user
 from tests.integration.harness import Paybot
 
 
@@ -63,7 +64,7 @@ def offer_and_open_form(paybot: Paybot) -> None:
 
 def session_of(paybot: Paybot, tmp_path: Path) -> Session | None:
     store = SqliteSessionStore(tmp_path / "sessions.db")
-    return store.get(team_id=slack_requests.TEAM_ID, user_id=paybot.user_id)
+    return store.get(slack_user(slack_requests.TEAM_ID, paybot.user_id))
 
 
 def test_a_payment_request_is_summarised_with_the_secure_button(paybot: Paybot) -> None:

@@ -24,7 +24,8 @@ from bot.adapters.dynamodb_store import (
 )
 from bot.adapters.sqlite_store import SqliteEventLedger, SqliteSessionStore
 from bot.errors import SessionConflict, StoreUnavailable
-from bot.models import PaymentRecord, Session, Slots, State, Turn
+from bot.models import ChatUser, PaymentRecord, Session, Slots, State, Turn
+from tests.fakes import slack_user
 
 Store = SqliteSessionStore | DynamoSessionStore
 Ledger = SqliteEventLedger | DynamoEventLedger
@@ -84,12 +85,12 @@ def ledger(request: pytest.FixtureRequest, clock: FakeClock, sqlite_path: Path) 
 
 
 def new_session(team_id: str = "T1", user_id: str = "U1", *, lifetime: int = LIFETIME) -> Session:
-    return Session(team_id=team_id, user_id=user_id, expires_at=int(START) + lifetime)
+    return Session(tenant_id=team_id, user_id=user_id, expires_at=int(START) + lifetime)
 
 
 def full_session() -> Session:
     return Session(
-        team_id="T1",
+        tenant_id="T1",
         user_id="U1",
         state=State.COMPLETED,
         slots=Slots(amount=Decimal("45.10"), currency="USD", reference="INV-1001", email="a@b.co"),
@@ -108,20 +109,20 @@ def full_session() -> Session:
 
 
 def test_get_of_an_unknown_user_is_none(store: Store) -> None:
-    assert store.get(team_id="T1", user_id="U1") is None
+    assert store.get(slack_user("T1", "U1")) is None
 
 
 def test_save_of_a_new_session_at_version_0_stores_version_1(store: Store) -> None:
     saved = store.save(new_session(), expected_version=0)
 
     assert saved.version == 1
-    assert store.get(team_id="T1", user_id="U1") == saved
+    assert store.get(slack_user("T1", "U1")) == saved
 
 
 def test_get_round_trips_every_field(store: Store) -> None:
     saved = store.save(full_session(), expected_version=0)
 
-    loaded = store.get(team_id="T1", user_id="U1")
+    loaded = store.get(slack_user("T1", "U1"))
 
     assert loaded == saved
     assert loaded is not None
@@ -135,7 +136,7 @@ def test_save_at_the_current_version_stores_the_next_version(store: Store) -> No
     second = store.save(first.evolve(attempt=1), expected_version=first.version)
 
     assert second.version == 2
-    assert store.get(team_id="T1", user_id="U1") == second
+    assert store.get(slack_user("T1", "U1")) == second
 
 
 def test_save_with_a_stale_version_conflicts_and_changes_nothing(store: Store) -> None:
@@ -145,7 +146,7 @@ def test_save_with_a_stale_version_conflicts_and_changes_nothing(store: Store) -
     with pytest.raises(SessionConflict):
         store.save(first.evolve(attempt=99), expected_version=1)
 
-    assert store.get(team_id="T1", user_id="U1") == second
+    assert store.get(slack_user("T1", "U1")) == second
 
 
 def test_save_at_version_0_over_a_live_session_conflicts(store: Store) -> None:
@@ -154,14 +155,14 @@ def test_save_at_version_0_over_a_live_session_conflicts(store: Store) -> None:
     with pytest.raises(SessionConflict):
         store.save(new_session().evolve(attempt=5), expected_version=0)
 
-    assert store.get(team_id="T1", user_id="U1") == existing
+    assert store.get(slack_user("T1", "U1")) == existing
 
 
 def test_save_at_a_version_when_nothing_is_stored_conflicts(store: Store) -> None:
     with pytest.raises(SessionConflict):
         store.save(new_session(), expected_version=3)
 
-    assert store.get(team_id="T1", user_id="U1") is None
+    assert store.get(slack_user("T1", "U1")) is None
 
 
 def test_a_session_is_absent_from_the_moment_it_expires(store: Store, clock: FakeClock) -> None:
@@ -169,7 +170,7 @@ def test_a_session_is_absent_from_the_moment_it_expires(store: Store, clock: Fak
 
     clock.advance(10)
 
-    assert store.get(team_id="T1", user_id="U1") is None
+    assert store.get(slack_user("T1", "U1")) is None
 
 
 def test_a_session_is_present_until_it_expires(store: Store, clock: FakeClock) -> None:
@@ -177,7 +178,7 @@ def test_a_session_is_present_until_it_expires(store: Store, clock: FakeClock) -
 
     clock.advance(9.5)
 
-    assert store.get(team_id="T1", user_id="U1") == saved
+    assert store.get(slack_user("T1", "U1")) == saved
 
 
 def test_an_expired_session_can_be_replaced_at_version_0(store: Store, clock: FakeClock) -> None:
@@ -188,7 +189,7 @@ def test_an_expired_session_can_be_replaced_at_version_0(store: Store, clock: Fa
     fresh = store.save(new_session(lifetime=LIFETIME + 10), expected_version=0)
 
     assert fresh.version == 1
-    assert store.get(team_id="T1", user_id="U1") == fresh
+    assert store.get(slack_user("T1", "U1")) == fresh
 
 
 def test_saving_a_session_that_expired_since_it_was_read_conflicts(
@@ -204,22 +205,22 @@ def test_saving_a_session_that_expired_since_it_was_read_conflicts(
 def test_delete_forgets_the_session(store: Store) -> None:
     store.save(new_session(), expected_version=0)
 
-    store.delete(team_id="T1", user_id="U1")
+    store.delete(slack_user("T1", "U1"))
 
-    assert store.get(team_id="T1", user_id="U1") is None
+    assert store.get(slack_user("T1", "U1")) is None
 
 
 def test_after_delete_a_new_session_starts_at_version_0(store: Store) -> None:
     store.save(new_session(), expected_version=0)
-    store.delete(team_id="T1", user_id="U1")
+    store.delete(slack_user("T1", "U1"))
 
     assert store.save(new_session(), expected_version=0).version == 1
 
 
 def test_deleting_a_missing_session_is_fine(store: Store) -> None:
-    store.delete(team_id="T1", user_id="nobody")
+    store.delete(slack_user("T1", "nobody"))
 
-    assert store.get(team_id="T1", user_id="nobody") is None
+    assert store.get(slack_user("T1", "nobody")) is None
 
 
 def test_sessions_of_different_users_are_independent(store: Store) -> None:
@@ -227,11 +228,28 @@ def test_sessions_of_different_users_are_independent(store: Store) -> None:
     store.save(new_session("T1", "UBOB"), expected_version=0)
     other_team = store.save(new_session("T2", "UALICE"), expected_version=0)
 
-    store.delete(team_id="T1", user_id="UBOB")
+    store.delete(slack_user("T1", "UBOB"))
 
-    assert store.get(team_id="T1", user_id="UALICE") == alice
-    assert store.get(team_id="T2", user_id="UALICE") == other_team
-    assert store.get(team_id="T1", user_id="UBOB") is None
+    assert store.get(slack_user("T1", "UALICE")) == alice
+    assert store.get(slack_user("T2", "UALICE")) == other_team
+    assert store.get(slack_user("T1", "UBOB")) is None
+
+
+def test_a_teams_person_and_a_slack_person_with_the_same_ids_are_independent(
+    store: Store,
+) -> None:
+    teams = ChatUser(surface="teams", tenant_id="T1", user_id="U1")
+    on_slack = store.save(new_session("T1", "U1"), expected_version=0)
+    on_teams = store.save(
+        Session.new(teams).evolve(expires_at=int(START) + LIFETIME), expected_version=0
+    )
+
+    store.delete(slack_user("T1", "U1"))
+
+    assert store.get(teams) == on_teams
+    assert on_teams.surface == "teams"
+    assert store.get(slack_user("T1", "U1")) is None
+    assert on_slack.surface == "slack"
 
 
 def test_purge_expired_deletes_only_expired_sessions_and_counts_them(
@@ -245,7 +263,7 @@ def test_purge_expired_deletes_only_expired_sessions_and_counts_them(
     deleted = store.purge_expired()
 
     assert deleted == 2
-    assert store.get(team_id="T1", user_id="ULIVE") == live
+    assert store.get(slack_user("T1", "ULIVE")) == live
     assert store.purge_expired() == 0
 
 
@@ -260,7 +278,7 @@ def test_concurrent_read_modify_write_loses_no_update(store: Store) -> None:
     def increment() -> None:
         start.wait()
         for _ in range(THREADS * 10):
-            current = store.get(team_id="T1", user_id="U1")
+            current = store.get(slack_user("T1", "U1"))
             assert current is not None
             try:
                 store.save(
@@ -275,7 +293,7 @@ def test_concurrent_read_modify_write_loses_no_update(store: Store) -> None:
         for future in [pool.submit(increment) for _ in range(THREADS)]:
             future.result()
 
-    final = store.get(team_id="T1", user_id="U1")
+    final = store.get(slack_user("T1", "U1"))
     assert final is not None
     assert final.attempt == THREADS
     assert final.version == THREADS + 1  # the creation, then one write per thread
@@ -444,7 +462,7 @@ def test_a_write_through_another_sqlite_store_on_the_same_file_makes_a_stale_sav
     with pytest.raises(SessionConflict):
         first.save(read.evolve(attempt=2), expected_version=read.version)
 
-    assert first.get(team_id="T1", user_id="U1") == read.evolve(attempt=1, version=2)
+    assert first.get(slack_user("T1", "U1")) == read.evolve(attempt=1, version=2)
     first.close()
     second.close()
 
@@ -454,7 +472,7 @@ def test_sqlite_store_creates_its_directory_and_tables(tmp_path: Path) -> None:
 
     store = SqliteSessionStore(path)
 
-    assert store.get(team_id="T1", user_id="U1") is None
+    assert store.get(slack_user("T1", "U1")) is None
     assert path.exists()
     store.close()
 
@@ -472,6 +490,56 @@ def test_dynamodb_item_layout_matches_the_table_constants(
     assert item[VERSION_ATTRIBUTE] == {"N": "1"}
     assert item[TTL_ATTRIBUTE] == {"N": str(saved.expires_at)}
     assert Session.model_validate_json(item[DATA_ATTRIBUTE]["S"]) == saved
+
+
+def test_a_dynamodb_teams_session_lives_under_its_own_surface_prefix(
+    sessions_table: str, dynamodb_client: Any, clock: FakeClock
+) -> None:
+    store = DynamoSessionStore(sessions_table, client=dynamodb_client, clock=clock)
+    teams = ChatUser(surface="teams", tenant_id="tenant-1", user_id="aad-1")
+    store.save(Session.new(teams).evolve(expires_at=int(START) + LIFETIME), expected_version=0)
+
+    item = dynamodb_client.get_item(
+        TableName=sessions_table, Key={KEY_ATTRIBUTE: {"S": "session#teams#tenant-1#aad-1"}}
+    ).get("Item")
+
+    assert item is not None
+
+
+def test_a_slack_session_written_before_teams_is_read_and_updated(
+    store: Store, sessions_table: str, dynamodb_client: Any, sqlite_path: Path
+) -> None:
+    """An item as the release before Teams wrote it: same key, same JSON, no `surface`."""
+    data = (
+        '{"team_id":"T1","user_id":"U1","state":"collecting","slots":{"amount":"45",'
+        '"currency":"USD","reference":null,"email":null},"history":[],'
+        '"card_form_offered":false,"form_ref":null,"attempt":0,"pending_since":null,'
+        '"checkout_id":null,"customer_id":"cus_1","setup_id":null,"payment":null,'
+        f'"version":2,"expires_at":{int(START) + LIFETIME}}}'
+    )
+    if isinstance(store, DynamoSessionStore):
+        dynamodb_client.put_item(
+            TableName=sessions_table,
+            Item={
+                KEY_ATTRIBUTE: {"S": "session#T1#U1"},
+                VERSION_ATTRIBUTE: {"N": "2"},
+                TTL_ATTRIBUTE: {"N": str(int(START) + LIFETIME)},
+                DATA_ATTRIBUTE: {"S": data},
+            },
+        )
+    else:
+        with closing(sqlite3.connect(sqlite_path)) as db, db:
+            db.execute(
+                "INSERT INTO sessions (team_id, user_id, version, expires_at, data)"
+                " VALUES ('T1', 'U1', 2, ?, ?)",
+                (int(START) + LIFETIME, data),
+            )
+
+    found = store.get(slack_user("T1", "U1"))
+    assert found is not None
+    assert (found.customer_id, found.slots.amount, found.version) == ("cus_1", Decimal(45), 2)
+    saved = store.save(found.evolve(form_ref="f-1"), expected_version=2)
+    assert store.get(slack_user("T1", "U1")) == saved
 
 
 def test_dynamodb_ledger_claims_live_under_the_event_prefix(
@@ -537,4 +605,4 @@ def test_unreachable_dynamodb_raises_store_unavailable(moto_server: str) -> None
     store = DynamoSessionStore("paybot-sessions", client=client)
 
     with pytest.raises(StoreUnavailable, match="GetItem"):
-        store.get(team_id="T1", user_id="U1")
+        store.get(slack_user("T1", "U1"))

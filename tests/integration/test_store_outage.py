@@ -9,6 +9,7 @@ import pytest
 from slack_bolt import App, BoltRequest
 
 from bot.errors import StoreUnavailable
+from bot.models import ChatUser
 from bot.rules import RuleEngine
 from bot.service import ConversationService
 from bot.settings import load_settings
@@ -25,7 +26,7 @@ CARD = {"name": "Ada", "number": "4242424242424242", "expiry": "08/30", "cvc": "
 
 
 class DownStore(MemoryStore):
-    def get(self, *, team_id: str, user_id: str) -> None:
+    def get(self, user: ChatUser) -> None:
         raise StoreUnavailable("DynamoDB GetItem failed: ServiceUnavailable")
 
 

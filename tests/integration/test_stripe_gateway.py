@@ -24,9 +24,10 @@ import stripe
 from bot.adapters.stripe_gateway import RAW_CARD_DATA_HELP, StripeGateway
 from bot.errors import CardEntryUnavailable, CardRejected, PaymentUnavailable
 from bot.logs import install_redaction
-from bot.models import CardDetails, CardSetup, PaymentRecord
+from bot.models import CardDetails, CardSetup, ChatUser, PaymentRecord
 from emulator.server import RunningServer, serve_in_thread
 from emulator.stripe_api import RecordedRequest, StripeEmulator, create_app
+from tests.fakes import slack_user
 
 pytestmark = pytest.mark.integration
 
@@ -128,8 +129,7 @@ def save(
 ) -> CardSetup:
     return gateway.save_card(
         details or card(),
-        team_id=TEAM,
-        user_id=USER,
+        user=slack_user(TEAM, USER),
         customer_id=customer_id,
         return_url=RETURN_URL,
         idempotency_key=key,
@@ -207,7 +207,11 @@ def test_a_saved_card_is_attached_to_the_users_customer_and_so_reusable(
     assert setup.payment is not None
     found = client.v1.customers.retrieve(setup.customer_id)
     assert found.metadata is not None
-    assert found.metadata.to_dict() == {"slack_team_id": TEAM, "slack_user_id": USER}
+    assert found.metadata.to_dict() == {
+        "slack_team_id": TEAM,
+        "slack_user_id": USER,
+        "paybot_user": f"slack:{TEAM}:{USER}",
+    }
     assert attached(client, setup.customer_id) == [setup.payment.payment_method_id]
 
 
@@ -219,6 +223,61 @@ def test_the_next_card_of_the_same_user_lands_on_the_same_customer(
 
     assert second.customer_id == first.customer_id
     assert len(attached(client, first.customer_id)) == 2
+
+
+def test_a_slack_customer_made_before_teams_is_found_and_named_by_its_slack_keys(
+    gateway: StripeGateway, emulator: StripeEmulator, customer: str
+) -> None:
+    """`customer` carries only `slack_team_id` and `slack_user_id`, as older releases made."""
+    seen = len(emulator.requests)
+
+    setup = save(gateway, card(THREE_D_SECURE))
+
+    assert setup.customer_id == customer
+    assert [r.path for r in emulator.requests[seen:]][:2] == [
+        "/v1/customers/search",
+        "/v1/payment_methods",
+    ]
+    assert gateway.setup_outcome(setup.setup_id).user == slack_user(TEAM, USER)
+
+
+def test_a_teams_person_gets_their_own_customer_named_by_paybot_user_only(
+    gateway: StripeGateway, client: stripe.StripeClient, emulator: StripeEmulator
+) -> None:
+    teams = ChatUser(surface="teams", tenant_id=TEAM, user_id=USER)
+    slack = save(gateway, key="paybot-ref-1-1")
+    first = gateway.save_card(
+        card(THREE_D_SECURE),
+        user=teams,
+        customer_id=None,
+        return_url=RETURN_URL,
+        idempotency_key="paybot-ref-2-1",
+    )
+    seen = len(emulator.requests)
+    again = gateway.save_card(
+        card(MASTERCARD),
+        user=teams,
+        customer_id=None,
+        return_url=RETURN_URL,
+        idempotency_key="paybot-ref-3-1",
+    )
+
+    assert first.customer_id == again.customer_id != slack.customer_id
+    found = client.v1.customers.retrieve(first.customer_id)
+    assert found.metadata is not None
+    assert found.metadata.to_dict() == {"paybot_user": f"teams:{TEAM}:{USER}"}
+    assert [r.path for r in emulator.requests[seen:]].count("/v1/customers/search") == 1
+    assert gateway.setup_outcome(first.setup_id).user == teams
+
+
+def test_a_setup_on_a_customer_paybot_did_not_make_names_nobody(
+    gateway: StripeGateway, client: stripe.StripeClient
+) -> None:
+    stranger = client.v1.customers.create(params={"metadata": {"paybot_user": "fax:1:2"}})
+
+    setup = save(gateway, customer_id=stranger.id)
+
+    assert gateway.setup_outcome(setup.setup_id).user is None
 
 
 def test_a_known_customer_is_used_without_looking_it_up(
@@ -355,7 +414,7 @@ def test_a_completed_bank_check_makes_the_setup_succeed_with_the_card(
     authenticate(server, setup.setup_id, "complete")
 
     outcome = gateway.setup_outcome(setup.setup_id)
-    assert (outcome.status, outcome.team_id, outcome.user_id) == ("succeeded", TEAM, USER)
+    assert (outcome.status, outcome.user) == ("succeeded", slack_user(TEAM, USER))
     assert outcome.payment is not None
     assert outcome.payment.last4 == THREE_D_SECURE[-4:]
     assert attached(client, customer) == [outcome.payment.payment_method_id]

@@ -20,6 +20,7 @@ from bot.adapters.dynamodb_store import (
 from bot.adapters.sqlite_store import SqliteSessionStore
 from bot.models import Session
 from emulator.slack_requests import TEAM_ID
+from tests.fakes import slack_user
 
 
 class StoreUnderTest(Protocol):
@@ -55,7 +56,7 @@ class SqliteStoreUnderTest:
     def session(self, user_id: str, team_id: str = TEAM_ID) -> Session | None:
         store = SqliteSessionStore(self.path)
         try:
-            return store.get(team_id=team_id, user_id=user_id)
+            return store.get(slack_user(team_id, user_id))
         finally:
             store.close()
 
@@ -71,7 +72,7 @@ class SqliteStoreUnderTest:
                 "INSERT OR REPLACE INTO sessions (team_id, user_id, version, expires_at, data) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (
-                    session.team_id,
+                    session.tenant_id,
                     session.user_id,
                     session.version,
                     session.expires_at,
@@ -92,7 +93,7 @@ class DynamoStoreUnderTest:
 
     def session(self, user_id: str, team_id: str = TEAM_ID) -> Session | None:
         store = DynamoSessionStore(self.table, client=self.client)
-        return store.get(team_id=team_id, user_id=user_id)
+        return store.get(slack_user(team_id, user_id))
 
     def raw(self) -> str:
         items = self.client.scan(TableName=self.table, ConsistentRead=True)["Items"]
@@ -102,7 +103,7 @@ class DynamoStoreUnderTest:
         self.client.put_item(
             TableName=self.table,
             Item={
-                KEY_ATTRIBUTE: {"S": f"{SESSION_KEY_PREFIX}{session.team_id}#{session.user_id}"},
+                KEY_ATTRIBUTE: {"S": f"{SESSION_KEY_PREFIX}{session.tenant_id}#{session.user_id}"},
                 VERSION_ATTRIBUTE: {"N": str(session.version)},
                 TTL_ATTRIBUTE: {"N": str(session.expires_at)},
                 DATA_ATTRIBUTE: {"S": session.model_dump_json()},

@@ -25,6 +25,7 @@ from bot.ports import SessionStore
 from emulator import slack_requests
 from emulator.slack_requests import TEAM_ID
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, card_modal, reply_blocks
+from tests.fakes import slack_user
 from tests.integration.harness import Paybot
 from tests.reliability.stores import DynamoStoreUnderTest, StoreUnderTest
 
@@ -35,7 +36,7 @@ CARD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "08/3
 
 def stale_session(user_id: str, *, expires_at: int | None = None) -> Session:
     return Session(
-        team_id=TEAM_ID,
+        tenant_id=TEAM_ID,
         user_id=user_id,
         state=State.AWAITING_CARD,
         slots=Slots(amount=Decimal("999"), currency="USD", reference="INV-STALE"),
@@ -167,7 +168,7 @@ def test_a_session_at_exactly_its_expiry_is_absent_and_may_be_replaced(
     session = stale_session("U0EDGE", expires_at=1_900_000_000)
     store.write_raw(session)
     at_expiry = adapter(store, now=1_900_000_000)
-    assert adapter(store, now=1_899_999_999).get(team_id=TEAM_ID, user_id="U0EDGE") is not None
-    assert at_expiry.get(team_id=TEAM_ID, user_id="U0EDGE") is None
-    fresh = Session(team_id=TEAM_ID, user_id="U0EDGE", expires_at=1_900_003_600)
+    assert adapter(store, now=1_899_999_999).get(slack_user(TEAM_ID, "U0EDGE")) is not None
+    assert at_expiry.get(slack_user(TEAM_ID, "U0EDGE")) is None
+    fresh = Session(tenant_id=TEAM_ID, user_id="U0EDGE", expires_at=1_900_003_600)
     assert at_expiry.save(fresh, expected_version=0).version == 1

@@ -18,6 +18,7 @@ from bot.adapters.dynamodb_store import DynamoSessionStore
 from bot.adapters.sqlite_store import SqliteSessionStore
 from emulator.slack_requests import TEAM_ID
 from handlers import bootstrap
+from tests.fakes import slack_user
 from tests.integration.harness import Paybot, running_paybot
 from tests.integration.test_slack_flow import GOOD_VISA
 from tests.reliability.stores import StoreUnderTest
@@ -50,11 +51,11 @@ def delete_behind_the_app(store: StoreUnderTest, user_id: str) -> None:
     """Delete the session as a `/pay forget` that raced the submission's claim would."""
     if isinstance(store.environment.get("SQLITE_PATH"), str):
         sqlite = SqliteSessionStore(Path(store.environment["SQLITE_PATH"]))
-        sqlite.delete(team_id=TEAM_ID, user_id=user_id)
+        sqlite.delete(slack_user(TEAM_ID, user_id))
         sqlite.close()
     else:
         table, client = store.environment["SESSIONS_TABLE"], store.client  # type: ignore[attr-defined]
-        DynamoSessionStore(table, client=client).delete(team_id=TEAM_ID, user_id=user_id)
+        DynamoSessionStore(table, client=client).delete(slack_user(TEAM_ID, user_id))
 
 
 def test_forget_during_a_card_submission_waits_for_the_card_and_deletes_nothing(

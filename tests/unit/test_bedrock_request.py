@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def session_with(*turns: tuple[Literal["user", "bot"], str], **fields: Any) -> Session:
     history = tuple(Turn(role=role, text=text) for role, text in turns)
-    return Session(team_id="T1", user_id="U1", history=history, **fields)
+    return Session(tenant_id="T1", user_id="U1", history=history, **fields)
 
 
 def roles_and_texts(request: dict[str, Any]) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from bot.machine import (
 )
 from bot.models import PaymentRecord, Session, State
 from bot.service import ConversationService
-from tests.fakes import VISA, FakeClock, FakeGateway, MemoryStore, RecordingEngine
+from tests.fakes import VISA, FakeClock, FakeGateway, MemoryStore, RecordingEngine, slack_user
 
 NOW = 1_800_000_000
 CTX = Context(now=NOW, ttl_seconds=3600, new_ref="ref-new")
@@ -35,7 +35,7 @@ OTHER = PaymentRecord(
 
 def pending_card(**changes: object) -> Session:
     """A session whose card submission is with the payment service right now."""
-    base = Session(team_id="T1", user_id="U1").evolve(
+    base = Session(tenant_id="T1", user_id="U1").evolve(
         state=State.AWAITING_CARD, form_ref="ref-1", attempt=1, pending_since=NOW
     )
     return base.evolve(**changes)
@@ -155,8 +155,10 @@ def service(store: MemoryStore, gateway: FakeGateway) -> ConversationService:
 
 
 def submit(service: ConversationService) -> tuple[object, ...]:
-    service.open_form("T1", "U1")
-    return service.submit_card("T1", "U1", "ref-1", return_url="https://app/stripe/return", **GOOD)
+    service.open_form(slack_user("T1", "U1"))
+    return service.submit_card(
+        slack_user("T1", "U1"), "ref-1", return_url="https://app/stripe/return", **GOOD
+    )
 
 
 def test_a_submission_the_bank_must_confirm_hands_the_return_page_to_the_gateway(
@@ -175,8 +177,8 @@ def test_the_setup_event_confirms_once_however_often_it_is_reported(
 ) -> None:
     submit(service)
     gateway.settle("seti_fake1", ok=True)
-    assert service.setup_event("seti_fake1") == ("U1", (ConfirmCard(VISA),))
-    assert service.setup_event("seti_fake1") == ("U1", ())
+    assert service.setup_event("seti_fake1") == (slack_user("T1", "U1"), (ConfirmCard(VISA),))
+    assert service.setup_event("seti_fake1") == (slack_user("T1", "U1"), ())
 
 
 def test_a_setup_still_pending_changes_nothing(
@@ -184,7 +186,7 @@ def test_a_setup_still_pending_changes_nothing(
 ) -> None:
     submit(service)
     before = store.saves
-    assert service.setup_event("seti_fake1") == ("U1", ())
+    assert service.setup_event("seti_fake1") == (slack_user("T1", "U1"), ())
     assert store.saves == before
 
 
@@ -204,8 +206,10 @@ def test_the_next_card_is_saved_on_the_same_customer(
 ) -> None:
     gateway.authenticate = False
     for _ in range(2):
-        form = next(e for e in service.open_form("T1", "U1") if isinstance(e, OpenCardForm))
-        service.submit_card("T1", "U1", form.form_ref, **GOOD)
+        form = next(
+            e for e in service.open_form(slack_user("T1", "U1")) if isinstance(e, OpenCardForm)
+        )
+        service.submit_card(slack_user("T1", "U1"), form.form_ref, **GOOD)
     assert gateway.customers_seen == [None, "cus_fake"]
 
 
@@ -213,15 +217,20 @@ def test_a_card_the_bank_confirms_for_a_replaced_setup_is_confirmed(
     service: ConversationService, gateway: FakeGateway, store: MemoryStore
 ) -> None:
     submit(service)  # seti_fake1 waits on the bank...
-    form = next(e for e in service.open_form("T1", "U1") if isinstance(e, OpenCardForm))
-    service.submit_card("T1", "U1", form.form_ref, **GOOD)  # ...and seti_fake2 replaces it
+    form = next(e for e in service.open_form(slack_user("T1", "U1")) if isinstance(e, OpenCardForm))
+    service.submit_card(
+        slack_user("T1", "U1"), form.form_ref, **GOOD
+    )  # ...and seti_fake2 replaces it
     gateway.settle("seti_fake1", ok=True)
 
-    assert service.setup_event("seti_fake1") == ("U1", (ConfirmCard(VISA),))
-    saved = store.get(team_id="T1", user_id="U1")
+    assert service.setup_event("seti_fake1") == (slack_user("T1", "U1"), (ConfirmCard(VISA),))
+    saved = store.get(slack_user("T1", "U1"))
     assert saved is not None
     assert saved.payment == VISA
-    assert service.setup_event("seti_fake1") == ("U1", ())  # the return page, after the webhook
+    assert service.setup_event("seti_fake1") == (
+        slack_user("T1", "U1"),
+        (),
+    )  # the return page, after the webhook
 
 
 def test_the_confirmation_kept_in_the_history_names_no_expiry() -> None:

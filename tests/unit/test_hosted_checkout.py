@@ -20,6 +20,7 @@ from tests.fakes import (
     FakeHostedCheckout,
     MemoryStore,
     RecordingEngine,
+    slack_user,
 )
 
 CARD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "08/30", "cvc": "123"}
@@ -60,7 +61,7 @@ def conversation(store: MemoryStore, hosted: FakeHostedCheckout) -> Conversation
 
 
 def stored(store: MemoryStore):  # type: ignore[no-untyped-def]
-    session = store.get(team_id="T", user_id="U")
+    session = store.get(slack_user("T", "U"))
     assert session is not None
     return session
 
@@ -68,7 +69,9 @@ def stored(store: MemoryStore):  # type: ignore[no-untyped-def]
 def test_requesting_a_card_offers_the_hosted_page_link(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    (offer,) = conversation.request_card("T", "U", return_url="https://app/stripe/return")
+    (offer,) = conversation.request_card(
+        slack_user("T", "U"), return_url="https://app/stripe/return"
+    )
     assert isinstance(offer, OfferCheckout)
     assert offer.url == "https://pay/cs_test_1"
     assert hosted.opened == [
@@ -81,16 +84,16 @@ def test_requesting_a_card_offers_the_hosted_page_link(
 def test_the_customer_is_reused_for_the_next_page(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     assert hosted.opened[1]["customer_id"] == "cus_fake"
 
 
 def test_a_new_page_closes_the_previous_one(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     assert hosted.expired == ["cs_test_1"]
     assert hosted.opened[1]["key"] == "paybot-checkout-ref-1-2"
 
@@ -98,10 +101,10 @@ def test_a_new_page_closes_the_previous_one(
 def test_a_completed_page_completes_the_session_and_confirms(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")
     user, effects = conversation.checkout_event("cs_test_1")
-    assert (user, effects) == ("U", (ConfirmCard(VISA),))
+    assert (user, effects) == (slack_user("T", "U"), (ConfirmCard(VISA),))
     assert stored(store).state is State.COMPLETED
     assert stored(store).payment == VISA
 
@@ -109,44 +112,47 @@ def test_a_completed_page_completes_the_session_and_confirms(
 def test_the_same_completion_twice_confirms_once(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")
     conversation.checkout_event("cs_test_1")
-    assert conversation.checkout_event("cs_test_1") == ("U", ())
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), ())
 
 
 def test_a_late_expiry_never_undoes_a_completion(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")
     conversation.checkout_event("cs_test_1")
     hosted.lapse("cs_test_1")
-    assert conversation.checkout_event("cs_test_1") == ("U", ())
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), ())
     assert stored(store).state is State.COMPLETED
 
 
 def test_an_expired_page_tells_the_user_how_to_get_a_new_one(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.lapse("cs_test_1")
-    assert conversation.checkout_event("cs_test_1") == ("U", (Reply(messages.CHECKOUT_EXPIRED),))
+    assert conversation.checkout_event("cs_test_1") == (
+        slack_user("T", "U"),
+        (Reply(messages.CHECKOUT_EXPIRED),),
+    )
     assert stored(store).checkout_id is None
 
 
 def test_a_still_open_page_changes_nothing(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
-    assert conversation.checkout_event("cs_test_1") == ("U", ())
+    conversation.request_card(slack_user("T", "U"), return_url="r")
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), ())
 
 
 def test_cancel_closes_the_open_page(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
-    assert conversation.cancel("T", "U") == (Reply(messages.CANCELLED),)
+    conversation.request_card(slack_user("T", "U"), return_url="r")
+    assert conversation.cancel(slack_user("T", "U")) == (Reply(messages.CANCELLED),)
     assert hosted.expired == ["cs_test_1"]
     assert stored(store).state is State.CANCELLED
 
@@ -154,8 +160,8 @@ def test_cancel_closes_the_open_page(
 def test_forget_closes_the_open_page(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
-    conversation.forget("T", "U")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
+    conversation.forget(slack_user("T", "U"))
     assert hosted.expired == ["cs_test_1"]
 
 
@@ -163,13 +169,15 @@ def test_an_unavailable_provider_says_so(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
     hosted.error = PaymentUnavailable()
-    (reply,) = conversation.request_card("T", "U", return_url="r")
+    (reply,) = conversation.request_card(slack_user("T", "U"), return_url="r")
     assert isinstance(reply, Reply)
     assert "Nothing was saved" in reply.text
 
 
 def test_modal_mode_still_opens_the_modal(store: MemoryStore, hosted: FakeHostedCheckout) -> None:
-    (form,) = service(store, hosted, card_entry="modal").request_card("T", "U", return_url="r")
+    (form,) = service(store, hosted, card_entry="modal").request_card(
+        slack_user("T", "U"), return_url="r"
+    )
     assert isinstance(form, OpenCardForm)
 
 
@@ -178,9 +186,9 @@ def test_a_refused_raw_card_number_offers_the_hosted_page_in_the_same_reply(
 ) -> None:
     gateway = FakeGateway(error=CardEntryUnavailable())
     conversation = service(store, hosted, card_entry="modal", gateway=gateway)
-    (form,) = conversation.request_card("T", "U", return_url="r")
+    (form,) = conversation.request_card(slack_user("T", "U"), return_url="r")
     assert isinstance(form, OpenCardForm)
-    effects = conversation.submit_card("T", "U", form.form_ref, return_url="r", **CARD)
+    effects = conversation.submit_card(slack_user("T", "U"), form.form_ref, return_url="r", **CARD)
     assert effects[0] == CloseForm(messages.HOSTED_INSTEAD)
     assert isinstance(effects[1], OfferCheckout)
     hosted.complete("cs_test_1")
@@ -196,14 +204,14 @@ def test_a_hosted_deployment_without_its_page_says_card_entry_is_unavailable(
     conversation = ConversationService(
         store=store, engine=RecordingEngine(), gateway=FakeGateway(), card_entry="hosted"
     )
-    effects = conversation.request_card("T", "U", return_url="r")
+    effects = conversation.request_card(slack_user("T", "U"), return_url="r")
     assert effects == (Reply(messages.CARD_ENTRY_UNAVAILABLE),)
 
 
 def test_a_hosted_deployment_never_opens_the_card_modal_on_any_path(
     conversation: ConversationService,
 ) -> None:
-    effects = conversation.open_form("T", "U")
+    effects = conversation.open_form(slack_user("T", "U"))
     assert not any(isinstance(e, OpenCardForm) for e in effects)
     assert effects == (Reply(messages.CARD_ENTRY_UNAVAILABLE),)
 
@@ -213,8 +221,8 @@ def test_a_card_submitted_to_a_hosted_deployment_never_reaches_the_gateway(
 ) -> None:
     gateway = FakeGateway()
     conversation = service(store, hosted, gateway=gateway)
-    conversation.request_card("T", "U", return_url="r")
-    effects = conversation.submit_card("T", "U", stored(store).form_ref or "", **CARD)
+    conversation.request_card(slack_user("T", "U"), return_url="r")
+    effects = conversation.submit_card(slack_user("T", "U"), stored(store).form_ref or "", **CARD)
     assert effects == (CloseForm(messages.CARD_ENTRY_UNAVAILABLE),)
     assert gateway.keys == []
 
@@ -242,10 +250,10 @@ def test_a_page_opened_for_a_superseded_request_is_expired_and_never_offered(
     conversation = service(store, pages)
     second: list[tuple[object, ...]] = []
     pages.meanwhile.append(
-        lambda: second.append(conversation.request_card("T", "U", return_url="r"))
+        lambda: second.append(conversation.request_card(slack_user("T", "U"), return_url="r"))
     )
 
-    first = conversation.request_card("T", "U", return_url="r")
+    first = conversation.request_card(slack_user("T", "U"), return_url="r")
 
     assert first == ()
     (offer,) = second[0]
@@ -260,9 +268,9 @@ def test_a_page_opened_while_the_payment_was_cancelled_is_expired_and_never_offe
     pages = InterruptedPages()
     conversation = service(store, pages)
     cancelled: list[tuple[object, ...]] = []
-    pages.meanwhile.append(lambda: cancelled.append(conversation.cancel("T", "U")))
+    pages.meanwhile.append(lambda: cancelled.append(conversation.cancel(slack_user("T", "U"))))
 
-    effects = conversation.request_card("T", "U", return_url="r")
+    effects = conversation.request_card(slack_user("T", "U"), return_url="r")
 
     assert cancelled == [(Reply(messages.CANCELLED),)]
     assert effects == ()
@@ -276,18 +284,18 @@ def test_a_page_opened_while_the_person_was_forgotten_is_expired_and_recreates_n
 ) -> None:
     pages = InterruptedPages()
     conversation = service(store, pages)
-    pages.meanwhile.append(lambda: conversation.forget("T", "U"))
+    pages.meanwhile.append(lambda: conversation.forget(slack_user("T", "U")))
 
-    assert conversation.request_card("T", "U", return_url="r") == ()
+    assert conversation.request_card(slack_user("T", "U"), return_url="r") == ()
     assert pages.expired == ["cs_test_1"]
-    assert store.get(team_id="T", user_id="U") is None
+    assert store.get(slack_user("T", "U")) is None
 
 
 def test_a_page_that_cannot_be_recorded_is_expired(
     store: MemoryStore, hosted: FakeHostedCheckout, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     conversation = service(store, hosted)
-    conversation.request_card("T", "U", return_url="r")  # the session exists
+    conversation.request_card(slack_user("T", "U"), return_url="r")  # the session exists
     opened = hosted.open
 
     def open_then_lose_the_store(**request: Any) -> CheckoutLink:
@@ -300,18 +308,20 @@ def test_a_page_that_cannot_be_recorded_is_expired(
 
     monkeypatch.setattr(hosted, "open", open_then_lose_the_store)
     with pytest.raises(StoreUnavailable):
-        conversation.request_card("T", "U", return_url="r")
+        conversation.request_card(slack_user("T", "U"), return_url="r")
     assert hosted.expired == ["cs_test_1", "cs_test_2"]
 
 
 def test_a_card_saved_on_a_page_the_session_no_longer_tracks_is_confirmed(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")  # the person saved a card on the first page...
-    conversation.request_card("T", "U", return_url="r")  # ...as a second click replaced it
+    conversation.request_card(
+        slack_user("T", "U"), return_url="r"
+    )  # ...as a second click replaced it
 
-    assert conversation.checkout_event("cs_test_1") == ("U", (ConfirmCard(VISA),))
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), (ConfirmCard(VISA),))
     assert stored(store).state is State.COMPLETED
     assert stored(store).payment == VISA
     assert hosted.expired == ["cs_test_1", "cs_test_2"]  # the replacement is closed too
@@ -320,34 +330,36 @@ def test_a_card_saved_on_a_page_the_session_no_longer_tracks_is_confirmed(
 def test_a_card_saved_on_a_page_after_cancel_is_confirmed(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")
-    conversation.cancel("T", "U")
+    conversation.cancel(slack_user("T", "U"))
 
-    assert conversation.checkout_event("cs_test_1") == ("U", (ConfirmCard(VISA),))
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), (ConfirmCard(VISA),))
     assert stored(store).payment == VISA
 
 
 def test_a_card_saved_on_a_page_after_the_session_expired_is_confirmed(
     conversation: ConversationService, hosted: FakeHostedCheckout, store: MemoryStore
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")
     store.clock.now += 2 * 3600
 
-    assert conversation.checkout_event("cs_test_1") == ("U", (ConfirmCard(VISA),))
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), (ConfirmCard(VISA),))
     assert stored(store).payment == VISA
 
 
 def test_an_untracked_completion_already_confirmed_says_nothing(
     conversation: ConversationService, hosted: FakeHostedCheckout
 ) -> None:
-    conversation.request_card("T", "U", return_url="r")
+    conversation.request_card(slack_user("T", "U"), return_url="r")
     hosted.complete("cs_test_1")
     conversation.checkout_event("cs_test_1")
-    conversation.request_card("T", "U", return_url="r")  # a new payment, same card on record
+    conversation.request_card(
+        slack_user("T", "U"), return_url="r"
+    )  # a new payment, same card on record
 
-    assert conversation.checkout_event("cs_test_1") == ("U", ())
+    assert conversation.checkout_event("cs_test_1") == (slack_user("T", "U"), ())
 
 
 def test_a_refused_raw_card_after_the_session_was_deleted_offers_no_page(
@@ -355,15 +367,15 @@ def test_a_refused_raw_card_after_the_session_was_deleted_offers_no_page(
 ) -> None:
     class ForgettingGateway(FakeGateway):
         def save_card(self, card: CardDetails, **request: Any) -> CardSetup:
-            store.delete(team_id="T", user_id="U")  # `/pay forget` racing the claim
+            store.delete(slack_user("T", "U"))  # `/pay forget` racing the claim
             return super().save_card(card, **request)
 
     gateway = ForgettingGateway(error=CardEntryUnavailable())
     conversation = service(store, hosted, card_entry="modal", gateway=gateway)
-    (form,) = conversation.request_card("T", "U", return_url="r")
+    (form,) = conversation.request_card(slack_user("T", "U"), return_url="r")
     assert isinstance(form, OpenCardForm)
 
-    effects = conversation.submit_card("T", "U", form.form_ref, return_url="r", **CARD)
+    effects = conversation.submit_card(slack_user("T", "U"), form.form_ref, return_url="r", **CARD)
 
     assert effects == (CloseForm(messages.SUBMISSION_ENDED),)
     assert hosted.opened == []

@@ -39,7 +39,7 @@ VISA = PaymentRecord(
 
 
 def session(**changes: object) -> Session:
-    return Session(team_id="T1", user_id="U1").evolve(**changes)
+    return Session(tenant_id="T1", user_id="U1").evolve(**changes)
 
 
 def say(text: str, step: NextStep = NextStep.ASK, **slots: object) -> UserMessage:

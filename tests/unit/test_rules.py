@@ -278,7 +278,7 @@ def test_format_amount(amount: str, currency: str | None, expected: str) -> None
 # The engine ---------------------------------------------------------------
 
 ENGINE = RuleEngine()
-IDLE = Session(team_id="T1", user_id="U1")
+IDLE = Session(tenant_id="T1", user_id="U1")
 ORDER = slots("45", "USD", "INV-1001")
 OFFERED = IDLE.evolve(state=State.AWAITING_CARD, slots=ORDER, card_form_offered=True)
 VISA = PaymentRecord(

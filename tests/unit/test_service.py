@@ -20,7 +20,15 @@ from bot.machine import (
 )
 from bot.models import MAX_TURN_CHARS, CardDetails, CardSetup, Decision, NextStep, Slots, State
 from bot.service import MAX_CONFLICT_RETRIES, ConversationService
-from tests.fakes import VISA, FakeClock, FakeGateway, MemoryStore, RecordingEngine, declined
+from tests.fakes import (
+    VISA,
+    FakeClock,
+    FakeGateway,
+    MemoryStore,
+    RecordingEngine,
+    declined,
+    slack_user,
+)
 
 GOOD = {"name": "Ada Lovelace", "number": "4242 4242 4242 4242", "expiry": "08/30", "cvc": "123"}
 
@@ -70,7 +78,7 @@ def service(
 
 
 def open_form(service: ConversationService) -> str:
-    (form,) = service.open_form("T", "U")
+    (form,) = service.open_form(slack_user("T", "U"))
     assert isinstance(form, OpenCardForm)
     return form.form_ref
 
@@ -78,8 +86,8 @@ def open_form(service: ConversationService) -> str:
 def test_a_message_is_answered_and_the_session_saved(
     service: ConversationService, store: MemoryStore
 ) -> None:
-    assert service.message("T", "U", "hi") == (Reply("ok"),)
-    saved = store.get(team_id="T", user_id="U")
+    assert service.message(slack_user("T", "U"), "hi") == (Reply("ok"),)
+    saved = store.get(slack_user("T", "U"))
     assert saved is not None
     assert saved.state is State.COLLECTING
     assert saved.version == 1
@@ -91,11 +99,11 @@ def test_a_pasted_card_number_never_reaches_the_engine_or_the_store(
     engine: RecordingEngine,
     quick: RecordingEngine,
 ) -> None:
-    effects = service.message("T", "U", "my card is 4242 4242 4242 4242 thanks")
+    effects = service.message(slack_user("T", "U"), "my card is 4242 4242 4242 4242 thanks")
     assert engine.seen == []
     assert quick.seen == [REDACTED]  # nothing else of that message is kept
     assert effects == (Reply(f"{messages.PAN_WARNING}\nquick", offer_card_form=True),)
-    saved = store.get(team_id="T", user_id="U")
+    saved = store.get(slack_user("T", "U"))
     assert saved is not None
     assert not contains_pan(saved.model_dump_json())
 
@@ -103,7 +111,7 @@ def test_a_pasted_card_number_never_reaches_the_engine_or_the_store(
 def test_a_write_conflict_is_retried_against_the_fresh_session(
     service: ConversationService, store: MemoryStore, engine: RecordingEngine
 ) -> None:
-    service.message("T", "U", "hi")
+    service.message(slack_user("T", "U"), "hi")
     original_save = store.save
     calls = 0
 
@@ -111,14 +119,14 @@ def test_a_write_conflict_is_retried_against_the_fresh_session(
         nonlocal calls
         calls += 1
         if calls == 1:  # someone else writes between our read and our write
-            current = store.get(team_id="T", user_id="U")
+            current = store.get(slack_user("T", "U"))
             assert current is not None
             original_save(current, expected_version=current.version)
         return original_save(session, expected_version=expected_version)
 
     store.save = racing_save  # type: ignore[method-assign]
-    service.message("T", "U", "again")
-    assert store.get(team_id="T", user_id="U").version == 3  # type: ignore[union-attr]
+    service.message(slack_user("T", "U"), "again")
+    assert store.get(slack_user("T", "U")).version == 3  # type: ignore[union-attr]
     assert engine.seen == ["hi", "again"]
 
 
@@ -134,7 +142,7 @@ def test_endless_conflicts_give_up_after_a_bound(
 
     store.save = always_conflict  # type: ignore[method-assign]
     with pytest.raises(SessionConflict):
-        service.message("T", "U", "hi")
+        service.message(slack_user("T", "U"), "hi")
     assert attempts == MAX_CONFLICT_RETRIES
 
 
@@ -142,7 +150,12 @@ def test_invalid_fields_come_back_together_without_touching_store_or_gateway(
     service: ConversationService, store: MemoryStore, gateway: FakeGateway
 ) -> None:
     effects = service.submit_card(
-        "T", "U", "ref-1", name="", number="4242 4242 4242 4241", expiry="13/30", cvc="1"
+        slack_user("T", "U"),
+        "ref-1",
+        name="",
+        number="4242 4242 4242 4241",
+        expiry="13/30",
+        cvc="1",
     )
     (errors,) = effects
     assert isinstance(errors, FieldErrors)
@@ -155,10 +168,10 @@ def test_a_valid_card_is_tokenized_once_and_completes_the_session(
     service: ConversationService, store: MemoryStore, gateway: FakeGateway
 ) -> None:
     ref = open_form(service)
-    effects = service.submit_card("T", "U", ref, **GOOD)
+    effects = service.submit_card(slack_user("T", "U"), ref, **GOOD)
     assert effects == (ConfirmCard(VISA),)
     assert gateway.keys == [f"paybot-{ref}-1"]
-    saved = store.get(team_id="T", user_id="U")
+    saved = store.get(slack_user("T", "U"))
     assert saved is not None
     assert saved.state is State.COMPLETED
     assert saved.payment == VISA
@@ -168,8 +181,10 @@ def test_the_same_submission_again_is_told_it_is_already_done(
     service: ConversationService, gateway: FakeGateway
 ) -> None:
     ref = open_form(service)
-    service.submit_card("T", "U", ref, **GOOD)
-    assert service.submit_card("T", "U", ref, **GOOD) == (CloseForm(messages.ALREADY_DONE),)
+    service.submit_card(slack_user("T", "U"), ref, **GOOD)
+    assert service.submit_card(slack_user("T", "U"), ref, **GOOD) == (
+        CloseForm(messages.ALREADY_DONE),
+    )
     assert len(gateway.keys) == 1
 
 
@@ -181,7 +196,7 @@ def test_a_card_error_lands_on_the_matching_form_field(
     service: ConversationService, gateway: FakeGateway, stripe_field: str, form_field: str
 ) -> None:
     gateway.error = declined(stripe_field, "Stripe says no")
-    effects = service.submit_card("T", "U", open_form(service), **GOOD)
+    effects = service.submit_card(slack_user("T", "U"), open_form(service), **GOOD)
     assert effects == (FieldErrors({form_field: "Stripe says no"}),)
 
 
@@ -190,9 +205,11 @@ def test_a_corrected_resubmission_uses_a_new_idempotency_key(
 ) -> None:
     ref = open_form(service)
     gateway.error = declined("cvc")
-    service.submit_card("T", "U", ref, **GOOD)
+    service.submit_card(slack_user("T", "U"), ref, **GOOD)
     gateway.error = None
-    assert service.submit_card("T", "U", ref, **{**GOOD, "cvc": "456"}) == (ConfirmCard(VISA),)
+    assert service.submit_card(slack_user("T", "U"), ref, **{**GOOD, "cvc": "456"}) == (
+        ConfirmCard(VISA),
+    )
     assert gateway.keys == [f"paybot-{ref}-1", f"paybot-{ref}-2"]
 
 
@@ -201,16 +218,16 @@ def test_an_unavailable_payment_service_says_nothing_was_saved(
     service: ConversationService, store: MemoryStore, gateway: FakeGateway, error: Exception
 ) -> None:
     gateway.error = error  # type: ignore[assignment]
-    effects = service.submit_card("T", "U", open_form(service), **GOOD)
+    effects = service.submit_card(slack_user("T", "U"), open_form(service), **GOOD)
     message = error.user_message  # type: ignore[attr-defined]
     assert "Nothing was saved" in message
     assert effects == (CloseForm(message), Reply(message, offer_card_form=True))
-    assert store.get(team_id="T", user_id="U").state is State.FAILED  # type: ignore[union-attr]
+    assert store.get(slack_user("T", "U")).state is State.FAILED  # type: ignore[union-attr]
 
 
 def test_slots_from_pay_arguments_reach_the_form(service: ConversationService) -> None:
     slots = Slots(amount=Decimal("45"), currency="USD", reference="INV-1001")
-    (form,) = service.open_form("T", "U", slots)
+    (form,) = service.open_form(slack_user("T", "U"), slots)
     assert isinstance(form, OpenCardForm)
     assert form.slots == slots
 
@@ -218,14 +235,14 @@ def test_slots_from_pay_arguments_reach_the_form(service: ConversationService) -
 def test_status_of_a_stranger_creates_no_session(
     service: ConversationService, store: MemoryStore
 ) -> None:
-    (reply,) = service.status("T", "nobody")
+    (reply,) = service.status(slack_user("T", "nobody"))
     assert isinstance(reply, Reply)
     assert store.rows == {}
 
 
 def test_forget_deletes_the_session(service: ConversationService, store: MemoryStore) -> None:
-    service.message("T", "U", "hi")
-    service.forget("T", "U")
+    service.message(slack_user("T", "U"), "hi")
+    service.forget(slack_user("T", "U"))
     assert store.rows == {}
 
 
@@ -237,7 +254,7 @@ class ForgettingGateway(FakeGateway):
         self.store = store
 
     def save_card(self, card: CardDetails, **request: Any) -> CardSetup:
-        self.store.delete(team_id="T", user_id="U")
+        self.store.delete(slack_user("T", "U"))
         return super().save_card(card, **request)
 
 
@@ -259,23 +276,23 @@ def test_forget_while_a_card_is_being_saved_waits_for_the_card(
     save_card = gateway.save_card
 
     def forget_meanwhile(card: CardDetails, **request: Any) -> CardSetup:
-        answers.append(service.forget("T", "U"))
+        answers.append(service.forget(slack_user("T", "U")))
         return save_card(card, **request)
 
     gateway.save_card = forget_meanwhile  # type: ignore[method-assign]
-    assert service.submit_card("T", "U", form_ref, **GOOD) == (ConfirmCard(VISA),)
+    assert service.submit_card(slack_user("T", "U"), form_ref, **GOOD) == (ConfirmCard(VISA),)
     assert answers == [(Reply(messages.FORGET_WAIT),)]
-    assert store.get(team_id="T", user_id="U").payment == VISA  # type: ignore[union-attr]
+    assert store.get(slack_user("T", "U")).payment == VISA  # type: ignore[union-attr]
 
 
 def test_a_card_saved_after_the_session_was_deleted_never_recreates_it(
     store: MemoryStore, clock: FakeClock
 ) -> None:
     service = forgetting_service(store, clock)
-    (form,) = service.open_form("T", "U")
+    (form,) = service.open_form(slack_user("T", "U"))
     assert isinstance(form, OpenCardForm)
 
-    effects = service.submit_card("T", "U", form.form_ref, **GOOD)
+    effects = service.submit_card(slack_user("T", "U"), form.form_ref, **GOOD)
 
     assert effects == (ConfirmCard(VISA), Reply(messages.SAVED_NOT_RECORDED))
     assert store.rows == {}
@@ -295,10 +312,10 @@ def test_an_answer_after_the_session_was_deleted_closes_the_form_and_recreates_n
     store: MemoryStore, clock: FakeClock, options: dict[str, Any]
 ) -> None:
     service = forgetting_service(store, clock, **options)
-    (form,) = service.open_form("T", "U")
+    (form,) = service.open_form(slack_user("T", "U"))
     assert isinstance(form, OpenCardForm)
 
-    effects = service.submit_card("T", "U", form.form_ref, **GOOD)
+    effects = service.submit_card(slack_user("T", "U"), form.form_ref, **GOOD)
 
     assert effects == (CloseForm(messages.SUBMISSION_ENDED),)
     assert store.rows == {}
@@ -308,10 +325,10 @@ def test_an_expired_session_starts_afresh(
     service: ConversationService, store: MemoryStore, clock: FakeClock, engine: RecordingEngine
 ) -> None:
     engine.decision = Decision(reply="pay", next_step=NextStep.OFFER_CARD_FORM)
-    service.message("T", "U", "pay")
+    service.message(slack_user("T", "U"), "pay")
     clock.now += 3600
-    service.message("T", "U", "hi again")
-    saved = store.get(team_id="T", user_id="U")
+    service.message(slack_user("T", "U"), "hi again")
+    saved = store.get(slack_user("T", "U"))
     assert saved is not None
     assert saved.version == 1
     assert [t.text for t in saved.history if t.role == "user"] == ["hi again"]
@@ -320,10 +337,10 @@ def test_an_expired_session_starts_afresh(
 def test_the_engine_reads_at_most_a_turns_worth_of_a_very_long_dm(
     service: ConversationService, engine: RecordingEngine, store: MemoryStore
 ) -> None:
-    service.message("T1", "U1", "pay invoice INV-1001 " + "x" * 40_000)
+    service.message(slack_user("T1", "U1"), "pay invoice INV-1001 " + "x" * 40_000)
     (seen,) = engine.seen
     assert seen.startswith("pay invoice INV-1001")
     assert len(seen) == MAX_TURN_CHARS
-    session = store.get(team_id="T1", user_id="U1")
+    session = store.get(slack_user("T1", "U1"))
     assert session is not None
     assert len(session.history[0].text) == MAX_TURN_CHARS
