@@ -184,6 +184,11 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class ShowHelp:
+    """Explain what the bot does and how to use it, in the words of the person's surface."""
+
+
+@dataclass(frozen=True)
 class OpenCardForm:
     """Open the card modal; its private_metadata is `form_ref` and nothing else."""
 
@@ -256,6 +261,7 @@ class ExpireCheckout:
 
 Effect = (
     Reply
+    | ShowHelp
     | OpenCardForm
     | SaveCard
     | FieldErrors
@@ -328,7 +334,7 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
         case StatusRequested():
             return Outcome(session, (Reply(messages.status(session)),))
         case HelpRequested():
-            return Outcome(session, (Reply(messages.HELP_TEXT),))
+            return Outcome(session, (ShowHelp(),))
         case ForgetRequested():
             return _forget(session, ctx)
 
@@ -366,6 +372,9 @@ def _on_message(session: Session, event: UserMessage, ctx: Context) -> Outcome:
         reply = f"{messages.PAN_WARNING}\n{reply}"
     if step is NextStep.CANCEL:  # only the user's own words can cancel
         return _say(session, messages.CONFIRM_CANCEL, slots=slots)
+    if step is NextStep.HELP:
+        helped = session.evolve(card_form_offered=False, slots=slots)
+        return Outcome(helped.with_turn("bot", messages.HELP_TURN), (ShowHelp(),))
     if step is NextStep.OFFER_CARD_FORM:
         return _say(
             session,

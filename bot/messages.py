@@ -1,4 +1,13 @@
-"""What the bot says when the state machine, not the engine, has the last word."""
+"""What the bot says when the state machine, not the engine, has the last word.
+
+Written once for every chat surface, in chat markdown: `**bold**`, `` `code` ``,
+Unicode emoji, no surface's name. A command is a code span of its words
+(`` `pay status` ``); each surface shows it as its people type it (Slack:
+`/pay status`). Supplied values (a reference, an email, a brand, the model's
+reply) go in as they are: each surface escapes for its own markup when it
+renders, so none can become a mention or a link. Help is not text here but the
+`ShowHelp` effect, because what to type differs by surface.
+"""
 
 from __future__ import annotations
 
@@ -6,34 +15,25 @@ from bot.cards import mask
 from bot.models import PaymentRecord, Session, Slots, State
 from bot.money import format_amount
 
-HELP_TEXT = (
-    "I collect a payment card safely: you type the card into a private Slack form, "
-    "it goes straight to our payment provider, and this chat only ever shows the brand "
-    "and last four digits.\n"
-    "• `/pay` opens the secure card form\n"
-    "• `/pay 45 USD INV-1001` opens it for an amount and reference\n"
-    "• `/pay status` shows where things stand\n"
-    "• `/pay cancel` stops the current payment\n"
-    "• `/pay forget` deletes what I keep about you\n"
-    "Or just tell me here what you'd like to pay."
-)
+HELP_TURN = "I explained how paying with me works."
+"""The bot's turn in the history when help was shown (each surface words help itself)."""
 PAN_WARNING = (
-    ":warning: Please don't paste card numbers in chat. I removed it and didn't keep it. "
+    "⚠️ Please don't paste card numbers in chat. I removed it and didn't keep it. "
     "Use the secure button instead."
 )
 CANCELLED = "Okay, cancelled. Nothing was saved."
 NOTHING_TO_CANCEL = "There's nothing to cancel right now."
-CONFIRM_CANCEL = "Do you want to stop this payment? Say *cancel* to stop, or carry on."
+CONFIRM_CANCEL = "Do you want to stop this payment? Say **cancel** to stop, or carry on."
 CANCEL_TOO_LATE = "Your card is being saved right now, so it can't be cancelled."
 OFFER_CARD_FORM = (
     "Use the secure button below to enter your card. The number never appears in this chat."
 )
-FORM_STALE = "This card form is no longer active. Type `/pay` to open a new one."
+FORM_STALE = "This card form is no longer active. Type `pay` to open a new one."
 IN_PROGRESS = "Your card is already being saved. You'll get a confirmation in a moment."
 ALREADY_DONE = "This card has already been saved."
 FORGOTTEN = "Done. I've deleted everything I kept about you."
 CHECKOUT_EXPIRED = (
-    "That secure card link expired before a card was saved. Type `/pay` for a new one."
+    "That secure card link expired before a card was saved. Type `pay` for a new one."
 )
 HOSTED_INSTEAD = (
     "Card entry isn't available in this form, and nothing was saved. "
@@ -58,7 +58,7 @@ CARD_ENTRY_UNAVAILABLE = (
     "Please let the team that runs paybot know."
 )
 FORGET_WAIT = (
-    "Your card is being saved right now. Once I've confirmed it, type `/pay forget` again "
+    "Your card is being saved right now. Once I've confirmed it, type `pay forget` again "
     "and I'll delete everything I kept about you."
 )
 SAVED_NOT_RECORDED = (
@@ -67,7 +67,7 @@ SAVED_NOT_RECORDED = (
 )
 SUBMISSION_ENDED = (
     "This payment ended while your card was with the payment service. "
-    "Nothing was saved; type `/pay` to start again."
+    "Nothing was saved; type `pay` to start again."
 )
 
 
@@ -84,29 +84,20 @@ def amount_decimals(currency: str | None, places: int) -> str:
     return f"{what} {rule}, so I didn't keep that one. What would you like to pay?"
 
 
-def mrkdwn_literal(text: str) -> str:
-    """`text` as Slack mrkdwn shows it, never as a mention or a link.
-
-    Slack asks for exactly `&`, `<` and `>` to be escaped; *bold*, `code` and
-    other emphasis are kept.
-    """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def summary(slots: Slots) -> str:
     """One line naming what the user is paying, or "" when nothing is known yet."""
     parts = []
     if slots.amount is not None:
-        parts.append(f"*{mrkdwn_literal(format_amount(slots.amount, slots.currency))}*")
+        parts.append(f"**{format_amount(slots.amount, slots.currency)}**")
     if slots.reference:
-        parts.append(f"for invoice *{mrkdwn_literal(slots.reference)}*")
+        parts.append(f"for invoice **{slots.reference}**")
     return ("Paying " + " ".join(parts) + ".") if parts else ""
 
 
 def confirmation(payment: PaymentRecord) -> str:
     """The DM sent once a card is saved: brand and last four, and the expiry Stripe returned."""
     return (
-        f":white_check_mark: {mrkdwn_literal(mask(payment.brand, payment.last4))} saved "
+        f"✅ {mask(payment.brand, payment.last4)} saved "
         f"(expires {payment.exp_month:02d}/{payment.exp_year}). "
         f"Reference: `{payment.payment_method_id}`."
     )
@@ -116,15 +107,14 @@ def confirmation_turn(payment: PaymentRecord) -> str:
     """The confirmation as the bot's turn in the history, which the store keeps and the
     model reads: brand, last four and reference, never the expiry."""
     return (
-        f":white_check_mark: {mrkdwn_literal(mask(payment.brand, payment.last4))} saved. "
-        f"Reference: `{payment.payment_method_id}`."
+        f"✅ {mask(payment.brand, payment.last4)} saved. Reference: `{payment.payment_method_id}`."
     )
 
 
 def status(session: Session | None) -> str:
     """Where the user's payment stands, without any card data beyond the last four."""
     if session is None or session.state is State.IDLE:
-        return "No payment in progress. Type `/pay` to start one."
+        return "No payment in progress. Type `pay` to start one."
     line = summary(session.slots)
     text = {
         State.COLLECTING: "We're talking about a payment; no card yet.",
@@ -138,5 +128,5 @@ def status(session: Session | None) -> str:
     elif session.setup_id is not None:
         text = "Waiting for you to confirm the card with your bank (see the link I sent)."
     if session.state is State.COMPLETED and session.payment is not None:
-        text = f"{mrkdwn_literal(mask(session.payment.brand, session.payment.last4))} is saved."
+        text = f"{mask(session.payment.brand, session.payment.last4)} is saved."
     return f"{text} {line}".strip()

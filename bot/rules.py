@@ -21,12 +21,10 @@ from decimal import Decimal, InvalidOperation
 from bot import messages
 from bot.cancellation import is_cancel
 from bot.cards import REDACTED
-from bot.messages import HELP_TEXT, mrkdwn_literal
 from bot.models import MAX_TURN_CHARS, Decision, Intent, NextStep, Session, Slots, State
 from bot.money import ISO_CURRENCIES, MAX_AMOUNT, decimal_places, format_amount, within_limits
 
 __all__ = [
-    "HELP_TEXT",
     "ISO_CURRENCIES",
     "MAX_PARSED_CHARS",
     "Parsed",
@@ -107,8 +105,6 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])(?P<local>[A-Za-z0-9._%+-]+)@(?P<domain>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*"
     r"\.[A-Za-z]{2,})\b"
 )
-# Slack's own markup: <@U123>, <#C1|general>, <https://…|link>, <mailto:…|…>.
-_SLACK_MARKUP = re.compile(r"<[^<>]*>")
 
 _KEYWORD_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     (
@@ -140,7 +136,7 @@ _KEYWORD_INTENTS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
 _AFFIRMATIVE = (
     r"(?:yes|yeah|yea|yep|yup|y|ok|okay|k|kk|sure|alright|all\s+right|go\s+ahead|please\s+do"
     r"|do\s+it|let'?s\s+do\s+it|sounds\s+good|confirm|confirmed|correct|right|that'?s\s+right"
-    r"|:\+1:|:thumbsup:|:ok:|:white_check_mark:)"
+    r"|👍|👌|🆗|✅|✔️?)"
 )
 _CONFIRM = re.compile(
     rf"^\s*{_AFFIRMATIVE}(?:[\s,]+(?:{_AFFIRMATIVE}|please|pls|thanks|thank\s+you))*[\s.!]*$",
@@ -156,11 +152,11 @@ _ACTIVE = frozenset({State.COLLECTING, State.AWAITING_CARD, State.FAILED})
 _ANSWERED_DESPITE_REFUSAL = frozenset({Intent.CANCEL, Intent.HELP, Intent.STATUS})
 _EXAMPLE = "`$45 for invoice INV-1001`"
 _INTRO = (
-    "Hi! :wave: I'm paybot. I collect payment cards safely: you type the card into a secure "
+    "Hi! 👋 I'm paybot. I collect payment cards safely: you type the card into a secure "
     "form, and the number never appears in this chat."
 )
 _ASK = f"Tell me what you'd like to pay, for example {_EXAMPLE}."
-_READY = "When you're ready, say *pay* and I'll show the secure button for your card."
+_READY = "When you're ready, say **pay** and I'll show the secure button for your card."
 _NUDGE = (
     f"I can take a card payment for you. Tell me the amount and invoice, for example {_EXAMPLE}, "
     "or type `help`."
@@ -222,7 +218,7 @@ def _intent(text: str, slots: Slots, *, card_form_offered: bool) -> Intent:
         return Intent.PAY
     if _CONFIRM.match(text):
         return Intent.CONFIRM
-    if _GREET.match(_SLACK_MARKUP.sub(" ", text)):
+    if _GREET.match(text):
         return Intent.GREET
     return Intent.OTHER
 
@@ -233,8 +229,8 @@ _Amount = tuple[Decimal, str | None]
 
 
 def _searchable(text: str) -> str:
-    """`text` without the placeholder, Slack markup and emails: none names an amount."""
-    text = _SLACK_MARKUP.sub(" ", text.replace(REDACTED, " "))
+    """`text` without the placeholder and emails: neither names an amount."""
+    text = text.replace(REDACTED, " ")
     return _EMAIL.sub(" ", text)
 
 
@@ -340,14 +336,14 @@ def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
 
 
 def _summary(slots: Slots, lead: str = "Got it:") -> str:
-    """ "Got it: *$45.00* for invoice *INV-1001*." from the slots, never from the user's text."""
+    """ "Got it: **$45.00** for invoice **INV-1001**." from the slots, never the user's text."""
     parts = []
     if slots.amount is not None:
-        parts.append(f"*{format_amount(slots.amount, slots.currency)}*")
+        parts.append(f"**{format_amount(slots.amount, slots.currency)}**")
     if slots.reference is not None:
-        parts.append(f"for invoice *{mrkdwn_literal(slots.reference)}*")
+        parts.append(f"for invoice **{slots.reference}**")
     if slots.email is not None:
-        parts.append(f"(receipt to {mrkdwn_literal(slots.email)})")
+        parts.append(f"(receipt to {slots.email})")
     return f"{lead} {' '.join(parts)}." if parts else ""
 
 
@@ -386,7 +382,7 @@ def _confirm(session: Session, slots: Slots) -> _Reply:
 
 
 def _help(session: Session, slots: Slots) -> _Reply:
-    return HELP_TEXT, NextStep.HELP
+    return messages.HELP_TURN, NextStep.HELP
 
 
 def _status(session: Session, slots: Slots) -> _Reply:

@@ -17,10 +17,10 @@ from bot.messages import CANCELLED
 from handlers.services import Services
 from handlers.slack import render
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_AUTHENTICATION, OPEN_CARD_FORM, OPEN_CHECKOUT
+from handlers.slack.copy import FORM_DID_NOT_OPEN
 from handlers.slack.links import return_url
+from handlers.slack.mrkdwn import to_mrkdwn
 from handlers.slack.users import chat_user
-
-FORM_DID_NOT_OPEN = "I couldn't open the card form in time. Please press the button again."
 
 
 def _channel(body: dict[str, Any], user_id: str) -> str:
@@ -80,7 +80,7 @@ def register(app: App, services: Services) -> None:
             blocks = without_buttons(message)
             text = str(message.get("text") or "paybot")
             if contains_pan(json.dumps(blocks) + text):  # never post back what we did not send
-                text, blocks = CANCELLED, []
+                text, blocks = to_mrkdwn(CANCELLED), []
             with contextlib.suppress(SlackApiError):
                 client.chat_update(channel=channel, ts=message["ts"], text=text, blocks=blocks)
         render.post(client, channel, effects)

@@ -3,9 +3,9 @@
 Nothing here ever receives card data: the card modal is built from an opaque
 form reference and non-card slots; confirmations from Stripe's answer.
 
-Texts arrive as mrkdwn whose supplied parts (slots, the model's reply, Stripe's
-brand) were escaped where they entered (`messages.mrkdwn_literal`), so a
-reference or a reply can never become a mention or a link here.
+Texts arrive as the core's chat markdown and become mrkdwn in `_section`
+(`mrkdwn.to_mrkdwn`), which escapes them whole: a reference, a brand or the
+model's reply can never become a mention or a link here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from bot import messages
 from bot.models import PaymentRecord, Slots
+from handlers.slack.mrkdwn import to_mrkdwn
 
 OPEN_CARD_FORM = "open_card_form"
 OPEN_CHECKOUT = "open_checkout"
@@ -38,7 +39,7 @@ def _text(text: str) -> dict[str, Any]:
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": to_mrkdwn(text)}}
 
 
 def reply_blocks(text: str, *, offer_card_form: bool) -> list[Block]:

@@ -10,16 +10,15 @@ from slack_sdk import WebClient
 from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import OfferCheckout, OpenCardForm
-from bot.messages import CHECKOUT_SENT, HELP_TEXT, PAN_WARNING
+from bot.messages import CHECKOUT_SENT, PAN_WARNING
 from bot.models import Slots
 from bot.rules import amount_refusal, extract_slots
 from handlers.services import Services
 from handlers.slack import render
+from handlers.slack.copy import FORM_TIMED_OUT, HELP, UNKNOWN_OPTION
 from handlers.slack.links import return_url
+from handlers.slack.mrkdwn import from_mrkdwn, to_mrkdwn
 from handlers.slack.users import chat_user
-
-FORM_TIMED_OUT = "I couldn't open the card form in time. Please type `/pay` again."
-UNKNOWN_OPTION = "I didn't recognise that option."
 
 
 def register(app: App, services: Services) -> None:
@@ -41,7 +40,7 @@ def register(app: App, services: Services) -> None:
         try:
             answer(ack, command, client, context, request)
         except PaybotError as exc:
-            ack(text=render.apology(exc))
+            ack(text=to_mrkdwn(render.apology(exc)))
 
     def answer(
         ack: Ack,
@@ -51,7 +50,7 @@ def register(app: App, services: Services) -> None:
         request: BoltRequest,
     ) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
-        text = (command.get("text") or "").strip()
+        text = from_mrkdwn(command.get("text") or "").strip()
         word = text.split(maxsplit=1)[0].lower() if text else ""
         warning = ""
         if contains_pan(text):
@@ -62,11 +61,11 @@ def register(app: App, services: Services) -> None:
             return
         refusal = amount_refusal(text) if text else ""
         if refusal:  # a signed amount, or more decimals than the currency has: say so
-            ack(text=refusal)
+            ack(text=to_mrkdwn(refusal))
             return
         slots = extract_slots(text) if text else Slots()
         if text and slots == Slots():
-            ack(text=f"{UNKNOWN_OPTION}\n{HELP_TEXT}")
+            ack(text=f"{UNKNOWN_OPTION}\n{HELP}")
             return
         back = return_url(
             request.headers,
@@ -78,11 +77,11 @@ def register(app: App, services: Services) -> None:
         form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
         if any(isinstance(e, OfferCheckout) for e in effects):
             render.post(client, user_id, effects)  # a bearer link: the DM only, never here
-            ack(text="\n".join(filter(None, (warning, CHECKOUT_SENT))))
+            ack(text=to_mrkdwn("\n".join(filter(None, (warning, CHECKOUT_SENT)))))
         elif form is None:
             ack(text=render.replies(effects))
         elif render.open_form(client, str(command.get("trigger_id") or ""), form):
-            ack(text=warning) if warning else ack()
+            ack(text=to_mrkdwn(warning)) if warning else ack()
         else:
             ack(text=FORM_TIMED_OUT)
 

@@ -22,6 +22,7 @@ from bot.machine import Effect, Reply
 from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
 from handlers.slack import render
 from handlers.slack.client import patient
+from handlers.slack.mrkdwn import from_mrkdwn
 from handlers.slack.users import chat_user
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def card_matchers(services: Services) -> tuple[Callable[..., bool], Callable[...
         team_id = body.get("team_id") or event.get("team") or ""
         try:
             user = chat_user(team_id, event["user"])
-            return services.conversation.holds_card_data(user, text)
+            return services.conversation.holds_card_data(user, from_mrkdwn(text))
         except PaybotError as exc:  # answered in the ack, where the failure gets an apology
             log.warning("could not read the session to screen a DM: %s", type(exc).__name__)
             return True
@@ -156,7 +157,7 @@ def register(app: App, services: Services) -> None:
         try:
             try:
                 user = chat_user(team_id, event["user"])
-                effects = services.conversation.message(user, event["text"])
+                effects = services.conversation.message(user, from_mrkdwn(event["text"]))
             except PaybotError as exc:
                 effects = (Reply(render.apology(exc)),)
             render.post(client, event["channel"], effects, thread_ts=event.get("thread_ts"))

@@ -19,6 +19,7 @@ from bot.machine import (
     OfferCheckout,
     OpenCardForm,
     Reply,
+    ShowHelp,
 )
 from bot.messages import AUTHENTICATE, OFFER_CHECKOUT, confirmation
 from handlers.slack.blocks import (
@@ -29,6 +30,8 @@ from handlers.slack.blocks import (
     reply_blocks,
     result_view,
 )
+from handlers.slack.copy import HELP
+from handlers.slack.mrkdwn import to_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +43,8 @@ def apology(exc: PaybotError) -> str:
 
 
 def fallback_text(text: str) -> str:
-    """The notification text Slack shows where blocks can't be (first line, no markup)."""
-    return text.split("\n", 1)[0].replace("*", "")[:300]
+    """The notification text Slack shows where blocks can't be (first line, no emphasis)."""
+    return to_mrkdwn(text.split("\n", 1)[0]).replace("*", "")[:300]
 
 
 def post(
@@ -52,7 +55,10 @@ def post(
     `thread_ts`: answer inside that thread (the one the person wrote in).
     """
     for effect in effects:
-        if isinstance(effect, Reply):
+        if isinstance(effect, ShowHelp):
+            blocks = reply_blocks(HELP, offer_card_form=False)
+            _post(client, channel, fallback_text(HELP), blocks, thread_ts)
+        elif isinstance(effect, Reply):
             blocks = reply_blocks(effect.text, offer_card_form=effect.offer_card_form)
             _post(client, channel, fallback_text(effect.text), blocks, thread_ts)
         elif isinstance(effect, ConfirmCard):
@@ -92,8 +98,14 @@ def open_form(client: WebClient, trigger_id: str, effect: OpenCardForm) -> bool:
 
 
 def replies(effects: Iterable[Effect]) -> str:
-    """All reply texts joined, for surfaces that answer with one message (slash commands)."""
-    return "\n".join(e.text for e in effects if isinstance(e, Reply))
+    """All reply texts joined as mrkdwn, for answers in one message (slash commands)."""
+    texts = []
+    for effect in effects:
+        if isinstance(effect, ShowHelp):
+            texts.append(HELP)
+        elif isinstance(effect, Reply):
+            texts.append(effect.text)
+    return to_mrkdwn("\n".join(texts))
 
 
 def view_response(effects: Iterable[Effect]) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from bot.models import State
 from emulator import slack_requests
 from emulator.slack_api import GENERAL_CHANNEL_ID
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CHECKOUT
+from handlers.slack.mrkdwn import to_mrkdwn
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
 from tests.integration.test_slack_flow import session_of
 
@@ -223,7 +224,9 @@ def test_a_late_expired_event_never_undoes_a_completion(hosted: Paybot, tmp_path
 def test_an_expired_page_tells_the_user_how_to_get_a_new_one(hosted: Paybot) -> None:
     hosted.pay()
     hosted.stripe.expire_checkout(checkout_id(checkout_link(hosted)))
-    hosted.wait_until(lambda: any(CHECKOUT_EXPIRED in m["text"] for m in hosted.bot_messages()))
+    hosted.wait_until(
+        lambda: any(to_mrkdwn(CHECKOUT_EXPIRED) in m["text"] for m in hosted.bot_messages())
+    )
 
 
 def test_cancel_expires_the_checkout_page(hosted: Paybot) -> None:

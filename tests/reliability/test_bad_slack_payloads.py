@@ -23,6 +23,7 @@ from emulator import slack_requests
 from emulator.slack_api import GENERAL_CHANNEL_ID
 from emulator.slack_requests import SlackRequest
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, reply_blocks
+from handlers.slack.mrkdwn import to_mrkdwn
 from tests.integration.harness import Paybot, Response, running_paybot
 from tests.reliability.adversarial import hostile_text, pan_rendering
 
@@ -189,7 +190,7 @@ def test_a_card_form_whose_reference_is_not_ours_is_refused_and_nothing_is_token
     answer = served.submit(VALID_CARD, view={**card_form, "private_metadata": private_metadata})
     assert_no_server_error(answer)
     shown = json.dumps(answer.json())
-    assert messages.FORM_STALE in shown or messages.ALREADY_DONE in shown
+    assert to_mrkdwn(messages.FORM_STALE) in shown or messages.ALREADY_DONE in shown
     assert len(served.stripe.requests) == stripe_calls
 
 

@@ -25,6 +25,7 @@ from bot.ports import SessionStore
 from emulator import slack_requests
 from emulator.slack_requests import TEAM_ID
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, card_modal, reply_blocks
+from handlers.slack.mrkdwn import to_mrkdwn
 from tests.fakes import slack_user
 from tests.integration.harness import Paybot
 from tests.reliability.stores import DynamoStoreUnderTest, StoreUnderTest
@@ -90,7 +91,7 @@ def test_a_dm_after_expiry_starts_a_fresh_conversation(
 def test_no_after_expiry_is_not_taken_as_cancelling_the_stale_offer(stale: Paybot) -> None:
     stale.dm("no")
     (reply,) = stale.wait_for_bot_messages(1)
-    assert reply["text"] not in (messages.CANCELLED, messages.CONFIRM_CANCEL)
+    assert reply["text"] not in (messages.CANCELLED, to_mrkdwn(messages.CONFIRM_CANCEL))
 
 
 def test_pay_status_after_expiry_says_no_payment_is_in_progress(stale: Paybot) -> None:
@@ -124,7 +125,7 @@ def test_the_card_form_from_before_expiry_is_refused_as_no_longer_active(stale: 
     old_form = slack_requests.full_view(card_modal(STALE_REF, Slots()))
     answer = stale.submit(CARD, view=old_form)
     assert answer.status == 200
-    assert messages.FORM_STALE in json.dumps(answer.json())
+    assert to_mrkdwn(messages.FORM_STALE) in json.dumps(answer.json())
     assert stale.stripe.requests == []
 
 

@@ -18,6 +18,7 @@ from bot.adapters.dynamodb_store import DynamoSessionStore
 from bot.adapters.sqlite_store import SqliteSessionStore
 from emulator.slack_requests import TEAM_ID
 from handlers import bootstrap
+from handlers.slack.mrkdwn import to_mrkdwn
 from tests.fakes import slack_user
 from tests.integration.harness import Paybot, running_paybot
 from tests.integration.test_slack_flow import GOOD_VISA
@@ -70,7 +71,7 @@ def test_forget_during_a_card_submission_waits_for_the_card_and_deletes_nothing(
     card_saving.go.release()
 
     assert messages.FORGOTTEN not in forget
-    assert messages.FORGET_WAIT in forget
+    assert to_mrkdwn(messages.FORGET_WAIT) in forget
     assert "Card saved" in json.dumps(submission().json())
     saved = store.session(paybot.user_id)
     assert saved is not None

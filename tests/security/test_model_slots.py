@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bot.messages import mrkdwn_literal
 from bot.models import Slots
 from bot.rules import extract_slots
 from emulator import bedrock_api
 from handlers.slack.blocks import OPEN_CARD_FORM
+from handlers.slack.mrkdwn import to_mrkdwn
 from tests.integration.harness import MODEL_ID, Paybot, running_paybot
 
 PHISHING_REFERENCE = "<!channel> <https://evil.example/pay|Re-enter card here>"
@@ -89,7 +89,7 @@ def test_the_models_reply_reaches_slack_as_text_not_as_mentions_or_links(paybot:
     for markup in ("<!channel>", "<https://evil.example", "<@U0ADMIN>"):
         assert markup not in sent
     section = reply["blocks"][0]["text"]
-    assert section == {"type": "mrkdwn", "text": mrkdwn_literal(PHISHING_REPLY)}
+    assert section == {"type": "mrkdwn", "text": to_mrkdwn(PHISHING_REPLY)}
     assert "*urgent*" in section["text"]  # the model's own emphasis still renders
 
 
@@ -100,10 +100,11 @@ def test_the_models_reply_reaches_slack_as_text_not_as_mentions_or_links(paybot:
         ("<!channel>", "&lt;!channel&gt;"),
         ("*bold* `code` _it_ ~s~ :wave:", "*bold* `code` _it_ ~s~ :wave:"),
         ("&amp;", "&amp;amp;"),
+        ("**bold** and `pay status`", "*bold* and `/pay status`"),
     ],
 )
-def test_mrkdwn_literal_escapes_only_what_slack_asks_for(text: str, escaped: str) -> None:
-    assert mrkdwn_literal(text) == escaped
+def test_to_mrkdwn_escapes_only_what_slack_asks_for(text: str, escaped: str) -> None:
+    assert to_mrkdwn(text) == escaped
 
 
 def test_the_rule_engine_builds_its_slots_with_the_shared_grammar() -> None:

@@ -25,6 +25,7 @@ from bot.machine import (
     PaymentFailed,
     Reply,
     SaveCard,
+    ShowHelp,
     StatusRequested,
     UserMessage,
     transition,
@@ -263,7 +264,7 @@ def test_status_reports_a_saved_card_by_brand_and_last_four_only() -> None:
 
 def test_help_answers_with_the_help_text() -> None:
     out = transition(session(), HelpRequested(), CTX)
-    assert out.effects == (Reply(messages.HELP_TEXT),)
+    assert out.effects == (ShowHelp(),)
 
 
 def test_forget_asks_to_delete_the_session() -> None:

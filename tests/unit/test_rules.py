@@ -12,7 +12,6 @@ from bot.models import Intent, NextStep, PaymentRecord, Session, Slots, State
 from bot.money import format_amount
 from bot.ports import DialogueEngine
 from bot.rules import (
-    HELP_TEXT,
     MAX_PARSED_CHARS,
     Parsed,
     RuleEngine,
@@ -47,7 +46,7 @@ UTTERANCES = [
     ("Hello there!", Intent.GREET, NONE),
     ("hey", Intent.GREET, NONE),
     ("Good morning :wave:", Intent.GREET, NONE),
-    ("<@U0BOT> hi", Intent.GREET, NONE),
+    ("Good morning 👋", Intent.GREET, NONE),
     # pay
     ("I want to pay", Intent.PAY, NONE),
     ("pay $45 for INV-1001", Intent.PAY, slots("45", "USD", "INV-1001")),
@@ -92,6 +91,8 @@ UTTERANCES = [
     ("sure", Intent.CONFIRM, NONE),
     ("go ahead", Intent.CONFIRM, NONE),
     ("please do", Intent.CONFIRM, NONE),
+    ("👍", Intent.CONFIRM, NONE),
+    ("✅ yes", Intent.CONFIRM, NONE),
     ("yes please", Intent.CONFIRM, NONE),
     # must not misfire
     ("I don't know", Intent.OTHER, NONE),
@@ -188,7 +189,6 @@ def test_extract_amount_understands(text: str, expected: tuple[Decimal, str | No
         "version 1.2",
         "on 12.05.2024",
         "bob45@example.com",
-        "<https://example.com/pay/45.00|link>",
         REDACTED,
         "",
     ],
@@ -241,7 +241,6 @@ def test_extract_reference_finds_none_in(text: str) -> None:
     [
         ("ann@example.com", "ann@example.com"),
         ("send it to Ann.Lee+pay@Example.COM please", "Ann.Lee+pay@example.com"),
-        ("<mailto:ann@example.com|ann@example.com>", "ann@example.com"),
     ],
 )
 def test_extract_email_understands(text: str, expected: str) -> None:
@@ -301,7 +300,7 @@ def test_greeting_when_idle_says_what_the_bot_does_and_asks() -> None:
 def test_greeting_mid_payment_offers_the_card_form_again() -> None:
     decision = ENGINE.respond(OFFERED, "hi")
     assert decision.next_step is NextStep.OFFER_CARD_FORM
-    assert "*$45.00* for invoice *INV-1001*" in decision.reply
+    assert "**$45.00** for invoice **INV-1001**" in decision.reply
 
 
 def test_greeting_after_a_completed_payment_starts_afresh() -> None:
@@ -310,7 +309,7 @@ def test_greeting_after_a_completed_payment_starts_afresh() -> None:
 
 def test_pay_summarises_what_it_understood() -> None:
     reply = ENGINE.respond(IDLE, "pay $45 for INV-1001").reply
-    assert "Got it: *$45.00* for invoice *INV-1001*." in reply
+    assert "Got it: **$45.00** for invoice **INV-1001**." in reply
 
 
 def test_pay_offers_the_card_form() -> None:
@@ -328,7 +327,7 @@ def test_pay_without_details_still_offers_the_card_form() -> None:
 def test_pay_summary_merges_new_slots_into_the_conversation_so_far() -> None:
     collecting = IDLE.evolve(state=State.COLLECTING, slots=slots("45", "USD"))
     reply = ENGINE.respond(collecting, "invoice 1001").reply
-    assert "*$45.00* for invoice *1001*" in reply
+    assert "**$45.00** for invoice **1001**" in reply
 
 
 def test_pay_after_a_completed_payment_ignores_its_old_slots() -> None:
@@ -350,17 +349,9 @@ def test_confirm_with_no_card_form_on_offer_asks() -> None:
     assert ENGINE.respond(IDLE, "ok").next_step is NextStep.ASK
 
 
-def test_help_answers_with_the_help_text() -> None:
+def test_help_proposes_the_help_step() -> None:
     decision = ENGINE.respond(IDLE, "help")
-    assert (decision.reply, decision.next_step) == (HELP_TEXT, NextStep.HELP)
-
-
-@pytest.mark.parametrize(
-    "command",
-    ["`/pay`", "`/pay 45 USD INV-1001`", "`/pay status`", "`/pay cancel`", "`/pay forget`"],
-)
-def test_help_text_lists_the_commands(command: str) -> None:
-    assert command in HELP_TEXT
+    assert (decision.reply, decision.next_step) == (messages.HELP_TURN, NextStep.HELP)
 
 
 def test_status_when_idle_says_nothing_is_in_progress() -> None:
@@ -370,7 +361,7 @@ def test_status_when_idle_says_nothing_is_in_progress() -> None:
 
 
 def test_status_while_awaiting_the_card_names_the_payment() -> None:
-    assert "*$45.00* for invoice *INV-1001*" in ENGINE.respond(OFFERED, "where are we?").reply
+    assert "**$45.00** for invoice **INV-1001**" in ENGINE.respond(OFFERED, "where are we?").reply
 
 
 def test_status_after_completion_names_the_card_by_brand_and_last_four_only() -> None:
