@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from bot.adapters.dynamodb_store import create_table
-from emulator import bedrock_api, slack_requests
+from emulator import bedrock_api, slack_requests, stack
 from emulator.bedrock_api import BedrockEmulator
 from emulator.server import serve_in_thread
 from emulator.slack_api import SlackWorkspace, user_object
@@ -137,21 +137,22 @@ def emulators() -> Iterator[Emulators]:
 
 def app_environment(emulated: Emulators, dynamodb_url: str) -> dict[str, str]:
     """What the app reads, as production would set it: DynamoDB sessions, Bedrock dialogue."""
-    return {
+    return stack.app_environment(
+        slack_url=emulated.slack_url,
+        stripe_url=emulated.stripe_url,
+        sqlite_path=None,
+        token=emulated.slack.token,
+        signing_secret=SIGNING_SECRET,
+        stripe_key=STRIPE_KEY,
+        log_level="INFO",
         **AWS_CREDENTIALS,
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
-        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": emulated.bedrock_url,
-        "SLACK_BOT_TOKEN": emulated.slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": f"{emulated.slack_url}/api/",
-        "STRIPE_SECRET_KEY": STRIPE_KEY,
-        "STRIPE_API_BASE": emulated.stripe_url,
-        "SESSION_STORE": "dynamodb",
-        "SESSIONS_TABLE": TABLE,
-        "DIALOGUE_ENGINE": "bedrock",
-        "BEDROCK_MODEL_ID": MODEL_ID,
-        "LOG_LEVEL": "INFO",
-    }
+        AWS_ENDPOINT_URL_DYNAMODB=dynamodb_url,
+        AWS_ENDPOINT_URL_BEDROCK_RUNTIME=emulated.bedrock_url,
+        SESSION_STORE="dynamodb",
+        SESSIONS_TABLE=TABLE,
+        DIALOGUE_ENGINE="bedrock",
+        BEDROCK_MODEL_ID=MODEL_ID,
+    )
 
 
 def add_users(workspace: SlackWorkspace, count: int, prefix: str = "U0BENCH") -> list[str]:

@@ -25,6 +25,7 @@ from types import FrameType
 
 from emulator.server import RunningServer, serve_in_thread
 from emulator.slack_api import SlackWorkspace
+from emulator.stack import app_environment
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
 from emulator.workspace import AppEndpoint
@@ -74,19 +75,22 @@ def bot_environment(
     card_entry: str,
 ) -> dict[str, str]:
     """The bot's settings: this workspace's credentials, SQLite, and the emulated Stripe."""
+    engine = "bedrock" if os.environ.get("DIALOGUE_ENGINE") == "bedrock" else "rules"
     environment = {
         **os.environ,
-        "SLACK_BOT_TOKEN": token,
-        "SLACK_SIGNING_SECRET": secret,
-        "SLACK_API_URL": f"{workspace_url}/api/",
-        "SESSION_STORE": "sqlite",
-        "SQLITE_PATH": os.environ.get("SQLITE_PATH") or str(ROOT / ".paybot" / "sessions.db"),
-        "DIALOGUE_ENGINE": "bedrock" if os.environ.get("DIALOGUE_ENGINE") == "bedrock" else "rules",
-        "CARD_ENTRY": card_entry,
+        **app_environment(
+            slack_url=workspace_url,
+            stripe_url=stripe_url if stripe is not None else None,
+            sqlite_path=Path(os.environ.get("SQLITE_PATH") or ROOT / ".paybot" / "sessions.db"),
+            token=token,
+            signing_secret=secret,
+            stripe_key=f"sk_test_{secrets.token_hex(12)}",
+            log_level=None,  # the one the bot is run with
+            DIALOGUE_ENGINE=engine,
+            CARD_ENTRY=card_entry,
+        ),
     }
     if stripe is not None and stripe_url is not None:
-        environment["STRIPE_SECRET_KEY"] = f"sk_test_{secrets.token_hex(12)}"
-        environment["STRIPE_API_BASE"] = stripe_url
         # The emulated Stripe signs its webhooks with this; the bot verifies them.
         environment["STRIPE_WEBHOOK_SECRET"] = stripe.webhook_secret
     return environment

@@ -26,15 +26,15 @@ from emulator.bedrock_api import create_app as bedrock_app
 from emulator.server import serve_in_thread
 from emulator.slack_api import DEFAULT_USER_ID, GENERAL_CHANNEL_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
+from emulator.stack import SIGNING_SECRET, app_environment
+from emulator.stack import STRIPE_KEY as STRIPE_KEY  # the tests take it from here
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
 from handlers.bootstrap import build
 from handlers.server import make
 from handlers.slack.blocks import CARD_FORM
 
-SIGNING_SECRET = "paybot-test-signing-secret"
 WEBHOOK_SECRET = "whsec_paybot_test"
-STRIPE_KEY = "sk_test_paybot"
 MODEL_ID = "us.amazon.nova-2-lite-v1:0"
 QUIET_SECONDS = 1.0
 """How long the app must leave Slack alone before it counts as done answering."""
@@ -137,22 +137,6 @@ class Paybot:
             while self._changed.wait(timeout=quiet):  # True: another call came in
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the app was still calling Slack after {timeout} s")
-
-
-def app_environment(
-    *, slack_url: str, stripe_url: str, sqlite_path: Path, **overrides: str
-) -> dict[str, str]:
-    return {
-        "SLACK_BOT_TOKEN": "xoxb-emulator-token",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": f"{slack_url}/api/",
-        "STRIPE_SECRET_KEY": STRIPE_KEY,
-        "STRIPE_API_BASE": stripe_url,
-        "SESSION_STORE": "sqlite",
-        "SQLITE_PATH": str(sqlite_path),
-        "LOG_LEVEL": "DEBUG",
-        **overrides,
-    }
 
 
 @contextmanager
