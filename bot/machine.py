@@ -16,6 +16,7 @@ from bot.models import (
     Decision,
     NextStep,
     PaymentRecord,
+    ReplyAddress,
     Session,
     Slots,
     State,
@@ -37,6 +38,8 @@ class UserMessage:
     text: str
     decision: Decision
     pan_removed: bool = False
+    reply_to: ReplyAddress | None = None
+    """Where the person's chat is, on surfaces that need one to reach them later."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ class CheckoutRequested:
     """`/pay` or the secure button when cards are entered on the provider's own page."""
 
     slots: Slots = field(default_factory=Slots)
+    reply_to: ReplyAddress | None = None
+    """Where the page's outcome is to be told, on surfaces that need one (see `UserMessage`)."""
 
 
 @dataclass(frozen=True)
@@ -352,14 +357,22 @@ def _fresh(session: Session) -> Session:
         user_id=session.user_id,
         payment=session.payment,
         customer_id=session.customer_id,
+        reply_to=session.reply_to,
         history=session.history,
         version=session.version,
         expires_at=session.expires_at,
     )
 
 
+def _addressed(session: Session, reply_to: ReplyAddress | None) -> Session:
+    """`session` reachable at `reply_to` from now on, when one is given."""
+    if reply_to is None or reply_to == session.reply_to:
+        return session
+    return session.evolve(reply_to=reply_to)
+
+
 def _on_message(session: Session, event: UserMessage, ctx: Context) -> Outcome:
-    session = session.with_turn("user", event.text)
+    session = _addressed(session, event.reply_to).with_turn("user", event.text)
     if is_cancel(event.text, card_form_offered=session.card_form_offered):
         return _cancel(session, ctx)
     if session.state in (State.IDLE, State.COMPLETED, State.CANCELLED):
@@ -517,6 +530,7 @@ def _closing_checkout(before: Session, outcome: Outcome) -> Outcome:
 
 
 def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Context) -> Outcome:
+    session = _addressed(session, event.reply_to)
     if session.state not in _ACTIVE:
         session = _fresh(session)
     attempt = session.attempt + 1

@@ -155,6 +155,19 @@ class PaymentRecord(BaseModel):
     exp_year: int = Field(ge=2000, le=2100)
 
 
+class ReplyAddress(BaseModel):
+    """Where a surface that cannot message a person by id alone reaches their chat.
+
+    Teams: the personal chat's conversation id and the regional service URL Teams
+    gave with the person's last activity (a confirmation goes back through it).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=512)
+    service_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=512)
+
+
 class Session(BaseModel):
     """One user's conversation with the bot; the unit of locking and expiry.
 
@@ -186,6 +199,8 @@ class Session(BaseModel):
     setup_id: str | None = Field(default=None, max_length=255)
     """A card setup waiting on the cardholder's bank (3-D Secure), if any."""
     payment: PaymentRecord | None = None
+    reply_to: ReplyAddress | None = Field(default=None, exclude_if=lambda address: address is None)
+    """Where to reach the person's chat, on surfaces that need one (see `ReplyAddress`)."""
     version: int = Field(default=0, ge=0)
     expires_at: int = 0
 

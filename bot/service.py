@@ -54,7 +54,7 @@ from bot.machine import (
     UserMessage,
     transition,
 )
-from bot.models import MAX_TURN_CHARS, CardSetup, ChatUser, Session, Slots, Turn
+from bot.models import MAX_TURN_CHARS, CardSetup, ChatUser, ReplyAddress, Session, Slots, Turn
 from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
 
 log = logging.getLogger(__name__)
@@ -94,8 +94,13 @@ class ConversationService:
         self._clock = clock
         self._new_ref = new_ref
 
-    def message(self, user: ChatUser, text: str) -> tuple[Effect, ...]:
-        """A DM from the user; card data in it, or completed by it, is removed before use."""
+    def message(
+        self, user: ChatUser, text: str, *, reply_to: ReplyAddress | None = None
+    ) -> tuple[Effect, ...]:
+        """A DM from the user; card data in it, or completed by it, is removed before use.
+
+        `reply_to`: where the person's chat is, on surfaces that need it to reach them later.
+        """
         current, screened = self._screened(user, text)
         # Card data was looked for in the whole text; the rest of the turn reads at most
         # MAX_TURN_CHARS of it (what the history keeps, and what the engines may cost).
@@ -104,7 +109,7 @@ class ConversationService:
         # against the fresh session, but the engine's proposal is reused.
         engine = self._quick_engine if screened.removed else self._engine
         decision = engine.respond(current, said)
-        event = UserMessage(said, decision, pan_removed=screened.removed)
+        event = UserMessage(said, decision, pan_removed=screened.removed, reply_to=reply_to)
         return self._run(user, event, first=current).effects
 
     def holds_card_data(self, user: ChatUser, text: str) -> bool:
@@ -150,11 +155,17 @@ class ConversationService:
         return self.open_checkout(user, slots, return_url=return_url)
 
     def open_checkout(
-        self, user: ChatUser, slots: Slots | None = None, *, return_url: str
+        self,
+        user: ChatUser,
+        slots: Slots | None = None,
+        *,
+        return_url: str,
+        reply_to: ReplyAddress | None = None,
     ) -> tuple[Effect, ...]:
         """Open a provider-hosted card page and offer its link."""
-        assert self._hosted is not None
-        claimed = self._run(user, CheckoutRequested(slots or Slots()))
+        if self._hosted is None:
+            return self._hosted_unavailable()
+        claimed = self._run(user, CheckoutRequested(slots or Slots(), reply_to))
         request = next((e for e in claimed.effects if isinstance(e, OpenCheckout)), None)
         if request is None:
             return claimed.effects
@@ -326,6 +337,11 @@ class ConversationService:
         if found is not None:
             return found
         return Session.new(user)
+
+    def reply_address(self, user: ChatUser) -> ReplyAddress | None:
+        """Where `user`'s chat is, as their surface last gave it; None if never given."""
+        found = self._store.get(user)
+        return found.reply_to if found else None
 
     def _context(self) -> Context:
         return Context(now=int(self._clock()), ttl_seconds=self._ttl, new_ref=self._new_ref())

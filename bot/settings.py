@@ -64,6 +64,19 @@ class Settings(BaseModel):
     BEDROCK_GUARDRAIL_ID: str | None = None
     BEDROCK_GUARDRAIL_VERSION: str | None = None
 
+    TEAMS_APP_ID: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{1,64}$")
+    """The bot's Microsoft App ID; Teams is served when it is set."""
+    TEAMS_APP_PASSWORD: SecretStr | None = None
+    TEAMS_TENANT_ID: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,64}$")
+    """A single-tenant bot's Entra tenant; unset for a multi-tenant bot."""
+    TEAMS_LOGIN_URL: str = Field(default="https://login.microsoftonline.com", pattern=r"^https?://")
+    """Where the bot asks Entra for its token (OAuth 2.0 client credentials)."""
+    TEAMS_OPENID_METADATA_URL: str = Field(
+        default="https://login.botframework.com/v1/.well-known/openidconfiguration",
+        pattern=r"^https?://",
+    )
+    """Bot Framework's OpenID metadata; its keys sign the tokens Teams sends."""
+
     SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
     CARD_ENTRY: Literal["modal", "hosted"] = "modal"
@@ -81,6 +94,11 @@ class Settings(BaseModel):
         pending = bool(self.SECRETS_ARN) and not (info.context or {}).get("secret_merged")
         if self.CARD_ENTRY == "hosted" and not (self.STRIPE_WEBHOOK_SECRET or pending):
             raise ValueError("STRIPE_WEBHOOK_SECRET is required when CARD_ENTRY=hosted")
+        if self.TEAMS_APP_ID and not (self.TEAMS_APP_PASSWORD or pending):
+            raise ValueError("TEAMS_APP_PASSWORD is required with TEAMS_APP_ID")
+        if self.TEAMS_APP_ID and not (self.STRIPE_WEBHOOK_SECRET or pending):
+            # Teams takes cards on Stripe's page only, which only a webhook can confirm.
+            raise ValueError("STRIPE_WEBHOOK_SECRET is required with TEAMS_APP_ID")
         hosted_pages = self.CARD_ENTRY == "hosted" or self.STRIPE_WEBHOOK_SECRET is not None
         if hosted_pages and self.SESSION_TTL_SECONDS < HOSTED_PAGE_SECONDS:
             # A card saved on a page that outlives its session would have no one to confirm to.

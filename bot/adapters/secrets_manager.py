@@ -15,7 +15,13 @@ if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has 
     from types_boto3_secretsmanager import SecretsManagerClient
 
 SECRET_KEYS = frozenset(
-    {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}
+    {
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "TEAMS_APP_PASSWORD",
+    }
 )
 """The settings a deployment may keep in the secret instead of plain environment variables."""
 

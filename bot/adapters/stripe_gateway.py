@@ -171,7 +171,7 @@ class StripeGateway:
         left = ends - self._clock()
         if left < self._timeout / 2:
             log.error("Stripe took the card's whole time budget; not sending more")
-            raise PaymentUnavailable("stripe: out of time within Slack's 3 s")
+            raise PaymentUnavailable("stripe: out of time within the card's budget")
         fits = left >= 2 * self._timeout + RETRY_PAUSE_SECONDS  # 2.5 s with the defaults
         options: RequestOptions = {"max_network_retries": self._retries if fits else 0}
         if idempotency_key is not None:
