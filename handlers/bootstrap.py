@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
@@ -19,6 +20,9 @@ from bot.service import ConversationService
 from bot.settings import Settings, SettingsError
 from handlers.services import Services
 from handlers.slack.app import build_slack_app
+
+if TYPE_CHECKING:
+    from handlers.teams.app import TeamsSurface
 
 
 def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
@@ -120,13 +124,20 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
 
 @dataclass(frozen=True)
 class Wiring:
-    """Everything an HTTP entry point serves: the services and the Slack app over them."""
+    """Everything an HTTP entry point serves: the services and the surfaces over them."""
 
     app: App
     services: Services
+    teams: TeamsSurface | None = None
+    """The Teams surface, when `TEAMS_APP_ID` is set."""
 
 
 def build(settings: Settings) -> Wiring:
     """The production wiring for `settings`."""
     services = build_services(settings)
-    return Wiring(build_slack_app(settings, services), services)
+    teams = None
+    if settings.TEAMS_APP_ID:
+        from handlers.teams.app import TeamsSurface
+
+        teams = TeamsSurface(settings, services)
+    return Wiring(build_slack_app(settings, services), services, teams)

@@ -34,6 +34,12 @@ def routes(wiring: Wiring) -> Routes:
         render.post(client, user.user_id, effects)
 
     surfaces: dict[Surface, stripe.Deliver] = {"slack": to_slack}
+    table: dict[tuple[str, str], Route] = {}
+    if wiring.teams is not None:
+        from handlers.teams.app import MESSAGES_PATH
+
+        surfaces["teams"] = wiring.teams.deliver
+        table[("POST", MESSAGES_PATH)] = wiring.teams.route
 
     def deliver(user: ChatUser, effects: Sequence[Effect]) -> None:
         """The effects of a Stripe event, to the person on the surface they are on."""
@@ -53,6 +59,7 @@ def routes(wiring: Wiring) -> Routes:
         return 200, "text/plain", "ok"
 
     return {
+        **table,
         ("POST", EVENTS_PATH): events_route(wiring.app, services.signing_secret),
         ("POST", stripe.WEBHOOK_PATH): webhook,
         ("GET", RETURN_PATH): return_page,

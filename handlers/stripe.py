@@ -83,8 +83,10 @@ def return_page(
     if services is not None and deliver is not None and _SETUP_ID.match(setup_id):
         _settle_setup(setup_id, services, deliver)
     team, app = query.get("team", ""), query.get("app", "")
-    target = "https://slack.com/"
-    if _SLACK_ID.match(team) and _SLACK_ID.match(app):
+    surface, target = "Slack", "https://slack.com/"
+    if query.get("surface") == "teams":
+        surface, target = "Teams", "https://teams.microsoft.com/"
+    elif _SLACK_ID.match(team) and _SLACK_ID.match(app):
         target = "https://slack.com/app_redirect?" + urlencode({"app": app, "team": team})
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>paybot: done</title>
@@ -92,8 +94,8 @@ def return_page(
 <style>body{{font-family:system-ui,sans-serif;margin:15vh auto;max-width:28rem;text-align:center;
 color:#1d1c1d}}a{{display:inline-block;margin-top:1rem;padding:.6rem 1.2rem;border-radius:6px;
 background:#007a5a;color:#fff;text-decoration:none;font-weight:600}}</style></head>
-<body><h1>Done</h1><p>You can close this page. paybot will confirm in Slack.</p>
-<a href="{html.escape(target)}">Back to Slack</a></body></html>"""
+<body><h1>Done</h1><p>You can close this page. paybot will confirm in {surface}.</p>
+<a href="{html.escape(target)}">Back to {surface}</a></body></html>"""
     return 200, "text/html; charset=utf-8", page
 
 

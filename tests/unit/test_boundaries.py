@@ -94,6 +94,25 @@ def test_the_slack_surface_imports_no_other_chat_sdk() -> None:
     assert {p: n & {"microsoft_teams"} for p, n in found.items() if n & {"microsoft_teams"}} == {}
 
 
+def test_the_teams_surface_imports_no_other_chat_sdk() -> None:
+    found = {str(p.relative_to(ROOT)): imported(p) for p in modules("handlers/teams")}
+    assert found
+    slack = {"slack_bolt", "slack_sdk"}
+    assert {p: n & slack for p, n in found.items() if n & slack} == {}
+
+
+def test_a_slack_only_process_never_imports_the_teams_sdk() -> None:
+    """The Teams SDK takes most of a second to import: only a Teams deployment pays it."""
+    code = (
+        "import sys; from handlers import aws_lambda, routes, server, bootstrap; "
+        "print(sorted(m for m in sys.modules if m.startswith(('microsoft_teams', 'handlers.teams'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_python_m_bot_is_only_a_shim_to_the_edge() -> None:
     shim = ROOT / "bot" / "__main__.py"
     assert imported(shim) == {"sys", "handlers"}

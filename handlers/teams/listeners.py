@@ -1,0 +1,111 @@
+"""What a person says in a Teams personal chat, and the card buttons they press.
+
+The same conversation as Slack's DMs, through the same service: words are the
+dialogue; `pay`, `status`, `cancel`, `forget` and `help` are the commands the app
+manifest lists; the card's buttons send `Action.Submit` data. Cards are taken on
+Stripe's page only, so `pay` always opens the hosted page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from microsoft_teams.api.activities.message.message import MessageActivity
+from microsoft_teams.apps import ActivityContext, App
+
+from bot.errors import PaybotError
+from bot.machine import Effect, Reply
+from bot.models import ChatUser, ReplyAddress, Slots
+from bot.rules import amount_refusal, extract_slots
+from handlers.services import Services
+from handlers.teams import render
+from handlers.teams.copy import NO_IDENTITY, PERSONAL_ONLY
+
+log = logging.getLogger(__name__)
+
+return_url: ContextVar[str] = ContextVar("teams_return_url", default="")
+"""Stripe's way back to us for this request (set by the route, which sees its host)."""
+
+_WORDS = frozenset({"status", "cancel", "forget", "help"})
+
+
+def teams_user(activity: MessageActivity) -> ChatUser | None:
+    """The person: their Entra tenant and object id; None when Teams did not say."""
+    tenant = activity.conversation.tenant_id or (
+        activity.channel_data.tenant.id
+        if activity.channel_data and activity.channel_data.tenant
+        else None
+    )
+    person = activity.from_.aad_object_id if activity.from_ else None
+    try:
+        return ChatUser(surface="teams", tenant_id=tenant or "", user_id=person or "")
+    except ValueError:
+        return None
+
+
+def answer(services: Services, activity: MessageActivity, back: str) -> tuple[Effect, ...]:
+    """The effects of one activity in a personal chat (runs off the event loop: it blocks)."""
+    if activity.conversation.conversation_type != "personal":
+        return (Reply(PERSONAL_ONLY),)
+    user = teams_user(activity)
+    if user is None:
+        return (Reply(NO_IDENTITY),)
+    address = ReplyAddress(
+        conversation_id=activity.conversation.id, service_url=activity.service_url
+    )
+    conversation = services.conversation
+    pressed = activity.value.get(render.ACTION_KEY) if isinstance(activity.value, dict) else None
+    if pressed == render.PAY:
+        return conversation.open_checkout(user, return_url=back, reply_to=address)
+    if pressed == render.CANCEL:
+        return conversation.cancel(user)
+    text = (activity.text or "").strip()
+    command = _command(text)
+    if command is not None:
+        commands: dict[str, Callable[[ChatUser], tuple[Effect, ...]]] = {
+            "status": conversation.status,
+            "cancel": conversation.cancel,
+            "forget": conversation.forget,
+            "help": conversation.help,
+        }
+        return commands[command](user)
+    slots = _payment(text)
+    if slots is not None:
+        return conversation.open_checkout(user, slots, return_url=back, reply_to=address)
+    return conversation.message(user, text, reply_to=address)
+
+
+def _command(text: str) -> str | None:
+    """`status`, `pay status` and the like: a command word alone; None for anything else."""
+    words = text.lower().split()
+    if words[:1] == ["pay"]:
+        words = words[1:]
+    return words[0] if len(words) == 1 and words[0] in _WORDS else None
+
+
+def _payment(text: str) -> Slots | None:
+    """`pay`, `pay 45 USD INV-1001`: the page's slots; None when the words are dialogue."""
+    first, _, rest = text.partition(" ")
+    if first.lower() != "pay":
+        return None
+    rest = rest.strip()
+    if not rest:
+        return Slots()
+    slots = extract_slots(rest)
+    return slots if slots != Slots() and not amount_refusal(rest) else None
+
+
+def register(app: App, services: Services) -> None:
+    @app.on_message
+    async def on_message(ctx: ActivityContext[MessageActivity]) -> None:
+        back = return_url.get()
+        try:
+            effects = await asyncio.to_thread(answer, services, ctx.activity, back)
+        except PaybotError as exc:
+            log.error("request failed: %s", type(exc).__name__)
+            effects = (Reply(exc.user_message),)
+        for activity in render.activities(effects):
+            await ctx.send(activity)

@@ -1,0 +1,92 @@
+"""Turn the service's effects into Teams activities: chat text and Adaptive Cards.
+
+Texts arrive as the core's chat markdown, which Teams renders as it is; what could
+make a supplied value (a reference, the model's reply) into a link or markup is
+escaped here. Card numbers are never asked for on Teams: the only card entry is
+Stripe's page, opened by an `Action.OpenUrl` button.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+from microsoft_teams.api.activities.message.message import MessageActivityInput
+from microsoft_teams.cards import AdaptiveCard, OpenUrlAction, SubmitAction, TextBlock
+
+from bot import messages
+from bot.machine import (
+    CloseForm,
+    ConfirmCard,
+    Effect,
+    FieldErrors,
+    OfferAuthentication,
+    OfferCheckout,
+    OpenCardForm,
+    Reply,
+    ShowHelp,
+)
+from handlers.teams.copy import HELP
+
+log = logging.getLogger(__name__)
+
+ACTION_KEY = "paybot"
+"""The key of an `Action.Submit`'s data naming what the press asks for."""
+PAY, CANCEL = "pay", "cancel"
+
+_LINK_BRACKETS = re.compile(r"([\[\]])")
+
+
+def chat_text(text: str) -> str:
+    """Chat markdown for a Teams message: markup kept, links and HTML made literal.
+
+    Teams renders a subset of HTML in messages, and Markdown's `[label](url)`; both are
+    escaped, so a supplied value never becomes a disguised link.
+    """
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _LINK_BRACKETS.sub(r"\\\1", text)
+
+
+def card_text(text: str) -> TextBlock:
+    """Chat markdown in an Adaptive Card's TextBlock (Markdown only, no HTML), links escaped."""
+    return TextBlock(text=_LINK_BRACKETS.sub(r"\\\1", text), wrap=True)
+
+
+def _submit(title: str, action: str) -> SubmitAction:
+    return SubmitAction(title=title, data={ACTION_KEY: action})
+
+
+def _card(*texts: str, actions: list[OpenUrlAction | SubmitAction]) -> MessageActivityInput:
+    body = [card_text(text) for text in texts if text]
+    card = AdaptiveCard(body=list(body), actions=list(actions))
+    return MessageActivityInput().add_card(card)
+
+
+def activities(effects: Iterable[Effect]) -> list[MessageActivityInput]:
+    """The messages that say these effects in a Teams chat, in order."""
+    said: list[MessageActivityInput] = []
+    for effect in effects:
+        if isinstance(effect, ShowHelp):
+            said.append(MessageActivityInput(text=chat_text(HELP)))
+        elif isinstance(effect, Reply) and effect.offer_card_form:
+            actions = [_submit("Pay with card", PAY), _submit("Cancel", CANCEL)]
+            said.append(_card(effect.text, actions=list(actions)))
+        elif isinstance(effect, Reply):
+            said.append(MessageActivityInput(text=chat_text(effect.text)))
+        elif isinstance(effect, ConfirmCard):
+            said.append(MessageActivityInput(text=chat_text(messages.confirmation(effect.payment))))
+        elif isinstance(effect, OfferCheckout):
+            link = OpenUrlAction(title="Enter card on Stripe", url=effect.url)
+            text = messages.summary(effect.slots)
+            said.append(
+                _card(text, messages.OFFER_CHECKOUT, actions=[link, _submit("Cancel", CANCEL)])
+            )
+        elif isinstance(effect, OfferAuthentication):
+            link = OpenUrlAction(title="Confirm with your bank", url=effect.url)
+            said.append(_card(messages.AUTHENTICATE, actions=[link, _submit("Cancel", CANCEL)]))
+        elif isinstance(effect, OpenCardForm | CloseForm | FieldErrors):
+            # The card modal is Slack's; a Teams chat never shows a card field.
+            log.error("a card form effect reached Teams; card entry refused")
+            said.append(MessageActivityInput(text=chat_text(messages.CARD_ENTRY_UNAVAILABLE)))
+    return said
