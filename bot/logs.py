@@ -30,13 +30,32 @@ _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})|\\([ntr])")
 # Loggers that print whole bodies at DEBUG: stripe logs the raw form it posts (card
 # number, CVC, expiry and cardholder name, which no pattern can recognise), botocore
 # every request and response (the conversation, secret values), slack_sdk and Bolt every
-# message and response (the confirmation, with the card's expiry). Silenced, not redacted.
-_QUIET_AT_DEBUG = ("stripe", "botocore.parsers", "botocore.endpoint", "slack_sdk.web", "slack_bolt")
+# message and response (the confirmation, with the card's expiry), the Teams SDK every
+# activity it receives (a person's text). Silenced, not redacted.
+_QUIET_AT_DEBUG = (
+    "stripe",
+    "botocore.parsers",
+    "botocore.endpoint",
+    "slack_sdk.web",
+    "slack_bolt",
+    "microsoft_teams",
+)
 # Bolt's adapter loggers ("<app>:SlackRequestHandler") print the whole raw event at DEBUG,
 # message text included: a number typed in two halves, or a CVC alone, is not a card
 # number the redaction can recognise in one record.
 _QUIET_ADAPTERS_AT_DEBUG = (":SlackRequestHandler",)
-_SDK_LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "aiohttp")
+_SDK_LOGGERS = (
+    "slack_bolt",
+    "slack_sdk",
+    "botocore",
+    "boto3",
+    "urllib3",
+    "stripe",
+    "aiohttp",
+    "microsoft_teams",
+    "httpx",
+    "httpcore",
+)
 
 _installed = False
 
