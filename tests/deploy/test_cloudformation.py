@@ -326,11 +326,18 @@ def test_stripes_webhook_and_return_page_reach_the_slack_function(template: Temp
     assert routes["GET /stripe/return"] == slack_arn
 
 
+def test_teams_activities_reach_the_same_function(template: Template) -> None:
+    slack_arn = {"Fn::GetAtt": [logical_id_of_function(template, "slack"), "Arn"]}
+
+    assert routes_to(template)["POST /api/messages"] == slack_arn
+
+
 def test_the_http_api_has_no_other_routes(template: Template) -> None:
     assert set(routes_to(template)) == {
         "POST /slack/events",
         "POST /stripe/webhook",
         "GET /stripe/return",
+        "POST /api/messages",
     }
 
 
