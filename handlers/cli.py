@@ -1,9 +1,10 @@
-"""Command line: `python -m bot serve | doctor | sessions create-table | sessions purge-expired`."""
+"""Command line: `python -m bot serve | doctor | sessions … | teams package`."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -66,6 +67,40 @@ def doctor_command(args: argparse.Namespace) -> int:
     return run(os.environ, sys.stdout)
 
 
+_APP_ID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def teams_package_command(args: argparse.Namespace) -> int:
+    """Write the Teams app zip; needs only the app id and the three public pages."""
+    from handlers.teams.package import manifest, package
+
+    app_id = args.app_id or os.environ.get("TEAMS_APP_ID", "")
+    if not _APP_ID.match(app_id):
+        raise PaybotError("--app-id (or TEAMS_APP_ID) must be the bot's Microsoft App ID, a GUID")
+    website = args.website_url or os.environ.get("PUBLIC_URL", "")
+    pages = {
+        "--website-url": website,
+        "--privacy-url": args.privacy_url or website,
+        "--terms-url": args.terms_url or website,
+    }
+    for option, url in pages.items():
+        if not url.startswith("https://"):
+            raise PaybotError(f"{option} must be an https:// URL (it defaults to PUBLIC_URL)")
+    document = manifest(
+        app_id,
+        website_url=pages["--website-url"],
+        privacy_url=pages["--privacy-url"],
+        terms_url=pages["--terms-url"],
+    )
+    try:
+        with open(args.output, "wb") as out:
+            out.write(package(document))
+    except OSError as exc:
+        raise PaybotError(f"cannot write {args.output}: {exc.strerror}") from None
+    print(f"Wrote {args.output}: upload it in Teams (Apps, Manage your apps, Upload an app).")
+    return 0
+
+
 Command = Callable[[argparse.Namespace, Settings], int]
 
 COMMANDS: dict[str, Command] = {
@@ -92,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("create-table", help="create the DynamoDB sessions table (SESSIONS_TABLE)")
     actions.add_parser("purge-expired", help="delete expired sessions from SESSION_STORE")
+
+    teams = subparsers.add_parser("teams", help="the Microsoft Teams app")
+    teams_actions = teams.add_subparsers(dest="action", required=True, metavar="ACTION")
+    zip_it = teams_actions.add_parser("package", help="write the Teams app zip (manifest, icons)")
+    zip_it.add_argument("--app-id", help="the bot's Microsoft App ID (default: TEAMS_APP_ID)")
+    zip_it.add_argument("--website-url", help="https page about the app (default: PUBLIC_URL)")
+    zip_it.add_argument("--privacy-url", help="https privacy statement (default: the website)")
+    zip_it.add_argument("--terms-url", help="https terms of use (default: the website)")
+    zip_it.add_argument("--output", default="paybot-teams.zip", help="the zip to write")
     return parser
 
 
@@ -105,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "doctor":  # reads the settings itself: a bad one is one of its findings
         return doctor_command(args)
     try:
+        if args.command == "teams":  # packaging needs the app id, not a whole deployment
+            return teams_package_command(args)
         settings = load_settings()
         configure_logging(settings.LOG_LEVEL)
         return COMMANDS[_command_path(args)](args, settings)
