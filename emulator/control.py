@@ -2,7 +2,8 @@
 for upcoming requests, and the `/_emulator/requests` and `/_emulator/reset` routes.
 
 Each stand-in keeps its own record and fault types (a Slack call, a Stripe request, a
-Converse request) and its own fault endpoint; the bookkeeping around them lives here once.
+Converse request) and its own fault endpoint; the bookkeeping around them lives here once,
+as does reading a control request's JSON body (`json_object`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
@@ -130,3 +131,16 @@ def add_control_routes(
     for path in (REQUESTS_PATH, *older_requests_paths):
         app.router.add_get(path, list_requests)
     app.router.add_post(RESET_PATH, reset_all)
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """A control request's JSON object body ({} when it has none); 400 when it is not one."""
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="expected a JSON object") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return body

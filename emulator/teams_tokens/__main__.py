@@ -1,0 +1,5 @@
+"""`python -m emulator.teams_tokens --port 3004`."""
+
+from emulator.teams_tokens.urls import main
+
+main()
