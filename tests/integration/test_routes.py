@@ -32,6 +32,7 @@ def test_the_server_answers_only_what_the_route_table_holds(
                 ("GET", "/slack/events"),
                 ("GET", "/stripe/webhook"),
                 ("POST", "/stripe/return"),
+                ("POST", "/api/messages"),
                 ("POST", "/nowhere"),
             ]
         }
@@ -41,5 +42,6 @@ def test_the_server_answers_only_what_the_route_table_holds(
         ("GET", "/slack/events"): (404, "not found"),
         ("GET", "/stripe/webhook"): (404, "not found"),
         ("POST", "/stripe/return"): (404, "not found"),
+        ("POST", "/api/messages"): (404, "not found"),  # Teams is off without TEAMS_APP_ID
         ("POST", "/nowhere"): (404, "not found"),
     }

@@ -1,0 +1,109 @@
+"""A payment in a Teams personal chat: the dialogue, Stripe's page, the confirmation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.teams.harness import TeamsPaybot, actions, running_teams, words
+from tests.integration.test_hosted_flow import fill_in_hosted_page
+
+
+@pytest.fixture
+def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TeamsPaybot]:
+    with running_teams(tmp_path, monkeypatch) as running:
+        yield running
+
+
+def stripe_link(teams: TeamsPaybot) -> str:
+    for activity in reversed(teams.posted()):
+        for action in actions(activity):
+            if action["type"] == "Action.OpenUrl":
+                return str(action["url"])
+    raise AssertionError("no Stripe link in the chat")
+
+
+def test_a_greeting_is_answered_in_the_chat(teams: TeamsPaybot) -> None:
+    answer = teams.say("hi")
+    assert answer.status == 200
+    (reply,) = teams.wait_for_posts(1)
+    assert "paybot" in words(reply)
+
+
+def test_pay_with_an_amount_opens_stripes_page_and_the_webhook_confirms_in_the_chat(
+    teams: TeamsPaybot,
+) -> None:
+    assert teams.say("pay 45 USD INV-1001").status == 200
+    (offer,) = teams.wait_for_posts(1)
+    assert "**$45.00** for invoice **INV-1001**" in words(offer)
+    link = stripe_link(teams)
+
+    fill_in_hosted_page(link)
+
+    teams.wait_until(lambda: any("•••• 5556" in text for text in teams.texts()))
+    assert "✅" in teams.texts()[-1]
+
+
+def test_the_pay_button_after_a_conversation_opens_the_page(teams: TeamsPaybot) -> None:
+    teams.say("I need to pay invoice INV-2002, $120")
+    (offer,) = teams.wait_for_posts(1)
+    assert [a["title"] for a in actions(offer)] == ["Pay with card", "Cancel"]
+
+    teams.press("pay")
+
+    teams.wait_for_posts(2)
+    assert "**$120.00** for invoice **INV-2002**" in teams.texts()[-1]
+    assert stripe_link(teams).startswith("http://127.0.0.1")
+
+
+def test_cancel_closes_the_stripe_page(teams: TeamsPaybot) -> None:
+    teams.say("pay")
+    teams.wait_for_posts(1)
+    page = stripe_link(teams).rstrip("/").rsplit("/", 1)[-1]
+
+    teams.press("cancel")
+
+    teams.wait_for_posts(2)
+    assert "cancelled" in teams.texts()[-1].lower()
+    assert teams.stripe.checkout_session(page)["status"] == "expired"
+
+
+@pytest.mark.parametrize(
+    ("command", "says"), [("help", "Stripe's own page"), ("status", "No payment")]
+)
+def test_commands_answer_in_the_chat(teams: TeamsPaybot, command: str, says: str) -> None:
+    teams.say(command)
+    (reply,) = teams.wait_for_posts(1)
+    assert says in words(reply)
+
+
+def test_a_card_number_typed_in_the_chat_is_removed_and_the_secure_page_offered(
+    teams: TeamsPaybot, tmp_path: Path
+) -> None:
+    teams.say("my card is 4242 4242 4242 4242")
+    (reply,) = teams.wait_for_posts(1)
+    assert "4242 4242" not in str(reply)
+    assert "don't paste card numbers" in words(reply)
+    assert [a["title"] for a in actions(reply)] == ["Pay with card", "Cancel"]
+    assert b"4242 4242 4242 4242" not in (tmp_path / "sessions.db").read_bytes()
+
+
+def test_the_return_page_sends_a_teams_person_back_to_teams(teams: TeamsPaybot) -> None:
+    teams.say("pay")
+    teams.wait_for_posts(1)
+    page = fill_in_hosted_page(stripe_link(teams))
+    assert "paybot will confirm in Teams" in page
+    assert "https://teams.microsoft.com/" in page
+
+
+def test_a_teams_person_and_a_slack_person_with_the_same_ids_keep_apart_customers(
+    teams: TeamsPaybot,
+) -> None:
+    teams.say("pay")
+    teams.wait_for_posts(1)
+    (customer,) = teams.stripe.customers
+    assert customer["metadata"] == {
+        "paybot_user": f"teams:{teams.chat.tenant_id}:{teams.chat.aad_object_id}"
+    }
