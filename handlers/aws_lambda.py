@@ -79,8 +79,9 @@ class Container:
             log.error("paybot cannot serve: %s", exc)  # once per configuration
             return
         # Lazy work runs in a second, asynchronous invocation of this function.
-        runner = ContainedLazyRunner(wiring.app.logger)
-        wiring.app.listener_runner.lazy_listener_runner = runner
+        if wiring.app is not None:
+            runner = ContainedLazyRunner(wiring.app.logger)
+            wiring.app.listener_runner.lazy_listener_runner = runner
         self._routes = routes(wiring)
 
 

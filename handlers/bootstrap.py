@@ -126,7 +126,8 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
 class Wiring:
     """Everything an HTTP entry point serves: the services and the surfaces over them."""
 
-    app: App
+    app: App | None
+    """The Slack app; None in a Teams-only deployment (no Slack keys)."""
     services: Services
     teams: TeamsSurface | None = None
     """The Teams surface, when `TEAMS_APP_ID` is set."""
@@ -140,4 +141,7 @@ def build(settings: Settings) -> Wiring:
         from handlers.teams.app import TeamsSurface
 
         teams = TeamsSurface(settings, services)
-    return Wiring(build_slack_app(settings, services), services, teams)
+    slack_keys = settings.SLACK_SIGNING_SECRET or settings.SLACK_BOT_TOKEN
+    # Without any Slack key, Slack is off if Teams is on; with neither, Slack names its key.
+    app = build_slack_app(settings, services) if slack_keys or teams is None else None
+    return Wiring(app, services, teams)

@@ -28,13 +28,16 @@ Routes = Mapping[tuple[str, str], Route]
 
 def routes(wiring: Wiring) -> Routes:
     services = wiring.services
-    client = wiring.app.client
-
-    def to_slack(user: ChatUser, effects: Sequence[Effect]) -> None:
-        render.post(client, user.user_id, effects)
-
-    surfaces: dict[Surface, stripe.Deliver] = {"slack": to_slack}
+    surfaces: dict[Surface, stripe.Deliver] = {}
     table: dict[tuple[str, str], Route] = {}
+    if wiring.app is not None:
+        client = wiring.app.client
+
+        def to_slack(user: ChatUser, effects: Sequence[Effect]) -> None:
+            render.post(client, user.user_id, effects)
+
+        surfaces["slack"] = to_slack
+        table[("POST", EVENTS_PATH)] = events_route(wiring.app, services.signing_secret)
     if wiring.teams is not None:
         from handlers.teams.app import MESSAGES_PATH
 
@@ -60,7 +63,6 @@ def routes(wiring: Wiring) -> Routes:
 
     return {
         **table,
-        ("POST", EVENTS_PATH): events_route(wiring.app, services.signing_secret),
         ("POST", stripe.WEBHOOK_PATH): webhook,
         ("GET", RETURN_PATH): return_page,
         ("GET", HEALTH_PATH): health,

@@ -9,6 +9,7 @@ Stripe's page only, so `pay` always opens the hosted page.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -20,7 +21,7 @@ from bot.errors import PaybotError
 from bot.machine import Effect, Reply
 from bot.models import ChatUser, ReplyAddress, Slots
 from bot.rules import amount_refusal, extract_slots
-from handlers.services import Services
+from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
 from handlers.teams import render
 from handlers.teams.copy import NO_IDENTITY, PERSONAL_ONLY
 
@@ -98,14 +99,50 @@ def _payment(text: str) -> Slots | None:
     return slots if slots != Slots() and not amount_refusal(rest) else None
 
 
+def claim_key(activity: MessageActivity) -> str:
+    """The ledger's name for an activity: Teams numbers messages per conversation."""
+    said = f"{activity.conversation.id}\n{activity.id}".encode()
+    return f"teams:{hashlib.sha256(said).hexdigest()[:40]}"
+
+
 def register(app: App, services: Services) -> None:
+    ledger = services.ledger
+
+    def first_delivery(key: str) -> bool:
+        """Claim the activity; False for a redelivery (Teams retries what it thinks failed)."""
+        try:
+            return ledger.claim(
+                key, ttl_seconds=EVENT_CLAIM_SECONDS, in_progress_seconds=in_progress_seconds()
+            )
+        except PaybotError as exc:  # answering twice beats never answering
+            log.warning("could not claim a Teams activity: %s", type(exc).__name__)
+            return True
+
+    def settle(key: str, *, done: bool) -> None:
+        try:
+            if done:
+                ledger.complete(key)
+            else:
+                ledger.release(key)
+        except PaybotError as exc:  # the claim lapses with its in-progress expiry instead
+            log.warning("could not settle %s: %s", key, type(exc).__name__)
+
     @app.on_message
     async def on_message(ctx: ActivityContext[MessageActivity]) -> None:
         back = return_url.get()
+        key = claim_key(ctx.activity)
+        if not await asyncio.to_thread(first_delivery, key):
+            log.info("duplicate delivery of a Teams activity ignored")
+            return
         try:
-            effects = await asyncio.to_thread(answer, services, ctx.activity, back)
-        except PaybotError as exc:
-            log.error("request failed: %s", type(exc).__name__)
-            effects = (Reply(exc.user_message),)
-        for activity in render.activities(effects):
-            await ctx.send(activity)
+            try:
+                effects = await asyncio.to_thread(answer, services, ctx.activity, back)
+            except PaybotError as exc:
+                log.error("request failed: %s", type(exc).__name__)
+                effects = (Reply(exc.user_message),)
+            for activity in render.activities(effects):
+                await ctx.send(activity)
+        except BaseException:
+            await asyncio.to_thread(settle, key, done=False)  # a redelivery is answered
+            raise
+        await asyncio.to_thread(settle, key, done=True)

@@ -107,3 +107,20 @@ def test_a_teams_person_and_a_slack_person_with_the_same_ids_keep_apart_customer
     assert customer["metadata"] == {
         "paybot_user": f"teams:{teams.chat.tenant_id}:{teams.chat.aad_object_id}"
     }
+
+
+def test_a_teams_only_deployment_needs_no_slack_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    with running_teams(
+        tmp_path, monkeypatch, SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET=""
+    ) as teams_only:
+        assert teams_only.say("status").status == 200
+        teams_only.wait_for_posts(1)
+        request = urllib.request.Request(f"{teams_only.url}/slack/events", data=b"{}")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 404
