@@ -40,7 +40,19 @@ from emulator.stripe_api import create_app as stripe_app
 from handlers.slack.blocks import CARD_FORM
 from tests.integration.harness import MODEL_ID, SIGNING_SECRET, app_environment, running_paybot
 
-LOGGERS = ("slack_bolt", "slack_sdk", "botocore", "boto3", "urllib3", "stripe", "bot", "handlers")
+LOGGERS = (
+    "slack_bolt",
+    "slack_sdk",
+    "botocore",
+    "boto3",
+    "urllib3",
+    "stripe",
+    "microsoft_teams",
+    "httpx",
+    "httpcore",
+    "bot",
+    "handlers",
+)
 """Every logger that may see a request, set to DEBUG for the sweep (and root with them)."""
 
 

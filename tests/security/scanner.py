@@ -94,6 +94,8 @@ SLACK_SHAPED: Mapping[str, re.Pattern[str]] = {
         (("x-slack-signature",), r"v0=[0-9a-f]{64}"),
         (("x-slack-request-timestamp", "event_time"), r"[0-9]{10}"),
         (("client_msg_id",), r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        # Teams message ids, and the replies that name them: epoch milliseconds.
+        (("id", "replyToId", "activityId"), r"[0-9]{13}"),
     )
     for key in keys
 }

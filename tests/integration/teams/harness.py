@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from bot.settings import load_settings
+from emulator.bedrock_api import BedrockEmulator
+from emulator.bedrock_api import create_app as bedrock_app
 from emulator.server import serve_in_thread
 from emulator.slack_api import SlackWorkspace
 from emulator.slack_api import create_app as slack_app
@@ -33,7 +35,7 @@ from emulator.teams_tokens import create_app as tokens_app
 from handlers.bootstrap import build
 from handlers.server import make
 from handlers.teams.render import ACTION_KEY
-from tests.integration.harness import WEBHOOK_SECRET, Response
+from tests.integration.harness import MODEL_ID, WEBHOOK_SECRET, Response
 
 APP_ID = "6f1a2b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b"
 APP_PASSWORD = "teams-app-password-for-tests"
@@ -116,9 +118,26 @@ def actions(activity: dict[str, Any]) -> list[dict[str, Any]]:
 
 @contextmanager
 def running_teams(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **overrides: str
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    bedrock: BedrockEmulator | None = None,
+    **overrides: str,
 ) -> Iterator[TeamsPaybot]:
-    """Slack, Stripe, Bot Framework's tokens and the Bot Connector emulated; the app served."""
+    """Slack, Stripe, Bot Framework's tokens and the Bot Connector emulated; the app served.
+
+    With `bedrock`, the dialogue runs on the Bedrock engine against that stand-in.
+    """
+    if bedrock is not None:
+        with serve_in_thread(bedrock_app(bedrock)) as bedrock_server:
+            monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", bedrock_server.url)
+            for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+                monkeypatch.setenv(name, "testing")
+            monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+            engine = {"DIALOGUE_ENGINE": "bedrock", "BEDROCK_MODEL_ID": MODEL_ID}
+            with running_teams(tmp_path, monkeypatch, **engine, **overrides) as running:
+                yield running
+        return
     tokens = TeamsTokens()
     tokens.register_app(APP_ID, APP_PASSWORD)
     connector = TeamsConnector(tokens, APP_ID)
