@@ -4,9 +4,11 @@ The SDK is asynchronous and our transports (WSGI threads, Lambda) are not, so on
 event loop runs on a daemon thread per process and each request waits for its
 activity there. The SDK validates every inbound token itself (RS256, issuer,
 audience = the app id, expiry, and the `serviceurl` claim bound to the activity's
-`serviceUrl`); its keys are cached per process. The SDK answers 401 whatever made
-validation fail, so a keys outage is told apart first and answered 503: Teams
-tries again, and nothing is ever accepted unchecked.
+`serviceUrl`); its keys are cached per process. Two checks come first. The SDK
+checks the expiry only of a token that has one, so a token without `exp` (Bot
+Framework always sets it) is refused here. And the SDK answers 401 whatever made
+validation fail, so a keys outage is told apart and answered 503: Teams tries
+again, and nothing is ever accepted unchecked.
 
 Building the SDK costs most of a second of imports, so it happens on the first
 Teams request or delivery, never in a Slack-only cold start.
@@ -122,6 +124,22 @@ class BotToken:
         return str(body["access_token"])
 
 
+def _without_expiry(authorization: str) -> bool:
+    """A token that never expires: the SDK checks `exp` only when it is present.
+
+    Bot Framework always sets it, so such a token is forged or broken; the signature is
+    left to the SDK, as everything else is.
+    """
+    raw = authorization.removeprefix("Bearer ").strip()
+    if not authorization.startswith("Bearer ") or not raw:
+        return False
+    try:
+        claims = jwt.decode(raw, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False  # not a token at all: the SDK refuses it
+    return "exp" not in claims
+
+
 async def _answered(handler: HttpRouteHandler, incoming: HttpRequest, back: str) -> HttpResponse:
     """The SDK's answer to one activity, with this request's way back from Stripe known."""
     from handlers.teams.listeners import return_url
@@ -191,7 +209,11 @@ class TeamsSurface:
             return 400, "text/plain", "malformed activity"
         if not isinstance(body, dict):
             return 400, "text/plain", "malformed activity"
-        if self._keys_unavailable(header(request.headers, "authorization")):
+        authorization = header(request.headers, "authorization")
+        if _without_expiry(authorization):
+            log.warning("a Teams activity's token has no expiry; refused")
+            return 401, "application/json", json.dumps({"error": "Unauthorized"})
+        if self._keys_unavailable(authorization):
             return 503, "text/plain", "try again"
         _app, adapter, loop = self._build()
         handler = adapter.routes[("POST", MESSAGES_PATH)]
