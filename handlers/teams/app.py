@@ -20,10 +20,11 @@ import asyncio
 import dataclasses
 import json
 import logging
+import os
 import re
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from microsoft_teams.apps import App
     from microsoft_teams.apps.http.adapter import HttpRequest, HttpResponse, HttpRouteHandler
 
+    from handlers.teams.listeners import Delivery
+
 log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
@@ -52,6 +55,8 @@ TURN_SECONDS = 25.0
 replies are posted to the chat by then; only the HTTP answer would be late)."""
 KEYS_TIMEOUT_SECONDS = 5.0
 RETURN_QUERY = {"surface": "teams"}
+DEFERRED_HEADER = "x-paybot-deferred"
+"""Marks the Lambda's own re-sent request, which answers a slow turn claimed already."""
 """Tells the return page to send people back to Teams."""
 
 T = TypeVar("T")
@@ -140,12 +145,34 @@ def _without_expiry(authorization: str) -> bool:
     return "exp" not in claims
 
 
-async def _answered(handler: HttpRouteHandler, incoming: HttpRequest, back: str) -> HttpResponse:
-    """The SDK's answer to one activity, with this request's way back from Stripe known."""
-    from handlers.teams.listeners import return_url
+async def _answered(
+    handler: HttpRouteHandler, incoming: HttpRequest, known: Delivery
+) -> HttpResponse:
+    """The SDK's answer to one activity, with what the route knows of its request."""
+    from handlers.teams.listeners import delivery
 
-    return_url.set(back)
+    delivery.set(known)
     return await handler(incoming)
+
+
+def _lambda_deferral(request: Request) -> Callable[[], None] | None:
+    """On Lambda, how to hand this request to a second, asynchronous invocation."""
+    event = request.context.get("lambda_request")
+    function = str(request.context.get("aws_lambda_function_name") or "")
+    if not isinstance(event, dict) or not function:
+        return None
+
+    def defer() -> None:
+        import boto3
+
+        resent = {**event, "headers": {**event.get("headers", {}), DEFERRED_HEADER: "1"}}
+        boto3.client("lambda").invoke(
+            FunctionName=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", function),
+            InvocationType="Event",
+            Payload=json.dumps(resent).encode(),
+        )
+
+    return defer
 
 
 class TeamsSurface:
@@ -219,8 +246,18 @@ class TeamsSurface:
         handler = adapter.routes[("POST", MESSAGES_PATH)]
         back = return_url(request.headers, public_url=self._services.public_url, query=RETURN_QUERY)
         headers = {name.lower(): value for name, value in request.headers.items()}
+        from handlers.teams.listeners import Delivery
+
+        on_lambda = _lambda_deferral(request)
+        deferred = on_lambda is not None and headers.get(DEFERRED_HEADER) == "1"
+        known = Delivery(
+            return_url=back,
+            raw_body=request.body.decode("utf-8", "replace"),
+            defer=None if deferred else on_lambda,
+            deferred=deferred,
+        )
         incoming: HttpRequest = {"body": body, "headers": headers}
-        response = loop.run(_answered(handler, incoming, back), TURN_SECONDS)
+        response = loop.run(_answered(handler, incoming, known), TURN_SECONDS)
         payload = response["body"]
         return (
             response["status"],

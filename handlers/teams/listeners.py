@@ -13,10 +13,13 @@ import hashlib
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from microsoft_teams.api.activities.message.message import MessageActivity
+from microsoft_teams.api.activities.typing import TypingActivityInput
 from microsoft_teams.apps import ActivityContext, App
 
+from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import Effect, Reply
 from bot.models import ChatUser, ReplyAddress, Slots
@@ -27,8 +30,22 @@ from handlers.teams.copy import NO_IDENTITY, PERSONAL_ONLY
 
 log = logging.getLogger(__name__)
 
-return_url: ContextVar[str] = ContextVar("teams_return_url", default="")
-"""Stripe's way back to us for this request (set by the route, which sees its host)."""
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the route knows of one activity's request, for the listener to act on."""
+
+    return_url: str
+    """Stripe's way back to us (the route sees the host the request came to)."""
+    raw_body: str = ""
+    defer: Callable[[], None] | None = None
+    """On Lambda: re-send this request to the function, asynchronously, to answer it there."""
+    deferred: bool = False
+    """This is that re-sent request: its activity was claimed when it first came."""
+
+
+delivery: ContextVar[Delivery | None] = ContextVar("teams_delivery", default=None)
+"""This request's `Delivery` (set by the route, in the task that answers it)."""
 
 _WORDS = frozenset({"status", "cancel", "forget", "help"})
 
@@ -99,6 +116,23 @@ def _payment(text: str) -> Slots | None:
     return slots if slots != Slots() and not amount_refusal(rest) else None
 
 
+def is_slow(services: Services, activity: MessageActivity, raw_body: str) -> bool:
+    """A dialogue turn (it may wait on the model) whose request holds no card data.
+
+    Only these are answered after the request: a card number, a CVC after one, or a
+    number split across messages is answered at once, by the fast engine, and never
+    handed to later work (on Lambda, an invoke payload).
+    """
+    text = (activity.text or "").strip()
+    pressed = isinstance(activity.value, dict) and activity.value.get(render.ACTION_KEY)
+    if pressed or not text or _command(text) is not None or _payment(text) is not None:
+        return False
+    if activity.conversation.conversation_type != "personal" or contains_pan(raw_body):
+        return False
+    user = teams_user(activity)
+    return user is not None and not services.conversation.holds_card_data(user, text)
+
+
 def claim_key(activity: MessageActivity) -> str:
     """The ledger's name for an activity: Teams numbers messages per conversation."""
     said = f"{activity.conversation.id}\n{activity.id}".encode()
@@ -127,13 +161,38 @@ def register(app: App, services: Services) -> None:
         except PaybotError as exc:  # the claim lapses with its in-progress expiry instead
             log.warning("could not settle %s: %s", key, type(exc).__name__)
 
+    later: set[asyncio.Task[None]] = set()
+
     @app.on_message
     async def on_message(ctx: ActivityContext[MessageActivity]) -> None:
-        back = return_url.get()
+        request = delivery.get() or Delivery(return_url="")
         key = claim_key(ctx.activity)
-        if not await asyncio.to_thread(first_delivery, key):
-            log.info("duplicate delivery of a Teams activity ignored")
-            return
+        if not request.deferred:
+            if not await asyncio.to_thread(first_delivery, key):
+                log.info("duplicate delivery of a Teams activity ignored")
+                return
+            if await asyncio.to_thread(is_slow, services, ctx.activity, request.raw_body):
+                await _typing(ctx)  # Teams shows "paybot is typing" until the reply comes
+                if request.defer is not None:  # Lambda: a second invocation answers it
+                    await asyncio.to_thread(_defer, request.defer, key)
+                    return
+                # Served: answered after the request, by a task of this process's loop.
+                task = asyncio.create_task(finish(ctx, key, request.return_url))
+                later.add(task)
+                task.add_done_callback(later.discard)
+                return
+        await finish(ctx, key, request.return_url)
+
+    def _defer(defer: Callable[[], None], key: str) -> None:
+        try:
+            defer()
+        except Exception as exc:  # not re-sent: Teams' retry of the activity may claim it
+            log.error("could not defer a Teams turn: %s", type(exc).__name__)
+            settle(key, done=False)
+            raise
+
+    async def finish(ctx: ActivityContext[MessageActivity], key: str, back: str) -> None:
+        """Answer the claimed activity in its chat, then settle its claim."""
         try:
             try:
                 effects = await asyncio.to_thread(answer, services, ctx.activity, back)
@@ -146,3 +205,10 @@ def register(app: App, services: Services) -> None:
             await asyncio.to_thread(settle, key, done=False)  # a redelivery is answered
             raise
         await asyncio.to_thread(settle, key, done=True)
+
+
+async def _typing(ctx: ActivityContext[MessageActivity]) -> None:
+    try:
+        await ctx.send(TypingActivityInput())
+    except Exception as exc:  # only the indicator is lost
+        log.warning("could not show typing in Teams: %s", type(exc).__name__)

@@ -52,6 +52,8 @@ class TeamsPaybot:
     stripe: StripeEmulator
     service_url: str
     chat: PersonalChat
+    environment: dict[str, str] = field(default_factory=dict)
+    """The settings the served app was built with (a Lambda entry can read the same)."""
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def __post_init__(self) -> None:
@@ -173,6 +175,7 @@ def running_teams(
                 stripe,
                 f"{connector_server.url}/",
                 chat,
+                environment,
             )
         finally:
             server.shutdown()
