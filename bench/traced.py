@@ -93,6 +93,7 @@ class TracedApp:
         outbound.install()
         os.environ.update(environment)  # boto3 reads its endpoints from the environment
         wiring = build(load_settings(environment))
+        assert wiring.app is not None  # the benchmarks serve Slack
         runner = wiring.app._listener_runner.lazy_listener_runner
         runner.executor = _TracingExecutor(runner.executor)  # type: ignore[attr-defined]
         self._traces: dict[str, Trace] = {}
