@@ -18,8 +18,13 @@ def serve_command(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.bootstrap import build
     from handlers.server import make
 
-    server = make(build(settings), host="127.0.0.1", port=args.port)
-    print(f"paybot listening on http://127.0.0.1:{server.server_port}/slack/events", flush=True)
+    wiring = build(settings)
+    server = make(wiring, host="127.0.0.1", port=args.port)
+    base = f"http://127.0.0.1:{server.server_port}"
+    if wiring.app is not None:
+        print(f"paybot listening on {base}/slack/events", flush=True)
+    if wiring.teams is not None:
+        print(f"paybot listening on {base}/api/messages (Teams)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -116,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="paybot")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = subparsers.add_parser("serve", help="serve the Slack app on 127.0.0.1")
+    serve = subparsers.add_parser("serve", help="serve paybot (Slack, Teams) on 127.0.0.1")
     serve.add_argument("--port", type=int, default=3000, help="port (default 3000; 0 = any)")
 
     subparsers.add_parser(

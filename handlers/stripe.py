@@ -73,7 +73,7 @@ def webhook(
 def return_page(
     query: Mapping[str, str], services: Services | None = None, deliver: Deliver | None = None
 ) -> Answer:
-    """A small "done, back to Slack" page; its link opens the app's DM in Slack.
+    """A small "done" page; its link goes back to the person's chat (Slack's DM, or Teams).
 
     Coming back from the bank's confirmation of a card (`setup_intent` in the query,
     added by Stripe), the card setup is re-read from Stripe first, so the DM says how
