@@ -129,15 +129,21 @@ class BotToken:
         return str(body["access_token"])
 
 
-def _without_expiry(authorization: str) -> bool:
+def _bearer(authorization: str) -> str:
+    """The token of an `Authorization: Bearer` header; "" for any other header."""
+    return (
+        authorization.removeprefix("Bearer ").strip() if authorization.startswith("Bearer ") else ""
+    )
+
+
+def _without_expiry(raw: str) -> bool:
     """A token that never expires: the SDK checks `exp` only when it is present.
 
     Bot Framework always sets it, so such a token is forged or broken; the signature is
     left to the SDK, as everything else is.
     """
-    raw = authorization.removeprefix("Bearer ").strip()
-    if not authorization.startswith("Bearer ") or not raw:
-        return False
+    if not raw:
+        return False  # no token: the SDK refuses it
     try:
         claims = jwt.decode(raw, options={"verify_signature": False})
     except jwt.PyJWTError:
@@ -236,11 +242,11 @@ class TeamsSurface:
             return 400, "text/plain", "malformed activity"
         if not isinstance(body, dict):
             return 400, "text/plain", "malformed activity"
-        authorization = header(request.headers, "authorization")
-        if _without_expiry(authorization):
+        token = _bearer(header(request.headers, "authorization"))
+        if _without_expiry(token):
             log.warning("a Teams activity's token has no expiry; refused")
             return 401, "application/json", json.dumps({"error": "Unauthorized"})
-        if self._keys_unavailable(authorization):
+        if self._keys_unavailable(token):
             return 503, "text/plain", "try again"
         _app, adapter, loop = self._build()
         handler = adapter.routes[("POST", MESSAGES_PATH)]
@@ -257,7 +263,11 @@ class TeamsSurface:
             deferred=deferred,
         )
         incoming: HttpRequest = {"body": body, "headers": headers}
-        response = loop.run(_answered(handler, incoming, known), TURN_SECONDS)
+        try:
+            response = loop.run(_answered(handler, incoming, known), TURN_SECONDS)
+        except TimeoutError:  # still at work: its replies go to the chat when it is done
+            log.warning("a Teams activity outlasted the request; answered before its replies")
+            return 200, "application/json", ""
         payload = response["body"]
         return (
             response["status"],
@@ -265,10 +275,9 @@ class TeamsSurface:
             "" if payload is None else json.dumps(payload),
         )
 
-    def _keys_unavailable(self, authorization: str) -> bool:
+    def _keys_unavailable(self, raw: str) -> bool:
         """Whether Bot Framework's signing keys cannot be fetched now (not: the token is bad)."""
-        raw = authorization.removeprefix("Bearer ").strip()
-        if not authorization.startswith("Bearer ") or not raw:
+        if not raw:
             return False  # no token: the SDK refuses it
         try:
             self._keys.get_signing_key_from_jwt(raw)
@@ -293,4 +302,7 @@ class TeamsSurface:
             for activity in render.activities(effects):
                 await app.send(address.conversation_id, activity, service_url=address.service_url)
 
-        loop.run(send(), TURN_SECONDS)
+        try:
+            loop.run(send(), TURN_SECONDS)
+        except Exception as exc:  # the session is updated; only this message is lost, as on Slack
+            log.error("could not post to a Teams chat: %s", type(exc).__name__)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from emulator.teams_tokens import Fault
 from tests.integration.teams.harness import TeamsPaybot, actions, running_teams, words
 from tests.integration.test_hosted_flow import fill_in_hosted_page
 
@@ -112,9 +117,6 @@ def test_a_teams_person_and_a_slack_person_with_the_same_ids_keep_apart_customer
 def test_a_teams_only_deployment_needs_no_slack_keys(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import urllib.error
-    import urllib.request
-
     with running_teams(
         tmp_path, monkeypatch, SLACK_BOT_TOKEN="", SLACK_SIGNING_SECRET=""
     ) as teams_only:
@@ -124,3 +126,26 @@ def test_a_teams_only_deployment_needs_no_slack_keys(
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)
         assert refused.value.code == 404
+
+
+def test_a_confirmation_teams_refuses_leaves_the_card_saved_and_the_webhook_answered(
+    teams: TeamsPaybot, tmp_path: Path
+) -> None:
+    teams.say("pay 45 USD INV-1001")
+    teams.wait_for_posts(1)
+    teams.connector.recorder.inject(Fault(route="send", status=502), count=None)
+
+    fill_in_hosted_page(stripe_link(teams))
+
+    deadline = time.monotonic() + 15
+    while not any(d.type == "checkout.session.completed" for d in teams.stripe.webhook_deliveries):
+        assert time.monotonic() < deadline, "Stripe never sent the completed page's event"
+        time.sleep(0.05)
+    (delivery,) = [
+        d for d in teams.stripe.webhook_deliveries if d.type == "checkout.session.completed"
+    ]
+    assert delivery.status == 200  # answered: the chat's refusal loses only the message
+    with sqlite3.connect(tmp_path / "sessions.db") as db:
+        (data,) = db.execute("SELECT data FROM sessions").fetchone()
+    assert '"state":"completed"' in data
+    assert '"last4":"5556"' in data
