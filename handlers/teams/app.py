@@ -258,7 +258,6 @@ class TeamsSurface:
         deferred = on_lambda is not None and headers.get(DEFERRED_HEADER) == "1"
         known = Delivery(
             return_url=back,
-            raw_body=request.body.decode("utf-8", "replace"),
             defer=None if deferred else on_lambda,
             deferred=deferred,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -37,7 +38,6 @@ class Delivery:
 
     return_url: str
     """Stripe's way back to us (the route sees the host the request came to)."""
-    raw_body: str = ""
     defer: Callable[[], None] | None = None
     """On Lambda: re-send this request to the function, asynchronously, to answer it there."""
     deferred: bool = False
@@ -116,7 +116,20 @@ def _payment(text: str) -> Slots | None:
     return slots if slots != Slots() and not amount_refusal(rest) else None
 
 
-def is_slow(services: Services, activity: MessageActivity, raw_body: str) -> bool:
+def typed_by_people(activity: MessageActivity) -> str:
+    """Everything in an activity a person (or a tampered client) can write, as one text.
+
+    The rest is Teams': ids, timestamps, addresses. Its message ids are epoch
+    milliseconds, 13 digits that pass Luhn one time in ten, so they are left out of
+    the search for card numbers rather than mistaken for one.
+    """
+    said = [activity.text, activity.value, activity.from_.name if activity.from_ else None]
+    said += [a.model_dump(mode="json") for a in activity.attachments or []]
+    said += [e.model_dump(mode="json") for e in activity.entities or []]
+    return json.dumps(said, ensure_ascii=False, default=str)
+
+
+def is_slow(services: Services, activity: MessageActivity) -> bool:
     """A dialogue turn (it may wait on the model) whose request holds no card data.
 
     Only these are answered after the request: a card number, a CVC after one, or a
@@ -127,7 +140,9 @@ def is_slow(services: Services, activity: MessageActivity, raw_body: str) -> boo
     pressed = isinstance(activity.value, dict) and activity.value.get(render.ACTION_KEY)
     if pressed or not text or _command(text) is not None or _payment(text) is not None:
         return False
-    if activity.conversation.conversation_type != "personal" or contains_pan(raw_body):
+    if activity.conversation.conversation_type != "personal":
+        return False
+    if contains_pan(typed_by_people(activity)):
         return False
     user = teams_user(activity)
     return user is not None and not services.conversation.holds_card_data(user, text)
@@ -171,7 +186,7 @@ def register(app: App, services: Services) -> None:
             if not await asyncio.to_thread(first_delivery, key):
                 log.info("duplicate delivery of a Teams activity ignored")
                 return
-            if await asyncio.to_thread(is_slow, services, ctx.activity, request.raw_body):
+            if await asyncio.to_thread(is_slow, services, ctx.activity):
                 await _typing(ctx)  # Teams shows "paybot is typing" until the reply comes
                 if request.defer is not None:  # Lambda: a second invocation answers it
                     await asyncio.to_thread(_defer, request.defer, key)

@@ -130,14 +130,25 @@ def test_on_lambda_a_slow_turn_is_answered_by_a_second_invocation(
     assert MODEL_SAYS in words(reply)
 
 
-@pytest.mark.parametrize("where", ["text", "display name"])
+@pytest.mark.parametrize("where", ["text", "display name", "card data", "mention"])
 def test_on_lambda_a_request_with_a_card_number_is_never_re_sent(
     on_lambda: TeamsPaybot, invokes: InvokeCapture, where: str
 ) -> None:
     activity = on_lambda.message(text="my card is 4242 4242 4242 4242")
-    if where == "display name":
+    if where != "text":
         activity = on_lambda.message(text="hello there")
+    if where == "display name":
         activity["from"]["name"] = "4242 4242 4242 4242"
+    elif where == "card data":
+        activity["value"] = {"note": "4242 4242 4242 4242"}
+    elif where == "mention":
+        mentioned = {"id": on_lambda.chat.bot_id, "name": "4242 4242 4242 4242"}
+        mention = {
+            "type": "mention",
+            "text": "<at>4242 4242 4242 4242</at>",
+            "mentioned": mentioned,
+        }
+        activity["entities"].append(mention)
 
     answer = handlers.aws_lambda.handler(lambda_event(on_lambda, activity), Context())
 
