@@ -1,9 +1,14 @@
-"""`python -m emulator` (what `make run` runs): paybot in a local Slack workspace, in a browser.
+"""`python -m emulator` (what `make run` runs): paybot in a local Slack workspace and a Teams
+chat, in a browser.
 
 Starts the Stripe test API emulator (unless `STRIPE_SECRET_KEY` is set: then the bot uses that
-key and `STRIPE_API_BASE`), the workspace (page and Slack Web API), and the bot as a child
-process sharing a fresh signing secret and bot token with the workspace; prints the URL once
-the bot answers, and stops everything on Ctrl-C.
+key and `STRIPE_API_BASE`), Teams' token issuer and Bot Connector stand-ins with a fresh app id
+and password registered, the workspace (page, Slack Web API, and the Teams chat at `/teams`),
+and the bot as a child process sharing a fresh signing secret and bot token with the
+workspace, and the Teams app's credentials; prints the URL once the bot answers, and stops
+everything on Ctrl-C. Teams stays off with a real Stripe account but no
+`STRIPE_WEBHOOK_SECRET`: a Teams chat saves cards only on Stripe's page, which only the
+webhook confirms.
 """
 
 from __future__ import annotations
@@ -18,18 +23,19 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
 from emulator.server import RunningServer, serve_in_thread
 from emulator.slack_api import SlackWorkspace
-from emulator.stack import app_environment
+from emulator.stack import TeamsStandIns, app_environment, teams_stand_ins
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
 from emulator.workspace import AppEndpoint
 from emulator.workspace import create_app as workspace_app
+from emulator.workspace.teams import TeamsEndpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_SECONDS = 60.0
@@ -73,8 +79,10 @@ def bot_environment(
     stripe: StripeEmulator | None,
     stripe_url: str | None,
     card_entry: str,
+    teams: Mapping[str, str] | None,
 ) -> dict[str, str]:
-    """The bot's settings: this workspace's credentials, SQLite, and the emulated Stripe."""
+    """The bot's settings: this workspace's credentials, SQLite, the emulated Stripe, and
+    `teams` (the Teams app's settings; None: Teams off, whatever the environment says)."""
     engine = "bedrock" if os.environ.get("DIALOGUE_ENGINE") == "bedrock" else "rules"
     environment = {
         **os.environ,
@@ -93,7 +101,19 @@ def bot_environment(
     if stripe is not None and stripe_url is not None:
         # The emulated Stripe signs its webhooks with this; the bot verifies them.
         environment["STRIPE_WEBHOOK_SECRET"] = stripe.webhook_secret
-    return environment
+    for name in ("TEAMS_APP_ID", "TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID"):
+        environment.pop(name, None)  # the registered app is multi-tenant, and ours alone
+    return environment | dict(teams or {})
+
+
+def teams_off_reason(stripe: StripeEmulator | None) -> str | None:
+    """Why the bot cannot serve Teams in this run; None when it can."""
+    if stripe is not None or os.environ.get("STRIPE_WEBHOOK_SECRET"):
+        return None
+    return (
+        "Teams: off, because STRIPE_SECRET_KEY is set without STRIPE_WEBHOOK_SECRET "
+        "(a Teams chat saves cards only on Stripe's page, which only the webhook confirms)"
+    )
 
 
 def healthy(bot: subprocess.Popen[bytes], port: int) -> bool:
@@ -134,10 +154,13 @@ def run(options: argparse.Namespace) -> int:
                 stripe = running.enter_context(
                     serve_in_thread(stripe_app(emulator), port=options.stripe_port)
                 )
+            teams_off = teams_off_reason(emulator)
+            teams = running.enter_context(teams_stand_ins()) if teams_off is None else None
+            messaging = f"http://127.0.0.1:{bot_port}/api/messages"  # the bot's, for Teams
+            chat = TeamsEndpoint(messaging, teams.connector, teams.service_url) if teams else None
+            slack = SlackWorkspace(token=token)
             page = running.enter_context(
-                serve_in_thread(
-                    workspace_app(SlackWorkspace(token=token), endpoint), port=options.port
-                )
+                serve_in_thread(workspace_app(slack, endpoint, teams=chat), port=options.port)
             )
         except OSError as exc:
             print(f"error: cannot listen on 127.0.0.1: {exc}", file=sys.stderr)
@@ -151,6 +174,7 @@ def run(options: argparse.Namespace) -> int:
                 emulator,
                 stripe.url if stripe else None,
                 options.card_entry,
+                teams.environment() if teams else None,
             ),
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -161,7 +185,7 @@ def run(options: argparse.Namespace) -> int:
         if not healthy(bot, bot_port):
             print("error: the bot did not start (its error is above)", file=sys.stderr)
             return 1
-        print(banner(page.url, stripe, options), flush=True)
+        print(banner(page.url, stripe, options, teams or teams_off or ""), flush=True)
         # Not bot.wait(): a signal that lands on a server thread would not wake a blocked
         # wait, while a short sleep lets the main thread run its handler soon after.
         while bot.poll() is None:
@@ -170,7 +194,13 @@ def run(options: argparse.Namespace) -> int:
         return 1
 
 
-def banner(url: str, stripe: RunningServer | None, options: argparse.Namespace) -> str:
+def banner(
+    url: str,
+    stripe: RunningServer | None,
+    options: argparse.Namespace,
+    teams: TeamsStandIns | str,
+) -> str:
+    """What `make run` prints once the bot answers; `teams`: its stand-ins, or why it is off."""
     if stripe is None:
         payments = "Stripe: the account of STRIPE_SECRET_KEY"
     else:
@@ -180,7 +210,14 @@ def banner(url: str, stripe: RunningServer | None, options: argparse.Namespace) 
             f"Stripe: test API emulator on {stripe.url} (raw card data APIs {raw}); "
             f"cards are entered in {where}"
         )
-    return f"\npaybot is ready. Open\n\n    {url}\n\n{payments}\nPress Ctrl-C to stop.\n"
+    chat = teams
+    if isinstance(teams, TeamsStandIns):
+        chat = (
+            f"Teams: a 1:1 chat with paybot at {url}/teams, cards entered on Stripe's page "
+            f"(Bot Framework tokens on {teams.login_url}, the Bot Connector on "
+            f"{teams.service_url.rstrip('/')})"
+        )
+    return f"\npaybot is ready. Open\n\n    {url}\n\n{payments}\n{chat}\nPress Ctrl-C to stop.\n"
 
 
 class Interrupted(Exception):

@@ -7,14 +7,19 @@ are applied as Slack applies them. The Slack Web API is served here too (`/api/<
 `slack_api` emulator), and every call the app makes is pushed to the page as it happens
 (Server-Sent Events at `/_workspace/events`).
 
+With a `teams` endpoint (`emulator.workspace.teams.TeamsEndpoint`, as `python -m emulator`
+gives it), the page's `/teams` is the same person's 1:1 Teams chat with the app: what they type
+or press there is posted to the app's `/api/messages` as Teams posts it, and what the app
+sends to the Bot Connector stand-in is drawn as Teams draws it (Adaptive Cards included).
+
 Point it at any Bolt app, then give the app `SLACK_API_URL=http://127.0.0.1:3000/api/`::
 
     python -m emulator.workspace --port 3000 \\
         --bot-url http://127.0.0.1:3001/slack/events --signing-secret S
 
-The page never receives the bot token or the signing secret. What the inspector keeps has card
-numbers masked and CVC and expiry values dropped; typed modal values live only in the request
-that submits them.
+The page never receives the bot token, the signing secret or a Teams token. What the inspector
+keeps has card numbers masked and CVC and expiry values dropped; typed modal values live only in
+the request that submits them.
 """
 
 from emulator.workspace.masking import mask_card_numbers, masked

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,6 +46,11 @@ class EventHub:
     def _fan_out(self, event: bytes) -> None:
         for queue in self._queues:
             queue.put_nowait(event)
+
+
+def since_ms(started: float) -> float:
+    """Milliseconds since `started` (a perf_counter reading), as the inspector shows them."""
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def sse(kind: str, data: Any) -> bytes:

@@ -9,7 +9,7 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -25,7 +25,10 @@ from emulator.slack_requests import (
     view_submission,
 )
 from emulator.workspace.masking import mask_card_numbers
-from emulator.workspace.page import EventHub, Json, Page
+from emulator.workspace.page import EventHub, Json, Page, since_ms
+
+if TYPE_CHECKING:
+    from emulator.workspace.teams import TeamsChat, TeamsEndpoint
 
 USER_NAME, USER_REAL_NAME = "pat", "Pat Payer"  # slack_api's default user
 SLACK_TIMEOUT_SECONDS = 3.0  # Slack gives an app 3 s to answer
@@ -62,7 +65,8 @@ class InvalidAction(Exception):
 
 class WorkspaceUI:
     """One person in the workspace: turns what they do into Slack's requests to the app, and
-    applies the app's answers and Web API calls to the page."""
+    applies the app's answers and Web API calls to the page; with `teams`, the same person's
+    Teams chat with the app is on the page too (`emulator.workspace.teams`)."""
 
     def __init__(
         self,
@@ -71,6 +75,7 @@ class WorkspaceUI:
         *,
         user_id: str = DEFAULT_USER_ID,
         hub: EventHub | None = None,
+        teams: TeamsEndpoint | None = None,
     ) -> None:
         self.workspace = workspace
         self.endpoint = endpoint
@@ -81,6 +86,12 @@ class WorkspaceUI:
         self._http: aiohttp.ClientSession | None = None
         self._response_urls: dict[str, str | None] = {}
         workspace.subscribe(self._on_api_call)
+        self.teams: TeamsChat | None = None
+        if teams is not None:
+            # Here, not above: the Teams stand-ins load the Teams SDK's models, most of a second.
+            from emulator.workspace.teams import TeamsChat
+
+            self.teams = TeamsChat(teams, self.page, self.hub, USER_REAL_NAME)
 
     def snapshot(self) -> Json:
         """Everything the page shows, and the names it needs (never a token or a secret)."""
@@ -91,6 +102,7 @@ class WorkspaceUI:
             "app_name": ws.bot_name,
             "user_name": USER_REAL_NAME,
             "people": {self.user_id: USER_NAME, ws.bot_user_id: ws.bot_name},
+            "teams": self.teams.snapshot() if self.teams is not None else None,
         }
 
     async def start(self) -> None:
@@ -98,6 +110,8 @@ class WorkspaceUI:
 
     async def close(self) -> None:
         self.hub.close()
+        if self.teams is not None:
+            await self.teams.close()
         if self._http is not None:
             await self._http.close()
 
@@ -329,14 +343,14 @@ class WorkspaceUI:
                 delivery = Delivery(answer.status, await answer.text())
         except (aiohttp.ClientError, TimeoutError) as exc:
             failure = "timeout" if isinstance(exc, TimeoutError) else "unreachable"
-            self.page.record({"status": failure, "duration": _since(started)}, entry_id)
+            self.page.record({"status": failure, "duration": since_ms(started)}, entry_id)
             return None
         response: Any = delivery.json() if delivery.body.strip() else None
         self.page.record(
             {
                 "status": delivery.status,
                 "ok": 200 <= delivery.status < 300,
-                "duration": _since(started),
+                "duration": since_ms(started),
                 "response": response if response is not None else delivery.body,
             },
             entry_id,
@@ -438,8 +452,3 @@ def _api_entry(
         "request": dict(args),
         "response": dict(response),
     }
-
-
-def _since(started: float) -> float:
-    """Milliseconds since `started` (a perf_counter reading)."""
-    return round((time.perf_counter() - started) * 1000, 1)

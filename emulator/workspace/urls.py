@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -17,6 +18,9 @@ from emulator import slack_api
 from emulator.slack_api import DEFAULT_TOKEN, DEFAULT_USER_ID, SlackWorkspace
 from emulator.workspace.page import Json, sse
 from emulator.workspace.ui import SLACK_TIMEOUT_SECONDS, AppEndpoint, InvalidAction, WorkspaceUI
+
+if TYPE_CHECKING:
+    from emulator.workspace.teams import TeamsChat, TeamsEndpoint
 
 STATIC = Path(__file__).with_name("static")
 HEARTBEAT_SECONDS = 15.0
@@ -138,6 +142,27 @@ async def _post_close(request: web.Request) -> web.Response:
     return await _act(request.app[UI].close_view(_text_field(body, "view_id")))
 
 
+def _teams_chat(request: web.Request) -> TeamsChat:
+    chat = request.app[UI].teams
+    if chat is None:
+        raise web.HTTPNotFound(text="Teams is not on in this workspace")
+    return chat
+
+
+async def _post_teams_message(request: web.Request) -> web.Response:
+    body = await _page_request(request)
+    return await _act(_teams_chat(request).say(_text_field(body, "text")))
+
+
+async def _post_teams_action(request: web.Request) -> web.Response:
+    body = await _page_request(request)
+    card, index = body.get("card", 0), body.get("index", 0)
+    if not isinstance(card, int) or not isinstance(index, int):
+        raise web.HTTPBadRequest(text="`card` and `index` must be numbers")
+    press = _teams_chat(request).press(_text_field(body, "activity_id"), card, index)
+    return await _act(press)
+
+
 async def _post_response_url(request: web.Request) -> web.Response:
     body = await _page_request(request)
     if not request.app[UI].respond(request.match_info["token"], body):
@@ -146,12 +171,17 @@ async def _post_response_url(request: web.Request) -> web.Response:
 
 
 def create_app(
-    workspace: SlackWorkspace, endpoint: AppEndpoint, *, user_id: str = DEFAULT_USER_ID
+    workspace: SlackWorkspace,
+    endpoint: AppEndpoint,
+    *,
+    user_id: str = DEFAULT_USER_ID,
+    teams: TeamsEndpoint | None = None,
 ) -> web.Application:
-    """The page, its endpoints under `/_workspace/`, and `slack_api`'s Web API for `workspace`."""
+    """The page, its endpoints under `/_workspace/`, and `slack_api`'s Web API for `workspace`;
+    with `teams`, a Teams chat with the app too (the page's `/teams`)."""
     app = slack_api.create_app(workspace)
     app.middlewares.append(_this_machine_only)
-    ui = WorkspaceUI(workspace, endpoint, user_id=user_id)
+    ui = WorkspaceUI(workspace, endpoint, user_id=user_id, teams=teams)
     app[UI] = ui
 
     async def start(_: web.Application) -> None:
@@ -167,6 +197,7 @@ def create_app(
     app.on_shutdown.append(end_streams)
     app.on_cleanup.append(close)
     app.router.add_get("/", _index)
+    app.router.add_get("/teams", _index)
     app.router.add_static("/static/", STATIC)
     app.router.add_get("/_workspace/state", _state)
     app.router.add_get("/_workspace/events", _events)
@@ -175,6 +206,8 @@ def create_app(
     app.router.add_post("/_workspace/submissions", _post_submission)
     app.router.add_post("/_workspace/closes", _post_close)
     app.router.add_post("/_workspace/response_urls/{token}", _post_response_url)
+    app.router.add_post("/_workspace/teams/messages", _post_teams_message)
+    app.router.add_post("/_workspace/teams/actions", _post_teams_action)
     return app
 
 

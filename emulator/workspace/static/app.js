@@ -1,11 +1,15 @@
-// The page: a DM with the app. Everything it shows comes from the workspace server's event
-// stream; everything the person does is posted to the server, which plays Slack.
+// The page: a DM with the app, and (at /teams) the same person's Teams chat with it.
+// Everything it shows comes from the workspace server's event stream; everything the person
+// does is posted to the server, which plays Slack, or Teams.
 
 import { renderMessageBody } from "./blocks.js";
+import { element } from "./dom.js";
 import { Inspector } from "./inspector.js";
 import { Modal } from "./modal.js";
+import { TeamsChat } from "./teams.js";
 
 const GROUP_SECONDS = 5 * 60; // Slack folds a run of messages from one sender into one block
+const SURFACES = { slack: { path: "/", title: "local Slack workspace" }, teams: { path: "/teams", title: "local Teams chat" } };
 
 const state = { names: { app: "paybot", user: "Pat Payer" }, people: {} };
 const messages = document.getElementById("messages");
@@ -19,6 +23,8 @@ const modal = new Modal(document.getElementById("modal-root"), {
   button: (view, press) => post("/_workspace/actions", { view_id: view.id, block_id: press.blockId, index: press.index }),
 });
 
+const teams = new TeamsChat(document.getElementById("teams-chat"), post);
+
 async function post(path, body) {
   const answer = await fetch(path, {
     method: "POST",
@@ -27,13 +33,6 @@ async function post(path, body) {
   });
   if (!answer.ok) console.warn(path, answer.status, await answer.text());
   return answer.ok;
-}
-
-function element(tag, className, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const child of children) node.append(child);
-  return node;
 }
 
 function clock(ts) {
@@ -115,6 +114,7 @@ function showSnapshot(snapshot) {
   for (const message of snapshot.messages) showMessage(message);
   modal.show(snapshot.modal);
   inspector.reset(snapshot.inspector);
+  teams.reset(snapshot.teams);
 }
 
 function connect() {
@@ -124,6 +124,8 @@ function connect() {
   on("message", showMessage);
   on("modal", (state) => modal.show(state));
   on("inspector", (entry) => inspector.show(entry));
+  on("teams_message", (message) => teams.show(message));
+  on("teams_typing", (typing) => teams.typing(typing.name));
   events.addEventListener("open", () => {
     connection.textContent = "connected";
     connection.className = "topbar-status online";
@@ -158,11 +160,36 @@ composer.addEventListener("keydown", (event) => {
   }
 });
 composer.addEventListener("input", fitComposer);
-for (const chip of document.querySelectorAll("#try .chip")) {
+for (const chip of document.querySelectorAll(".try .chip")) {
   chip.addEventListener("click", () => {
-    composer.value = chip.textContent;
-    composer.focus();
+    const into = document.body.dataset.surface === "teams" ? teams.composer : composer;
+    into.value = chip.textContent;
+    into.focus();
   });
 }
 
+/** Show the Slack DM or the Teams chat; `push`: as a new address in the history. */
+function showSurface(surface, push = false) {
+  document.body.dataset.surface = surface;
+  for (const node of document.querySelectorAll("[data-view]")) node.hidden = node.dataset.view !== surface;
+  for (const tab of document.querySelectorAll("[data-surface-tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.surfaceTab === surface));
+  }
+  document.title = `paybot · ${SURFACES[surface].title}`;
+  if (push) history.pushState({ surface }, "", SURFACES[surface].path);
+}
+
+function surfaceAt(path) {
+  return path.replace(/\/+$/, "") === SURFACES.teams.path ? "teams" : "slack";
+}
+
+for (const tab of document.querySelectorAll("[data-surface-tab]")) {
+  tab.addEventListener("click", (event) => {
+    event.preventDefault();
+    showSurface(tab.dataset.surfaceTab, tab.dataset.surfaceTab !== document.body.dataset.surface);
+  });
+}
+window.addEventListener("popstate", () => showSurface(surfaceAt(location.pathname)));
+
+showSurface(surfaceAt(location.pathname));
 connect();

@@ -1,14 +1,8 @@
 // Block Kit layout blocks as Slack draws them. Unknown blocks and elements stay visible as
 // placeholders, so nothing an app sends is silently dropped.
 
+import { element } from "./dom.js";
 import { mrkdwn, plainText, textObject } from "./mrkdwn.js";
-
-function element(tag, className, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const child of children) node.append(child);
-  return node;
-}
 
 export function placeholder(kind, type) {
   const node = element("div", "unsupported", [`Unsupported ${kind}: ${type ?? "(no type)"}`]);

@@ -1,17 +1,12 @@
-// The inspector: every request between Slack and the app, both ways, as the server recorded
-// it (card numbers already masked, CVC and expiry values already dropped there).
+// The inspector: every request between Slack (or Teams) and the app, both ways, as the
+// server recorded it (card numbers already masked, CVC and expiry values already dropped there).
+
+import { element } from "./dom.js";
 
 const DIRECTIONS = {
-  to_app: { arrow: "→", label: "Slack → app" },
-  from_app: { arrow: "←", label: "app → Slack" },
+  to_app: { arrow: "→", label: (surface) => `${surface} → app` },
+  from_app: { arrow: "←", label: (surface) => `app → ${surface}` },
 };
-
-function element(tag, className, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const child of children) node.append(child);
-  return node;
-}
 
 function clock(seconds) {
   const at = new Date(seconds * 1000);
@@ -54,7 +49,8 @@ export class Inspector {
   }
 
   render(entry, open) {
-    const direction = DIRECTIONS[entry.direction] ?? { arrow: "·", label: "" };
+    const direction = DIRECTIONS[entry.direction] ?? { arrow: "·", label: () => "" };
+    const surface = entry.surface === "teams" ? "Teams" : "Slack";
     const result = outcome(entry);
     const summary = element("summary", "entry-summary", [
       element("span", `arrow ${entry.direction}`, [direction.arrow]),
@@ -62,13 +58,13 @@ export class Inspector {
       element("span", `entry-status ${result.kind}`, [result.text]),
       element("span", "entry-time", [entry.duration === undefined ? "" : `${entry.duration} ms`]),
     ]);
-    summary.title = `${direction.label} at ${clock(entry.at)}`;
+    summary.title = `${direction.label(surface)} at ${clock(entry.at)}`;
     const details = element("details", "", [summary]);
     details.open = open;
     if (entry.headers) details.append(json("headers", entry.headers));
     details.append(json(entry.direction === "to_app" ? "payload" : "arguments", entry.request));
     if (entry.response !== undefined) details.append(json("response", entry.response));
-    const row = element("li", `entry ${entry.direction}`, [details]);
+    const row = element("li", `entry ${entry.direction} ${surface.toLowerCase()}`, [details]);
     row.dataset.entryId = entry.id;
     return row;
   }

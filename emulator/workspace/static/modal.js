@@ -2,16 +2,10 @@
 // What the person types stays in the inputs until Submit; a new view replaces them all.
 
 import { placeholder, renderBlocks } from "./blocks.js";
+import { element } from "./dom.js";
 import { plainText } from "./mrkdwn.js";
 
 const TEXT_INPUTS = { plain_text_input: "text", email_text_input: "email", url_text_input: "url", number_input: "text" };
-
-function element(tag, className, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const child of children) node.append(child);
-  return node;
-}
 
 export class Modal {
   /** `handlers`: submit(view, values), close(view), button(view, press), people. */

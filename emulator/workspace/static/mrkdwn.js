@@ -1,6 +1,8 @@
 // Slack's text formats turned into DOM nodes. Text only ever becomes text nodes: nothing a
 // message says is parsed as HTML.
 
+import { element } from "./dom.js";
+
 const EMOJI = {
   lock: "🔒", closed_lock_with_key: "🔐", credit_card: "💳", white_check_mark: "✅",
   heavy_check_mark: "✔️", x: "❌", warning: "⚠️", no_entry: "⛔", wave: "👋", tada: "🎉",
@@ -33,13 +35,6 @@ export function unescapeEntities(text) {
 
 export function emojiText(text) {
   return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] ?? whole);
-}
-
-function element(tag, className, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  for (const child of children) node.append(child);
-  return node;
 }
 
 function link(target, people) {
