@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from bot.limits import Rate, Take
 from bot.models import (
     CardDetails,
     CardSetup,
@@ -126,4 +127,15 @@ class HostedCheckout(Protocol):
 
     def outcome(self, checkout_id: str) -> CheckoutOutcome:
         """Whose page it is, its status, and the saved card once complete."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """Token buckets shared by every worker (`bot.limits`); a bucket is named by its key."""
+
+    def take(self, key: str, rate: Rate, *, cost: int = 1) -> Take:
+        """Take `cost` tokens from bucket `key` if it holds them, atomically.
+
+        Raises `StoreUnavailable` when the buckets cannot be read or written.
+        """
         ...

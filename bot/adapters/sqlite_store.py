@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import SessionConflict, StoreUnavailable
+from bot.limits import Rate, Take, take
 from bot.models import ChatUser, Session
 
-__all__ = ["SqliteEventLedger", "SqliteSessionStore"]
+__all__ = ["SqliteEventLedger", "SqliteRateLimiter", "SqliteSessionStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -27,6 +28,10 @@ CREATE TABLE IF NOT EXISTS events (
     event_id          TEXT    PRIMARY KEY,
     expires_at        INTEGER NOT NULL,
     in_progress_until REAL
+);
+CREATE TABLE IF NOT EXISTS limits (
+    key TEXT PRIMARY KEY,
+    tat REAL NOT NULL  -- bot.limits: when the bucket is full again
 );
 """
 # `in_progress_until` is NULL once a claim's work is complete (and in files made
@@ -71,9 +76,10 @@ class _Database:
     def fetch_one(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         """Run one query and return its first row, or None."""
         with self._lock:
-            # Fetched inside the lock: a half-read cursor must not interleave
-            # with another thread's statement on the same connection.
-            return self._run(sql, params).fetchone()
+            # Read whole inside the lock: a half-read cursor must not interleave with another
+            # thread's statement, and a write's RETURNING finishes only once fully read.
+            rows = self._run(sql, params).fetchall()
+            return rows[0] if rows else None
 
     def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> sqlite3.Cursor:
         try:
@@ -218,3 +224,34 @@ class SqliteEventLedger:
             "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'in_progress_until'"
         )
         return bool(found[0])
+
+
+# One statement: the take and its check can never be split by another worker's take.
+_TAKE = """
+INSERT INTO limits (key, tat) VALUES (:key, :now + :inc)
+ON CONFLICT (key) DO UPDATE SET tat = max(tat, :now) + :inc
+    WHERE max(tat, :now) + :inc <= :now + :per
+RETURNING tat
+"""
+
+
+class SqliteRateLimiter:
+    """`RateLimiter` on a SQLite file: one row per bucket, `bot.limits`' GCRA in SQL."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self._db = _Database(path)
+        self._clock = clock
+
+    def take(self, key: str, rate: Rate, *, cost: int = 1) -> Take:
+        now = self._clock()
+        params = {"key": key, "now": now, "inc": cost * rate.interval, "per": rate.per_seconds}
+        if cost * rate.interval <= rate.per_seconds:
+            taken = self._db.fetch_one(_TAKE, params)
+            if taken is not None:
+                return Take(True, float(taken[0]))
+        row = self._db.fetch_one("SELECT tat FROM limits WHERE key = ?", (key,))
+        refused = take(None if row is None else float(row[0]), now=now, rate=rate, cost=cost)
+        return Take(False, refused.tat, retry_after=max(refused.retry_after, 0.0))
+
+    def close(self) -> None:
+        self._db.close()
