@@ -57,6 +57,22 @@ CARD_ENTRY_UNAVAILABLE = (
     "Card entry isn't available right now, and nothing was saved. "
     "Please let the team that runs paybot know."
 )
+LIMITS_UNAVAILABLE = (
+    "I can't take cards right now, and nothing was sent to the payment provider. "
+    "Please try again in a few minutes."
+)
+
+
+def too_many_cards(retry_after: float) -> str:
+    """Card entry paused for this person or workspace (card testing), and until when."""
+    minutes = max(1, round(retry_after / 60))
+    when = "a minute" if minutes == 1 else f"{minutes} minutes"
+    return (
+        "Several cards were tried here in a short time, so card entry is paused. "
+        f"Please try again in about {when}. Nothing was sent to the payment provider."
+    )
+
+
 FORGET_WAIT = (
     "Your card is being saved right now. Once I've confirmed it, type `pay forget` again "
     "and I'll delete everything I kept about you."

@@ -10,6 +10,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import messages
@@ -22,6 +23,7 @@ from bot.errors import (
     PaymentUnavailable,
     SessionConflict,
 )
+from bot.limits import Rate
 from bot.machine import (
     CancelRequested,
     CardDeclined,
@@ -55,7 +57,7 @@ from bot.machine import (
     transition,
 )
 from bot.models import MAX_TURN_CHARS, CardSetup, ChatUser, ReplyAddress, Session, Slots, Turn
-from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, SessionStore
+from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, RateLimiter, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,18 @@ MAX_CONFLICT_RETRIES = 8
 
 # Stripe names the expiry month and year separately; our form has one expiry field.
 _FORM_FIELD = {"exp_month": "expiry", "exp_year": "expiry", "number": "number", "cvc": "cvc"}
+
+
+@dataclass(frozen=True)
+class CardLimits:
+    """How many cards may be submitted (card testing): per person, and per workspace."""
+
+    per_person: Rate
+    per_workspace: Rate
+
+
+DEFAULT_CARD_LIMITS = CardLimits(per_person=Rate(5, 3600), per_workspace=Rate(100, 3600))
+"""`Settings`' defaults: a handful of cards per person an hour, a hundred per workspace."""
 
 
 class ConversationService:
@@ -77,6 +91,8 @@ class ConversationService:
         gateway: PaymentGateway,
         hosted: HostedCheckout | None = None,
         card_entry: str = "modal",
+        limiter: RateLimiter | None = None,
+        card_limits: CardLimits = DEFAULT_CARD_LIMITS,
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
         clock: Callable[[], float] = time.time,
@@ -90,6 +106,8 @@ class ConversationService:
         self._gateway = gateway
         self._hosted = hosted
         self._card_entry = card_entry
+        self._limiter = limiter
+        self._card_limits = card_limits
         self._ttl = ttl_seconds
         self._clock = clock
         self._new_ref = new_ref
@@ -242,6 +260,9 @@ class ConversationService:
             )
         except CardFormInvalid as exc:
             return (FieldErrors(exc.errors),)
+        paused = self._card_paused(user)
+        if paused is not None:
+            return (CloseForm(paused),)
         claimed = self._run(user, CardSubmitted(form_ref))
         save = next((e for e in claimed.effects if isinstance(e, SaveCard)), None)
         if save is None:
@@ -258,6 +279,7 @@ class ConversationService:
             result = _saved_or_waiting(setup)
         except CardRejected as exc:
             result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
+            self._count_decline(user)
         except CardEntryUnavailable as exc:
             if self._hosted is not None:
                 return self._hosted_instead(user, claimed.session, return_url)
@@ -265,6 +287,38 @@ class ConversationService:
         except PaymentUnavailable as exc:
             result = PaymentFailed(exc.user_message)
         return self._record(user, result, claimed.session)
+
+    def _card_paused(self, user: ChatUser) -> str | None:
+        """Why card entry is paused for `user` (too many cards tried), or None to go on.
+
+        Takes one card from the person's bucket and one from their workspace's. Fails
+        closed: when the buckets cannot be read, no card is sent to the provider.
+        """
+        if self._limiter is None:
+            return None
+        buckets = (
+            ("person", f"cards#{user.key}", self._card_limits.per_person),
+            ("workspace", f"cards#{user.surface}#{user.scope}", self._card_limits.per_workspace),
+        )
+        try:
+            for whose, key, rate in buckets:
+                taken = self._limiter.take(key, rate)
+                if not taken.allowed:
+                    log.warning("card submissions over the %s limit; refused", whose)
+                    return messages.too_many_cards(taken.retry_after)
+        except PaybotError as exc:
+            log.error("rate limits unavailable (%s); card submission refused", type(exc).__name__)
+            return messages.LIMITS_UNAVAILABLE
+        return None
+
+    def _count_decline(self, user: ChatUser) -> None:
+        """A declined card costs its person one more card: card testing is mostly declines."""
+        if self._limiter is None:
+            return
+        try:
+            self._limiter.take(f"cards#{user.key}", self._card_limits.per_person)
+        except PaybotError as exc:
+            log.warning("could not count a decline against its limit: %s", type(exc).__name__)
 
     def _hosted_instead(
         self, user: ChatUser, claimed: Session, return_url: str

@@ -77,6 +77,11 @@ class Settings(BaseModel):
     )
     """Bot Framework's OpenID metadata; its keys sign the tokens Teams sends."""
 
+    LIMIT_CARD_SUBMISSIONS_PER_HOUR: int = Field(default=5, ge=1, le=1000)
+    """Cards one person may submit in an hour (card testing); declines count twice."""
+    LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR: int = Field(default=100, ge=1, le=100_000)
+    """Cards a whole workspace (a Slack team, a Teams tenant) may submit in an hour."""
+
     SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
     CARD_ENTRY: Literal["modal", "hosted"] = "modal"

@@ -14,9 +14,17 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 
 from bot.adapters.lazy import LazyGateway, LazyHostedCheckout
-from bot.ports import DialogueEngine, EventLedger, HostedCheckout, PaymentGateway, SessionStore
+from bot.limits import Rate
+from bot.ports import (
+    DialogueEngine,
+    EventLedger,
+    HostedCheckout,
+    PaymentGateway,
+    RateLimiter,
+    SessionStore,
+)
 from bot.rules import RuleEngine
-from bot.service import ConversationService
+from bot.service import CardLimits, ConversationService
 from bot.settings import Settings, SettingsError
 from handlers.services import Services
 from handlers.slack.app import build_slack_app
@@ -25,7 +33,7 @@ if TYPE_CHECKING:
     from handlers.teams.app import TeamsSurface
 
 
-def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
+def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger, RateLimiter]:
     if settings.SESSION_STORE == "dynamodb":
         import boto3
         from botocore.config import Config
@@ -44,10 +52,17 @@ def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger]:
             ),
         )
         table = settings.SESSIONS_TABLE
-        return DynamoSessionStore(table, client=client), DynamoEventLedger(table, client=client)
-    from bot.adapters.sqlite_store import SqliteEventLedger, SqliteSessionStore
+        from bot.adapters.dynamodb_limits import DynamoRateLimiter
 
-    return SqliteSessionStore(settings.SQLITE_PATH), SqliteEventLedger(settings.SQLITE_PATH)
+        return (
+            DynamoSessionStore(table, client=client),
+            DynamoEventLedger(table, client=client),
+            DynamoRateLimiter(table, client=client),
+        )
+    from bot.adapters.sqlite_store import SqliteEventLedger, SqliteRateLimiter, SqliteSessionStore
+
+    path = settings.SQLITE_PATH
+    return SqliteSessionStore(path), SqliteEventLedger(path), SqliteRateLimiter(path)
 
 
 def build_engine(settings: Settings, rules: DialogueEngine) -> DialogueEngine:
@@ -99,7 +114,7 @@ def build_hosted(settings: Settings) -> HostedCheckout | None:
 
 
 def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
-    store, ledger = build_stores(settings)
+    store, ledger, limiter = build_stores(settings)
     rules = RuleEngine()
     conversation = ConversationService(
         store=store,
@@ -108,6 +123,11 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         gateway=build_gateway(settings),
         hosted=build_hosted(settings),
         card_entry=settings.CARD_ENTRY,
+        limiter=limiter,
+        card_limits=CardLimits(
+            per_person=Rate(settings.LIMIT_CARD_SUBMISSIONS_PER_HOUR, 3600),
+            per_workspace=Rate(settings.LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR, 3600),
+        ),
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,
     )

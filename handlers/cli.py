@@ -58,7 +58,7 @@ def purge_expired_command(args: argparse.Namespace, settings: Settings) -> int:
     from handlers.bootstrap import build_stores
 
     try:
-        store, _ = build_stores(settings)
+        store, _, _ = build_stores(settings)
     except Exception as exc:  # boto3 set-up errors vary; report one line, not a traceback
         raise PaybotError(f"cannot open the {settings.SESSION_STORE} store: {exc}") from exc
     print(f"Deleted {store.purge_expired()} expired sessions.")

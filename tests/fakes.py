@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from bot.errors import CardRejected, PaybotError, SessionConflict
+from bot.errors import CardRejected, PaybotError, SessionConflict, StoreUnavailable
+from bot.limits import Rate, Take, take
 from bot.models import (
     CardDetails,
     CardSetup,
@@ -217,3 +218,22 @@ class FakeHostedCheckout:
         self.outcomes[checkout_id] = CheckoutOutcome(
             checkout_id, page.user, page.reference, "expired"
         )
+
+
+class MemoryLimiter:
+    """A `RateLimiter` in memory: `bot.limits`' buckets, or an outage when `down`."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.tats: dict[str, float] = {}
+        self.down = False
+        self._lock = threading.Lock()
+
+    def take(self, key: str, rate: Rate, *, cost: int = 1) -> Take:
+        if self.down:
+            raise StoreUnavailable("DynamoDB UpdateItem failed: ServiceUnavailable")
+        with self._lock:
+            taken = take(self.tats.get(key), now=self.clock(), rate=rate, cost=cost)
+            if taken.allowed:
+                self.tats[key] = taken.tat
+            return taken
