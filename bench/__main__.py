@@ -216,7 +216,10 @@ The modal submission makes {submit.count("dynamodb")} DynamoDB requests. Its fir
 `PutItem` is the in-progress claim that keeps a duplicate submission from
 reaching Stripe, so it is budgeted like the ledger claim of an event; the
 second records Stripe's answer, starting from the session the claim wrote
-(no second read).
+(no second read). Its two `UpdateItem`s take from the card-testing buckets, the
+person's and the workspace's (`bot.limits`, one conditional write each; the
+target allows for them): the limiter's whole cost per submission, and no
+other surface pays it.
 """
     table = "\n".join(rows)
     return f"""## Work per turn

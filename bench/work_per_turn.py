@@ -42,6 +42,9 @@ EVENTS_API = (DM, DM_WITH_PAN)
 when the delivery arrives and marked complete once it is answered."""
 CLAIMING = (*EVENTS_API, SUBMIT)
 """Surfaces with one claim write: the ledger's, or the card submission's in-progress claim."""
+LIMITED = (SUBMIT,)
+"""Surfaces that take from the card-testing buckets: one conditional write each for the
+person's and the workspace's (`bot.limits`; a refusal would read the bucket once more)."""
 
 
 def targets(surface: str) -> dict[str, int]:
@@ -49,7 +52,8 @@ def targets(surface: str) -> dict[str, int]:
     return {
         "dynamodb": DYNAMODB_TARGET
         + (1 if surface in CLAIMING else 0)
-        + (1 if surface in EVENTS_API else 0),
+        + (1 if surface in EVENTS_API else 0)
+        + (2 if surface in LIMITED else 0),
         "bedrock": 1 if surface == DM else 0,  # a pasted card is answered by the rule engine
         # A person's first card: find or create their Customer (search, create), then
         # the PaymentMethod and the SetupIntent that confirms it. Later cards: 2.

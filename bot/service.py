@@ -260,13 +260,13 @@ class ConversationService:
             )
         except CardFormInvalid as exc:
             return (FieldErrors(exc.errors),)
-        paused = self._card_paused(user)
-        if paused is not None:
-            return (CloseForm(paused),)
         claimed = self._run(user, CardSubmitted(form_ref))
         save = next((e for e in claimed.effects if isinstance(e, SaveCard)), None)
-        if save is None:
+        if save is None:  # a stale form, a duplicate: answered without a card leaving
             return claimed.effects
+        paused = self._card_paused(user)  # only a submission that would reach the provider
+        if paused is not None:
+            return self._record(user, PaymentFailed(paused), claimed.session)
         result: Event
         try:
             setup = self._gateway.save_card(

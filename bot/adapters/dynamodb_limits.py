@@ -4,8 +4,9 @@ A bucket is the item `limit#<key>` holding `tat` (when the bucket is full again,
 seconds: a float's digits could read as a card number) and `expires_at` (TTL, so an
 idle bucket disappears). A take is one conditional UpdateItem in the usual cases:
 while the bucket is in use, `tat` moves on by the take's cost if it stays within a
-window of now; an idle or new bucket starts again from now. Only a refusal reads the
-item, to say when to try again.
+window of now; an idle or new bucket starts again from now. Which case to try first
+comes from what this process last saw of the bucket; a wrong guess costs a second
+write. Only a refusal reads the item, to say when to try again.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ TAT_ATTRIBUTE: Final = "tat"
 _NAMES: Final = {"#tat": TAT_ATTRIBUTE, "#expires_at": TTL_ATTRIBUTE}
 _IN_USE: Final = "#tat >= :now AND #tat <= :ceiling"
 _IDLE: Final = "attribute_not_exists(#tat) OR #tat < :now"
+_HINTS: Final = 10_000
 _ATTEMPTS: Final = 3
 """Each attempt that fails its condition saw the other case: a race, rarely twice."""
 
@@ -47,6 +49,14 @@ class DynamoRateLimiter:
         self._table = table_name
         self._client: DynamoDBClient = client if client is not None else boto3.client("dynamodb")
         self._clock = clock
+        self._hints: dict[str, int] = {}
+        """When each bucket this process took from is full again, as far as it knows: which
+        of the two conditional writes to try first (a wrong guess costs one more)."""
+
+    def _hint(self, key: str, tat: int) -> None:
+        if len(self._hints) >= _HINTS:
+            self._hints.clear()  # a hint is only a guess; forgetting them is safe
+        self._hints[key] = tat
 
     def take(self, key: str, rate: Rate, *, cost: int = 1) -> Take:
         now = int(self._clock())
@@ -60,10 +70,12 @@ class DynamoRateLimiter:
             ":fresh": {"N": str(now + step)},
             ":expires": {"N": str(now + rate.per_seconds + 1)},
         }
+        forms = [("SET #tat = #tat + :step", _IN_USE), ("SET #tat = :fresh", _IDLE)]
+        if self._hints.get(key, 0) < now:  # idle, or unknown here: a new person, say
+            forms.reverse()
         for _ in range(_ATTEMPTS):
-            if self._update(key, "SET #tat = #tat + :step", _IN_USE, values) or self._update(
-                key, "SET #tat = :fresh", _IDLE, values
-            ):
+            if any(self._update(key, update, condition, values) for update, condition in forms):
+                self._hint(key, now + step)
                 return Take(True, float(now + step))  # at most; the item has the exact time
             refusal = self._refused(key, now, rate, cost)
             if refusal is not None:

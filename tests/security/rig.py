@@ -328,7 +328,13 @@ def _tap_idempotency_keys(monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> N
     monkeypatch.setattr(StripeGateway, "save_card", tapped)
 
 
-BEDROCK = {"DIALOGUE_ENGINE": "bedrock", "BEDROCK_MODEL_ID": MODEL_ID}
+BEDROCK = {
+    "DIALOGUE_ENGINE": "bedrock",
+    "BEDROCK_MODEL_ID": MODEL_ID,
+    # Every injected card takes the whole path to Stripe, past the card-testing limits.
+    "LIMIT_CARD_SUBMISSIONS_PER_HOUR": "1000",
+    "LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR": "100000",
+}
 
 
 @contextmanager
