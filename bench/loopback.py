@@ -152,9 +152,11 @@ def app_environment(emulated: Emulators, dynamodb_url: str) -> dict[str, str]:
         SESSIONS_TABLE=TABLE,
         DIALOGUE_ENGINE="bedrock",
         BEDROCK_MODEL_ID=MODEL_ID,
-        # The load test's 200 payers share one workspace within seconds: past the default
-        # card-testing ceiling (100 an hour), which the benchmarks do not measure.
+        # The load test's hundreds of payers share one workspace within seconds: past the
+        # default workspace ceilings (100 cards, 1,000 model turns an hour). The buckets
+        # are still taken from on every request, as in production; only never emptied.
         LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR="100000",
+        LIMIT_WORKSPACE_TURNS_PER_HOUR="1000000",
     )
 
 

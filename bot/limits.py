@@ -10,6 +10,7 @@ time (`tat`): the moment the bucket would be full again. Taking `cost` tokens at
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,28 @@ def take(tat: float | None, *, now: float, rate: Rate, cost: int = 1) -> Take:
     if after <= ceiling:
         return Take(True, after)
     return Take(False, start, retry_after=after - ceiling)
+
+
+Budget = Literal["turns", "cards", "pages", "charges"]
+"""What a bucket limits: model turns, card submissions, hosted page creations, charges."""
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """How much of one kind of request a person, and their whole workspace, may make."""
+
+    per_person: Rate
+    per_workspace: Rate
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Every budget a deployment enforces; `turns` is None when turns cost no model call."""
+
+    cards: Allowance = Allowance(Rate(5, 3600), Rate(100, 3600))
+    pages: Allowance = Allowance(Rate(10, 3600), Rate(200, 3600))
+    turns: Allowance | None = Allowance(Rate(60, 3600), Rate(1000, 3600))
+
+
+DEFAULT_LIMITS = Limits()
+"""`Settings`' defaults (README, "Configuration")."""

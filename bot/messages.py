@@ -11,7 +11,10 @@ renders, so none can become a mention or a link. Help is not text here but the
 
 from __future__ import annotations
 
+import math
+
 from bot.cards import mask
+from bot.limits import Budget
 from bot.models import PaymentRecord, Session, Slots, State
 from bot.money import format_amount
 
@@ -57,20 +60,41 @@ CARD_ENTRY_UNAVAILABLE = (
     "Card entry isn't available right now, and nothing was saved. "
     "Please let the team that runs paybot know."
 )
-LIMITS_UNAVAILABLE = (
-    "I can't take cards right now, and nothing was sent to the payment provider. "
-    "Please try again in a few minutes."
-)
+LIMITS_UNAVAILABLE: dict[Budget, str] = {
+    "cards": (
+        "I can't take cards right now, and nothing was sent to the payment provider. "
+        "Please try again in a few minutes."
+    ),
+    "pages": (
+        "I can't open the card page right now. Nothing was sent to the payment provider. "
+        "Please try again in a few minutes."
+    ),
+    "charges": (
+        "I can't take payments right now, and nothing was charged. "
+        "Please try again in a few minutes."
+    ),
+}
+"""What a person is told when the limits cannot be read, for the budgets that fail closed."""
+
+_OVER_LIMIT: dict[Budget, str] = {
+    "turns": "You've sent me a lot of messages in a short time, so I'm taking a short break.",
+    "cards": "Several cards were tried here in a short time, so card entry is paused.",
+    "pages": "Several card pages were opened here in a short time, so card entry is paused.",
+    "charges": "Several payments were tried here in a short time, so payments are paused.",
+}
 
 
-def too_many_cards(retry_after: float) -> str:
-    """Card entry paused for this person or workspace (card testing), and until when."""
-    minutes = max(1, round(retry_after / 60))
+def over_limit(budget: Budget, retry_after: float) -> str:
+    """A request refused by an abuse limit (`bot.limits`), and when to try again."""
+    minutes = max(1, math.ceil(retry_after / 60))
     when = "a minute" if minutes == 1 else f"{minutes} minutes"
-    return (
-        "Several cards were tried here in a short time, so card entry is paused. "
-        f"Please try again in about {when}. Nothing was sent to the payment provider."
-    )
+    untouched = {
+        "turns": "",
+        "cards": " Nothing was sent to the payment provider.",
+        "pages": " Nothing was sent to the payment provider.",
+        "charges": " Nothing was charged.",
+    }[budget]
+    return f"{_OVER_LIMIT[budget]} Please try again in about {when}.{untouched}"
 
 
 FORGET_WAIT = (

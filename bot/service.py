@@ -10,7 +10,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import messages
@@ -23,7 +22,7 @@ from bot.errors import (
     PaymentUnavailable,
     SessionConflict,
 )
-from bot.limits import Rate
+from bot.limits import DEFAULT_LIMITS, Allowance, Budget, Limits
 from bot.machine import (
     CancelRequested,
     CardDeclined,
@@ -68,18 +67,6 @@ MAX_CONFLICT_RETRIES = 8
 _FORM_FIELD = {"exp_month": "expiry", "exp_year": "expiry", "number": "number", "cvc": "cvc"}
 
 
-@dataclass(frozen=True)
-class CardLimits:
-    """How many cards may be submitted (card testing): per person, and per workspace."""
-
-    per_person: Rate
-    per_workspace: Rate
-
-
-DEFAULT_CARD_LIMITS = CardLimits(per_person=Rate(5, 3600), per_workspace=Rate(100, 3600))
-"""`Settings`' defaults: a handful of cards per person an hour, a hundred per workspace."""
-
-
 class ConversationService:
     """Runs events for one user through the state machine, with optimistic locking."""
 
@@ -92,7 +79,7 @@ class ConversationService:
         hosted: HostedCheckout | None = None,
         card_entry: str = "modal",
         limiter: RateLimiter | None = None,
-        card_limits: CardLimits = DEFAULT_CARD_LIMITS,
+        limits: Limits = DEFAULT_LIMITS,
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
         clock: Callable[[], float] = time.time,
@@ -107,7 +94,7 @@ class ConversationService:
         self._hosted = hosted
         self._card_entry = card_entry
         self._limiter = limiter
-        self._card_limits = card_limits
+        self._limits = limits
         self._ttl = ttl_seconds
         self._clock = clock
         self._new_ref = new_ref
@@ -126,6 +113,10 @@ class ConversationService:
         # One engine call per turn: on a write conflict the machine re-decides
         # against the fresh session, but the engine's proposal is reused.
         engine = self._quick_engine if screened.removed else self._engine
+        if engine is self._engine and self._limits.turns is not None:
+            refused = self._over_budget(user, "turns", self._limits.turns, fail_closed=False)
+            if refused is not None:  # nothing reaches the model
+                return (Reply(refused),)
         decision = engine.respond(current, said)
         event = UserMessage(said, decision, pan_removed=screened.removed, reply_to=reply_to)
         return self._run(user, event, first=current).effects
@@ -183,6 +174,9 @@ class ConversationService:
         """Open a provider-hosted card page and offer its link."""
         if self._hosted is None:
             return self._hosted_unavailable()
+        refused = self._over_budget(user, "pages", self._limits.pages, fail_closed=True)
+        if refused is not None:  # no page is made
+            return (Reply(refused),)
         claimed = self._run(user, CheckoutRequested(slots or Slots(), reply_to))
         request = next((e for e in claimed.effects if isinstance(e, OpenCheckout)), None)
         if request is None:
@@ -289,26 +283,32 @@ class ConversationService:
         return self._record(user, result, claimed.session)
 
     def _card_paused(self, user: ChatUser) -> str | None:
-        """Why card entry is paused for `user` (too many cards tried), or None to go on.
+        """Why card entry is paused for `user` (too many cards tried), or None to go on."""
+        return self._over_budget(user, "cards", self._limits.cards, fail_closed=True)
 
-        Takes one card from the person's bucket and one from their workspace's. Fails
-        closed: when the buckets cannot be read, no card is sent to the provider.
+    def _over_budget(
+        self, user: ChatUser, budget: Budget, allowance: Allowance, *, fail_closed: bool
+    ) -> str | None:
+        """Take one from `user`'s and their workspace's `budget`: None if both allow it,
+        else what to tell the person. When the buckets cannot be read, `fail_closed`
+        refuses the request; otherwise it goes on. Either way the outage is logged.
         """
         if self._limiter is None:
             return None
         buckets = (
-            ("person", f"cards#{user.key}", self._card_limits.per_person),
-            ("workspace", f"cards#{user.surface}#{user.scope}", self._card_limits.per_workspace),
+            ("person", f"{budget}#{user.key}", allowance.per_person),
+            ("workspace", f"{budget}#{user.surface}#{user.scope}", allowance.per_workspace),
         )
         try:
             for whose, key, rate in buckets:
                 taken = self._limiter.take(key, rate)
                 if not taken.allowed:
-                    log.warning("card submissions over the %s limit; refused", whose)
-                    return messages.too_many_cards(taken.retry_after)
+                    log.warning("%s over the %s limit; refused", budget, whose)
+                    return messages.over_limit(budget, taken.retry_after)
         except PaybotError as exc:
-            log.error("rate limits unavailable (%s); card submission refused", type(exc).__name__)
-            return messages.LIMITS_UNAVAILABLE
+            verdict = "refused" if fail_closed else "allowed"
+            log.error("rate limits unavailable (%s); %s %s", type(exc).__name__, budget, verdict)
+            return messages.LIMITS_UNAVAILABLE[budget] if fail_closed else None
         return None
 
     def _count_decline(self, user: ChatUser) -> None:
@@ -316,7 +316,7 @@ class ConversationService:
         if self._limiter is None:
             return
         try:
-            self._limiter.take(f"cards#{user.key}", self._card_limits.per_person)
+            self._limiter.take(f"cards#{user.key}", self._limits.cards.per_person)
         except PaybotError as exc:
             log.warning("could not count a decline against its limit: %s", type(exc).__name__)
 

@@ -81,6 +81,14 @@ class Settings(BaseModel):
     """Cards one person may submit in an hour (card testing); declines count twice."""
     LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR: int = Field(default=100, ge=1, le=100_000)
     """Cards a whole workspace (a Slack team, a Teams tenant) may submit in an hour."""
+    LIMIT_CARD_PAGES_PER_HOUR: int = Field(default=10, ge=1, le=1000)
+    """Stripe-hosted card pages one person may have made in an hour."""
+    LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR: int = Field(default=200, ge=1, le=100_000)
+    """Stripe-hosted card pages a whole workspace may have made in an hour."""
+    LIMIT_TURNS_PER_HOUR: int = Field(default=60, ge=1, le=100_000)
+    """Messages one person may have the model answer in an hour (DIALOGUE_ENGINE=bedrock)."""
+    LIMIT_WORKSPACE_TURNS_PER_HOUR: int = Field(default=1000, ge=1, le=1_000_000)
+    """Messages a whole workspace may have the model answer in an hour."""
 
     SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)

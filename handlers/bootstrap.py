@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 
 from bot.adapters.lazy import LazyGateway, LazyHostedCheckout
-from bot.limits import Rate
+from bot.limits import Allowance, Limits, Rate
 from bot.ports import (
     DialogueEngine,
     EventLedger,
@@ -24,7 +24,7 @@ from bot.ports import (
     SessionStore,
 )
 from bot.rules import RuleEngine
-from bot.service import CardLimits, ConversationService
+from bot.service import ConversationService
 from bot.settings import Settings, SettingsError
 from handlers.services import Services
 from handlers.slack.app import build_slack_app
@@ -113,6 +113,27 @@ def build_hosted(settings: Settings) -> HostedCheckout | None:
     return LazyHostedCheckout(stripe)
 
 
+def build_limits(settings: Settings) -> Limits:
+    """The abuse limits `settings` ask for, each an hourly budget (README, "Operating paybot")."""
+
+    def hourly(per_person: int, per_workspace: int) -> Allowance:
+        return Allowance(Rate(per_person, 3600), Rate(per_workspace, 3600))
+
+    return Limits(
+        cards=hourly(
+            settings.LIMIT_CARD_SUBMISSIONS_PER_HOUR,
+            settings.LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR,
+        ),
+        pages=hourly(
+            settings.LIMIT_CARD_PAGES_PER_HOUR, settings.LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR
+        ),
+        # Turns are limited for what they cost: a model call. The rule engine's cost nothing.
+        turns=hourly(settings.LIMIT_TURNS_PER_HOUR, settings.LIMIT_WORKSPACE_TURNS_PER_HOUR)
+        if settings.DIALOGUE_ENGINE == "bedrock"
+        else None,
+    )
+
+
 def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
     store, ledger, limiter = build_stores(settings)
     rules = RuleEngine()
@@ -124,10 +145,7 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         hosted=build_hosted(settings),
         card_entry=settings.CARD_ENTRY,
         limiter=limiter,
-        card_limits=CardLimits(
-            per_person=Rate(settings.LIMIT_CARD_SUBMISSIONS_PER_HOUR, 3600),
-            per_workspace=Rate(settings.LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR, 3600),
-        ),
+        limits=build_limits(settings),
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,
     )

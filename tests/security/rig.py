@@ -334,6 +334,10 @@ BEDROCK = {
     # Every injected card takes the whole path to Stripe, past the card-testing limits.
     "LIMIT_CARD_SUBMISSIONS_PER_HOUR": "1000",
     "LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR": "100000",
+    "LIMIT_CARD_PAGES_PER_HOUR": "1000",
+    "LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR": "100000",
+    "LIMIT_TURNS_PER_HOUR": "100000",
+    "LIMIT_WORKSPACE_TURNS_PER_HOUR": "1000000",
 }
 
 
