@@ -20,6 +20,8 @@ from bot.models import (
     Session,
     Slots,
     State,
+    Terms,
+    TermsAcceptance,
 )
 
 PENDING_TIMEOUT_SECONDS = 60
@@ -156,6 +158,16 @@ class ForgetRequested:
     pass
 
 
+@dataclass(frozen=True)
+class TermsAccepted:
+    """The person pressed Accept under the terms."""
+
+
+@dataclass(frozen=True)
+class TermsDeclined:
+    """The person pressed Decline under the terms."""
+
+
 Event = (
     UserMessage
     | CardFormRequested
@@ -174,6 +186,8 @@ Event = (
     | StatusRequested
     | HelpRequested
     | ForgetRequested
+    | TermsAccepted
+    | TermsDeclined
 )
 
 
@@ -264,6 +278,20 @@ class ExpireCheckout:
     checkout_id: str
 
 
+@dataclass(frozen=True)
+class AskTerms:
+    """Show the terms' link with Accept and Decline buttons; no card entry until accepted."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class RecordTerms:
+    """Keep this acceptance beyond the session (until the person asks to be forgotten)."""
+
+    acceptance: TermsAcceptance
+
+
 Effect = (
     Reply
     | ShowHelp
@@ -277,6 +305,8 @@ Effect = (
     | OfferCheckout
     | OfferAuthentication
     | ExpireCheckout
+    | AskTerms
+    | RecordTerms
 )
 
 
@@ -287,6 +317,8 @@ class Context:
     now: int
     ttl_seconds: int
     new_ref: str
+    terms: Terms | None = None
+    """The terms to accept before any card entry; None when the deployment has none."""
 
 
 @dataclass(frozen=True)
@@ -342,6 +374,10 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
             return Outcome(session, (ShowHelp(),))
         case ForgetRequested():
             return _forget(session, ctx)
+        case TermsAccepted():
+            return _on_terms_accepted(session, ctx)
+        case TermsDeclined():
+            return _on_terms_declined(session, ctx)
 
 
 def _say(session: Session, text: str, *, offer: bool = False, **changes: object) -> Outcome:
@@ -358,6 +394,7 @@ def _fresh(session: Session) -> Session:
         payment=session.payment,
         customer_id=session.customer_id,
         reply_to=session.reply_to,
+        terms=session.terms,
         history=session.history,
         version=session.version,
         expires_at=session.expires_at,
@@ -388,6 +425,8 @@ def _on_message(session: Session, event: UserMessage, ctx: Context) -> Outcome:
     if step is NextStep.HELP:
         helped = session.evolve(card_form_offered=False, slots=slots)
         return Outcome(helped.with_turn("bot", messages.HELP_TURN), (ShowHelp(),))
+    if step is NextStep.OFFER_CARD_FORM and _terms_due(session, ctx):
+        return _ask_terms(session.evolve(slots=slots), ctx, reply)
     if step is NextStep.OFFER_CARD_FORM:
         return _say(
             session,
@@ -405,6 +444,8 @@ def _on_form_requested(session: Session, event: CardFormRequested, ctx: Context)
         return _say(session, messages.IN_PROGRESS)
     if session.state not in _ACTIVE:
         session = _fresh(session)
+    if _terms_due(session, ctx):
+        return _ask_terms(session.evolve(slots=session.slots.merged(event.slots)), ctx)
     updated = session.evolve(
         state=State.AWAITING_CARD,
         slots=session.slots.merged(event.slots),
@@ -427,6 +468,8 @@ def _on_submitted(session: Session, event: CardSubmitted, ctx: Context) -> Outco
         return Outcome(session, (CloseForm(messages.FORM_STALE),))
     if session.pending_since is not None and not _stale(session, ctx):
         return Outcome(session, (CloseForm(messages.IN_PROGRESS),))
+    if _terms_due(session, ctx):  # a form opened before the terms (or their version) came
+        return Outcome(session, (CloseForm(messages.TERMS_FIRST),))
     # Each claimed submission is a new attempt, so a corrected resubmission gets a
     # new idempotency key; a duplicate of a pending one never reaches this line.
     attempt = session.attempt + 1
@@ -533,6 +576,8 @@ def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Cont
     session = _addressed(session, event.reply_to)
     if session.state not in _ACTIVE:
         session = _fresh(session)
+    if _terms_due(session, ctx):
+        return _ask_terms(session.evolve(slots=session.slots.merged(event.slots)), ctx)
     attempt = session.attempt + 1
     form_ref = session.form_ref or ctx.new_ref
     updated = session.evolve(
@@ -576,6 +621,64 @@ def _on_checkout_expired(session: Session, event: CheckoutExpired) -> Outcome:
     if session.checkout_id != event.checkout_id:
         return Outcome(session, ())  # a completed or replaced page: nothing to undo
     return _say(session, messages.CHECKOUT_EXPIRED, checkout_id=None)
+
+
+def _terms_due(session: Session, ctx: Context) -> bool:
+    """Whether the person must accept the terms (as they now stand) before any card entry."""
+    return ctx.terms is not None and not (session.terms and session.terms.covers(ctx.terms))
+
+
+def _ask_terms(session: Session, ctx: Context, reply: str = "") -> Outcome:
+    """Ask for the terms instead of offering card entry; the payment's details are kept."""
+    assert ctx.terms is not None
+    asked = session.evolve(
+        state=State.COLLECTING, card_form_offered=False, pending_since=None
+    ).with_turn("bot", "\n".join(part for part in (reply, messages.TERMS_ASKED) if part))
+    effects: tuple[Effect, ...] = (AskTerms(ctx.terms.url),)
+    return Outcome(asked, (Reply(reply), *effects) if reply else effects)
+
+
+def _on_terms_accepted(session: Session, ctx: Context) -> Outcome:
+    if ctx.terms is None:
+        return Outcome(session, (Reply(messages.NO_TERMS),))
+    record: tuple[Effect, ...] = ()
+    if _terms_due(session, ctx):
+        acceptance = TermsAcceptance(
+            url=ctx.terms.url, version=ctx.terms.version, accepted_at=ctx.now
+        )
+        session = session.evolve(terms=acceptance)
+        record = (RecordTerms(acceptance),)
+    if session.state in _ACTIVE and session.pending_since is None:
+        outcome = _say(
+            session,
+            messages.TERMS_ACCEPTED,
+            offer=True,
+            state=State.AWAITING_CARD,
+            form_ref=session.form_ref or ctx.new_ref,
+        )
+    else:
+        outcome = _say(session, messages.TERMS_ACCEPTED_IDLE)
+    return Outcome(outcome.session, (*record, *outcome.effects))
+
+
+def _on_terms_declined(session: Session, ctx: Context) -> Outcome:
+    if not _terms_due(session, ctx):  # an old message's button, after accepting
+        return _say(session, messages.TERMS_ALREADY_ACCEPTED)
+    if session.state not in _ACTIVE or (
+        session.pending_since is not None and not _stale(session, ctx)
+    ):
+        return _say(session, messages.TERMS_DECLINED)
+    declined = _say(
+        session,
+        messages.TERMS_DECLINED,
+        state=State.CANCELLED,
+        slots=Slots(),
+        form_ref=None,
+        pending_since=None,
+        checkout_id=None,
+        setup_id=None,
+    )
+    return _closing_checkout(session, declined)
 
 
 def _stale(session: Session, ctx: Context) -> bool:

@@ -97,6 +97,29 @@ def over_limit(budget: Budget, retry_after: float) -> str:
     return f"{_OVER_LIMIT[budget]} Please try again in about {when}.{untouched}"
 
 
+TERMS_ASKED = (
+    "Before you enter a card, please read the terms of payment and accept them. "
+    "I can't take a card until you do."
+)
+TERMS_ACCEPTED = "Thanks, you've accepted the terms. You can enter your card now."
+TERMS_ACCEPTED_IDLE = (
+    "Thanks, you've accepted the terms. Tell me what you'd like to pay whenever you're ready."
+)
+TERMS_ALREADY_ACCEPTED = (
+    "You've already accepted the terms. To stop a payment, type `pay cancel`; to have me "
+    "forget you and your acceptance, `pay forget`."
+)
+TERMS_DECLINED = (
+    "No problem. Without accepting the terms I can't take a card, so I've stopped here. "
+    "Nothing was saved or charged."
+)
+TERMS_FIRST = (
+    "Please accept the terms of payment first: they're in our direct messages. "
+    "Nothing was sent to the payment provider."
+)
+TERMS_SENT = "Before we go on, please accept the terms: I've sent them in our direct messages."
+NO_TERMS = "There are no terms to accept here. Tell me what you'd like to pay."
+
 FORGET_WAIT = (
     "Your card is being saved right now. Once I've confirmed it, type `pay forget` again "
     "and I'll delete everything I kept about you."

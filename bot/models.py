@@ -168,6 +168,28 @@ class ReplyAddress(BaseModel):
     service_url: str = Field(pattern=r"^https?://[^\s]+$", max_length=512)
 
 
+class TermsAcceptance(BaseModel):
+    """A person accepted the deployment's terms (TERMS_URL at TERMS_VERSION) at `accepted_at`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=2048)
+    version: str = Field(min_length=1, max_length=64)
+    accepted_at: int = Field(ge=0)
+
+    def covers(self, terms: Terms) -> bool:
+        """Whether this acceptance is of `terms` as they stand (same page, same version)."""
+        return (self.url, self.version) == (terms.url, terms.version)
+
+
+@dataclasses.dataclass(frozen=True)
+class Terms:
+    """The terms a deployment asks people to accept before any card entry."""
+
+    url: str
+    version: str
+
+
 class Session(BaseModel):
     """One user's conversation with the bot; the unit of locking and expiry.
 
@@ -201,6 +223,9 @@ class Session(BaseModel):
     payment: PaymentRecord | None = None
     reply_to: ReplyAddress | None = Field(default=None, exclude_if=lambda address: address is None)
     """Where to reach the person's chat, on surfaces that need one (see `ReplyAddress`)."""
+    terms: TermsAcceptance | None = Field(default=None, exclude_if=lambda terms: terms is None)
+    """The person's acceptance of the terms, when the deployment has terms (TERMS_URL).
+    Also kept apart from the session (`SessionStore.put_terms`): it outlives the session."""
     version: int = Field(default=0, ge=0)
     expires_at: int = 0
 

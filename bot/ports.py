@@ -14,6 +14,7 @@ from bot.models import (
     Decision,
     Session,
     SetupOutcome,
+    TermsAcceptance,
 )
 
 
@@ -34,11 +35,22 @@ class SessionStore(Protocol):
         ...
 
     def delete(self, user: ChatUser) -> None:
-        """Forget the user's session; deleting nothing is not an error."""
+        """Forget the user: their session and their acceptance of the terms; deleting
+        nothing is not an error."""
         ...
 
     def purge_expired(self) -> int:
-        """Delete every session past `expires_at`; return how many were deleted."""
+        """Delete every session past `expires_at`; return how many were deleted.
+
+        Acceptances of the terms are not sessions: they stay until `delete`."""
+        ...
+
+    def get_terms(self, user: ChatUser) -> TermsAcceptance | None:
+        """The user's acceptance of the terms, kept apart from their session (it outlives it)."""
+        ...
+
+    def put_terms(self, user: ChatUser, acceptance: TermsAcceptance) -> None:
+        """Keep `acceptance` until the user is forgotten (`delete`), replacing an older one."""
         ...
 
 

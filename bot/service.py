@@ -47,15 +47,27 @@ from bot.machine import (
     OpenCheckout,
     Outcome,
     PaymentFailed,
+    RecordTerms,
     Reply,
     SaveCard,
     SetupFailed,
     SetupSucceeded,
     StatusRequested,
+    TermsAccepted,
+    TermsDeclined,
     UserMessage,
     transition,
 )
-from bot.models import MAX_TURN_CHARS, CardSetup, ChatUser, ReplyAddress, Session, Slots, Turn
+from bot.models import (
+    MAX_TURN_CHARS,
+    CardSetup,
+    ChatUser,
+    ReplyAddress,
+    Session,
+    Slots,
+    Terms,
+    Turn,
+)
 from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, RateLimiter, SessionStore
 
 log = logging.getLogger(__name__)
@@ -80,6 +92,7 @@ class ConversationService:
         card_entry: str = "modal",
         limiter: RateLimiter | None = None,
         limits: Limits = DEFAULT_LIMITS,
+        terms: Terms | None = None,
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
         clock: Callable[[], float] = time.time,
@@ -95,6 +108,7 @@ class ConversationService:
         self._card_entry = card_entry
         self._limiter = limiter
         self._limits = limits
+        self._terms = terms
         self._ttl = ttl_seconds
         self._clock = clock
         self._new_ref = new_ref
@@ -231,6 +245,13 @@ class ConversationService:
 
     def forget(self, user: ChatUser) -> tuple[Effect, ...]:
         return self._run(user, ForgetRequested()).effects
+
+    def accept_terms(self, user: ChatUser) -> tuple[Effect, ...]:
+        """The person accepted the terms: kept until they are forgotten; card entry offered."""
+        return self._run(user, TermsAccepted()).effects
+
+    def decline_terms(self, user: ChatUser) -> tuple[Effect, ...]:
+        return self._run(user, TermsDeclined()).effects
 
     def submit_card(
         self,
@@ -376,11 +397,14 @@ class ConversationService:
         )
         return (Reply(messages.CARD_ENTRY_UNAVAILABLE),)
 
-    def _expire_pages(self, outcome: Outcome, session: Session) -> Outcome:
-        """Close the hosted pages `outcome` asks to; the edge never sees those effects."""
+    def _carry_out(self, outcome: Outcome, session: Session) -> Outcome:
+        """Do what `outcome` asks of the service itself (close hosted pages, keep an
+        acceptance of the terms); the edge never sees those effects."""
         kept = []
         for effect in outcome.effects:
-            if not isinstance(effect, ExpireCheckout):
+            if isinstance(effect, RecordTerms):
+                self._store.put_terms(session.user, effect.acceptance)
+            elif not isinstance(effect, ExpireCheckout):
                 kept.append(effect)
             elif self._hosted is not None:
                 self._hosted.expire(effect.checkout_id)
@@ -390,7 +414,11 @@ class ConversationService:
         found = self._store.get(user)
         if found is not None:
             return found
-        return Session.new(user)
+        fresh = Session.new(user)
+        if self._terms is None:
+            return fresh
+        # The session expired (or never was), but an acceptance of the terms outlives it.
+        return fresh.evolve(terms=self._store.get_terms(user))
 
     def reply_address(self, user: ChatUser) -> ReplyAddress | None:
         """Where `user`'s chat is, as their surface last gave it; None if never given."""
@@ -398,7 +426,12 @@ class ConversationService:
         return found.reply_to if found else None
 
     def _context(self) -> Context:
-        return Context(now=int(self._clock()), ttl_seconds=self._ttl, new_ref=self._new_ref())
+        return Context(
+            now=int(self._clock()),
+            ttl_seconds=self._ttl,
+            new_ref=self._new_ref(),
+            terms=self._terms,
+        )
 
     def _now_utc(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), tz=UTC)
@@ -425,10 +458,10 @@ class ConversationService:
             outcome = transition(current, event, self._context())
             if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
                 self._store.delete(user)
-                return self._expire_pages(outcome, outcome.session)
+                return self._carry_out(outcome, outcome.session)
             if outcome.session.evolve(expires_at=current.expires_at) == current:
                 # Nothing changed but the expiry: no write, no contention.
-                return self._expire_pages(outcome, outcome.session)
+                return self._carry_out(outcome, outcome.session)
             try:
                 saved = self._store.save(outcome.session, expected_version=current.version)
             except SessionConflict:
@@ -437,7 +470,7 @@ class ConversationService:
                 if not recreate and first is not None and current.version < first.version:
                     raise _SessionGone() from None
                 continue
-            return self._expire_pages(outcome, saved)
+            return self._carry_out(outcome, saved)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
 

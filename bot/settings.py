@@ -90,6 +90,11 @@ class Settings(BaseModel):
     LIMIT_WORKSPACE_TURNS_PER_HOUR: int = Field(default=1000, ge=1, le=1_000_000)
     """Messages a whole workspace may have the model answer in an hour."""
 
+    TERMS_URL: str | None = Field(default=None, pattern=r"^https://[^\s]+$", max_length=2048)
+    """The terms people accept before their first card entry; unset: no terms step."""
+    TERMS_VERSION: str = Field(default="1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    """Change it when the terms change: everyone is asked to accept them again."""
+
     SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
     CARD_ENTRY: Literal["modal", "hosted"] = "modal"

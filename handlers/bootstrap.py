@@ -15,6 +15,7 @@ from slack_bolt import App
 
 from bot.adapters.lazy import LazyGateway, LazyHostedCheckout
 from bot.limits import Allowance, Limits, Rate
+from bot.models import Terms
 from bot.ports import (
     DialogueEngine,
     EventLedger,
@@ -146,6 +147,7 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         card_entry=settings.CARD_ENTRY,
         limiter=limiter,
         limits=build_limits(settings),
+        terms=Terms(settings.TERMS_URL, settings.TERMS_VERSION) if settings.TERMS_URL else None,
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,
     )

@@ -17,6 +17,7 @@ from bot.models import (
     PaymentRecord,
     Session,
     SetupOutcome,
+    TermsAcceptance,
 )
 
 
@@ -31,6 +32,7 @@ class MemoryStore:
     def __init__(self, clock: FakeClock | None = None) -> None:
         self.rows: dict[str, Session] = {}
         """Sessions by `ChatUser.key`."""
+        self.terms: dict[str, TermsAcceptance] = {}
         self.clock = clock or FakeClock()
         self.saves = 0
         self._lock = threading.Lock()
@@ -51,6 +53,13 @@ class MemoryStore:
 
     def delete(self, user: ChatUser) -> None:
         self.rows.pop(user.key, None)
+        self.terms.pop(user.key, None)
+
+    def get_terms(self, user: ChatUser) -> TermsAcceptance | None:
+        return self.terms.get(user.key)
+
+    def put_terms(self, user: ChatUser, acceptance: TermsAcceptance) -> None:
+        self.terms[user.key] = acceptance
 
     def purge_expired(self) -> int:
         with self._lock:

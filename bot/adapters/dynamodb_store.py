@@ -10,7 +10,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from bot.errors import SessionConflict, StoreUnavailable
-from bot.models import ChatUser, Session
+from bot.models import ChatUser, Session, TermsAcceptance
 
 if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
     from types_boto3_dynamodb import DynamoDBClient
@@ -31,6 +31,7 @@ __all__ = [
     "KEY_ATTRIBUTE",
     "KEY_SCHEMA",
     "SESSION_KEY_PREFIX",
+    "TERMS_KEY_PREFIX",
     "TTL_ATTRIBUTE",
     "VERSION_ATTRIBUTE",
     "DynamoEventLedger",
@@ -47,6 +48,8 @@ IN_PROGRESS_ATTRIBUTE: Final = "in_progress_until"
 """On an event claim whose work is not complete: when its worker's time runs out."""
 SESSION_KEY_PREFIX: Final = "session#"
 EVENT_KEY_PREFIX: Final = "event#"
+TERMS_KEY_PREFIX: Final = "terms#"
+"""A person's acceptance of the terms: no TTL, deleted only when they are forgotten."""
 BILLING_MODE: Final = "PAY_PER_REQUEST"
 KEY_SCHEMA: Final[tuple[KeySchemaElementTypeDef, ...]] = (
     {"AttributeName": KEY_ATTRIBUTE, "KeyType": "HASH"},
@@ -74,6 +77,10 @@ _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 def _session_key(user: ChatUser) -> str:
     """`session#T0123#U0456` for Slack (as ever), `session#teams#<tenant>#<user>` for Teams."""
     return f"{SESSION_KEY_PREFIX}{user.key}"
+
+
+def _terms_key(user: ChatUser) -> str:
+    return f"{TERMS_KEY_PREFIX}{user.key}"
 
 
 def _number(value: float) -> AttributeValueTypeDef:
@@ -154,14 +161,42 @@ class DynamoSessionStore:
         return stored
 
     def delete(self, user: ChatUser) -> None:
-        """Forget the user's session; deleting nothing is not an error."""
+        """Forget the user (session and terms acceptance); deleting nothing is not an error.
+
+        Two deletes: a forget that fails between them leaves only the acceptance, and the
+        person's next `forget` (which they are told to retry) removes it.
+        """
+        for key in (_session_key(user), _terms_key(user)):
+            try:
+                self._client.delete_item(TableName=self._table, Key={KEY_ATTRIBUTE: {"S": key}})
+            except (ClientError, BotoCoreError) as exc:
+                raise _unavailable("DeleteItem", exc) from exc
+
+    def get_terms(self, user: ChatUser) -> TermsAcceptance | None:
         try:
-            self._client.delete_item(
+            response = self._client.get_item(
                 TableName=self._table,
-                Key={KEY_ATTRIBUTE: {"S": _session_key(user)}},
+                Key={KEY_ATTRIBUTE: {"S": _terms_key(user)}},
+                ConsistentRead=True,
             )
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable("DeleteItem", exc) from exc
+            raise _unavailable("GetItem", exc) from exc
+        item = response.get("Item")
+        return (
+            None if item is None else TermsAcceptance.model_validate_json(item[DATA_ATTRIBUTE]["S"])
+        )
+
+    def put_terms(self, user: ChatUser, acceptance: TermsAcceptance) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    KEY_ATTRIBUTE: {"S": _terms_key(user)},
+                    DATA_ATTRIBUTE: {"S": acceptance.model_dump_json()},
+                },
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable("PutItem", exc) from exc
 
     def purge_expired(self) -> int:
         """Delete every session past `expires_at`; return how many were deleted."""

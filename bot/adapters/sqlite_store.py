@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.errors import SessionConflict, StoreUnavailable
 from bot.limits import Rate, Take, take
-from bot.models import ChatUser, Session
+from bot.models import ChatUser, Session, TermsAcceptance
 
 __all__ = ["SqliteEventLedger", "SqliteRateLimiter", "SqliteSessionStore"]
 
@@ -28,6 +28,12 @@ CREATE TABLE IF NOT EXISTS events (
     event_id          TEXT    PRIMARY KEY,
     expires_at        INTEGER NOT NULL,
     in_progress_until REAL
+);
+CREATE TABLE IF NOT EXISTS terms (
+    team_id TEXT NOT NULL,  -- as in sessions
+    user_id TEXT NOT NULL,
+    data    TEXT NOT NULL,  -- a TermsAcceptance, as JSON
+    PRIMARY KEY (team_id, user_id)
 );
 CREATE TABLE IF NOT EXISTS limits (
     key TEXT PRIMARY KEY,
@@ -150,9 +156,23 @@ class SqliteSessionStore:
         return stored
 
     def delete(self, user: ChatUser) -> None:
-        """Forget the user's session; deleting nothing is not an error."""
+        """Forget the user (session and terms acceptance); deleting nothing is not an error."""
+        for table in ("sessions", "terms"):
+            self._db.execute(
+                f"DELETE FROM {table} WHERE team_id = ? AND user_id = ?",  # noqa: S608
+                (user.scope, user.user_id),
+            )
+
+    def get_terms(self, user: ChatUser) -> TermsAcceptance | None:
+        row = self._db.fetch_one(
+            "SELECT data FROM terms WHERE team_id = ? AND user_id = ?", (user.scope, user.user_id)
+        )
+        return None if row is None else TermsAcceptance.model_validate_json(row[0])
+
+    def put_terms(self, user: ChatUser, acceptance: TermsAcceptance) -> None:
         self._db.execute(
-            "DELETE FROM sessions WHERE team_id = ? AND user_id = ?", (user.scope, user.user_id)
+            "INSERT OR REPLACE INTO terms (team_id, user_id, data) VALUES (?, ?, ?)",
+            (user.scope, user.user_id, acceptance.model_dump_json()),
         )
 
     def purge_expired(self) -> int:

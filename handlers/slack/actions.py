@@ -1,9 +1,10 @@
-"""Buttons in the DM: open the card form, or cancel."""
+"""Buttons in the DM: open the card form, cancel, accept or decline the terms."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest
@@ -12,11 +13,20 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
-from bot.machine import OpenCardForm, Reply
-from bot.messages import CANCELLED
+from bot.machine import Effect, OpenCardForm, Reply
+from bot.messages import CANCELLED, TERMS_ACCEPTED, TERMS_DECLINED
+from bot.models import ChatUser
 from handlers.services import Services
 from handlers.slack import render
-from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_AUTHENTICATION, OPEN_CARD_FORM, OPEN_CHECKOUT
+from handlers.slack.blocks import (
+    ACCEPT_TERMS,
+    CANCEL_PAYMENT,
+    DECLINE_TERMS,
+    OPEN_AUTHENTICATION,
+    OPEN_CARD_FORM,
+    OPEN_CHECKOUT,
+    OPEN_TERMS,
+)
 from handlers.slack.copy import FORM_DID_NOT_OPEN
 from handlers.slack.links import return_url
 from handlers.slack.mrkdwn import to_mrkdwn
@@ -63,29 +73,39 @@ def register(app: App, services: Services) -> None:
     def acknowledge(ack: Ack) -> None:
         ack()  # Slack reports clicks on link buttons too; the browser does the rest
 
-    def cancel_payment(
-        ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
-    ) -> None:
-        ack()
-        team_id, user_id = context.team_id or "", context.user_id or ""
-        try:
-            effects = conversation.cancel(chat_user(team_id, user_id))
-        except PaybotError as exc:
-            render.post(client, _channel(body, user_id), (Reply(render.apology(exc)),))
-            return
-        channel = _channel(body, user_id)
-        message = body.get("message")
-        if message and message.get("ts"):
-            # If this fails the old buttons stay; the cancel itself already happened.
-            blocks = without_buttons(message)
-            text = str(message.get("text") or "paybot")
-            if contains_pan(json.dumps(blocks) + text):  # never post back what we did not send
-                text, blocks = to_mrkdwn(CANCELLED), []
-            with contextlib.suppress(SlackApiError):
-                client.chat_update(channel=channel, ts=message["ts"], text=text, blocks=blocks)
-        render.post(client, channel, effects)
+    def settle(
+        run: Callable[[ChatUser], tuple[Effect, ...]], fallback: str
+    ) -> Callable[[Ack, dict[str, Any], WebClient, BoltContext], None]:
+        """A button that settles its message: `run`, then the message loses its buttons."""
+
+        def pressed(
+            ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
+        ) -> None:
+            ack()
+            team_id, user_id = context.team_id or "", context.user_id or ""
+            channel = _channel(body, user_id)
+            try:
+                effects = run(chat_user(team_id, user_id))
+            except PaybotError as exc:
+                render.post(client, channel, (Reply(render.apology(exc)),))
+                return
+            message = body.get("message")
+            if message and message.get("ts"):
+                # If this fails the old buttons stay; the press itself already counted.
+                blocks = without_buttons(message)
+                text = str(message.get("text") or "paybot")
+                if contains_pan(json.dumps(blocks) + text):  # never post back what we didn't send
+                    text, blocks = to_mrkdwn(fallback), []
+                with contextlib.suppress(SlackApiError):
+                    client.chat_update(channel=channel, ts=message["ts"], text=text, blocks=blocks)
+            render.post(client, channel, effects)
+
+        return pressed
 
     app.action(OPEN_CARD_FORM)(open_card_form)
     app.action(OPEN_CHECKOUT)(acknowledge)
     app.action(OPEN_AUTHENTICATION)(acknowledge)
-    app.action(CANCEL_PAYMENT)(cancel_payment)
+    app.action(OPEN_TERMS)(acknowledge)
+    app.action(CANCEL_PAYMENT)(settle(conversation.cancel, CANCELLED))
+    app.action(ACCEPT_TERMS)(settle(conversation.accept_terms, TERMS_ACCEPTED))
+    app.action(DECLINE_TERMS)(settle(conversation.decline_terms, TERMS_DECLINED))

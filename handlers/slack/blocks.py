@@ -20,6 +20,9 @@ OPEN_CARD_FORM = "open_card_form"
 OPEN_CHECKOUT = "open_checkout"
 OPEN_AUTHENTICATION = "open_authentication"
 CANCEL_PAYMENT = "cancel_payment"
+OPEN_TERMS = "open_terms"
+ACCEPT_TERMS = "accept_terms"
+DECLINE_TERMS = "decline_terms"
 CARD_FORM = "card_form"
 """Action ids of the buttons, and the card modal's callback id."""
 
@@ -88,6 +91,33 @@ def checkout_blocks(url: str, slots: Slots) -> list[Block]:
     return [
         _section(text),
         {"type": "actions", "block_id": "checkout_offer", "elements": [link, _cancel_button()]},
+    ]
+
+
+def terms_blocks(url: str) -> list[Block]:
+    """The terms to accept before any card entry: their page, Accept and Decline."""
+    read = {
+        "type": "button",
+        "action_id": OPEN_TERMS,
+        "text": _text("Read the terms"),
+        "url": url,
+    }
+    accept = {
+        "type": "button",
+        "action_id": ACCEPT_TERMS,
+        "text": _text("Accept"),
+        "style": "primary",
+        "value": "accept",
+    }
+    decline = {
+        "type": "button",
+        "action_id": DECLINE_TERMS,
+        "text": _text("Decline"),
+        "value": "decline",
+    }
+    return [
+        _section(messages.TERMS_ASKED),
+        {"type": "actions", "block_id": "terms", "elements": [read, accept, decline]},
     ]
 
 

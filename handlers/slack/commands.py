@@ -9,8 +9,8 @@ from slack_sdk import WebClient
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
-from bot.machine import OfferCheckout, OpenCardForm
-from bot.messages import CHECKOUT_SENT, PAN_WARNING
+from bot.machine import AskTerms, OfferCheckout, OpenCardForm
+from bot.messages import CHECKOUT_SENT, PAN_WARNING, TERMS_SENT
 from bot.models import Slots
 from bot.rules import amount_refusal, extract_slots
 from handlers.services import Services
@@ -78,6 +78,9 @@ def register(app: App, services: Services) -> None:
         if any(isinstance(e, OfferCheckout) for e in effects):
             render.post(client, user_id, effects)  # a bearer link: the DM only, never here
             ack(text=to_mrkdwn("\n".join(filter(None, (warning, CHECKOUT_SENT)))))
+        elif any(isinstance(e, AskTerms) for e in effects):
+            render.post(client, user_id, effects)  # answered in the DM, where the card follows
+            ack(text=to_mrkdwn("\n".join(filter(None, (warning, TERMS_SENT)))))
         elif form is None:
             ack(text=render.replies(effects))
         elif render.open_form(client, str(command.get("trigger_id") or ""), form):

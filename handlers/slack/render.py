@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.errors import PaybotError
 from bot.machine import (
+    AskTerms,
     CloseForm,
     ConfirmCard,
     Effect,
@@ -21,7 +22,7 @@ from bot.machine import (
     Reply,
     ShowHelp,
 )
-from bot.messages import AUTHENTICATE, OFFER_CHECKOUT, confirmation
+from bot.messages import AUTHENTICATE, OFFER_CHECKOUT, TERMS_ASKED, confirmation
 from handlers.slack.blocks import (
     authentication_blocks,
     card_modal,
@@ -29,6 +30,7 @@ from handlers.slack.blocks import (
     confirmation_blocks,
     reply_blocks,
     result_view,
+    terms_blocks,
 )
 from handlers.slack.copy import HELP
 from handlers.slack.mrkdwn import to_mrkdwn
@@ -71,6 +73,8 @@ def post(
         elif isinstance(effect, OfferAuthentication):
             blocks = authentication_blocks(effect.url)
             _post(client, channel, fallback_text(AUTHENTICATE), blocks, thread_ts)
+        elif isinstance(effect, AskTerms):
+            _post(client, channel, fallback_text(TERMS_ASKED), terms_blocks(effect.url), thread_ts)
 
 
 def _post(

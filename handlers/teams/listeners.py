@@ -80,6 +80,10 @@ def answer(services: Services, activity: MessageActivity, back: str) -> tuple[Ef
         return conversation.open_checkout(user, return_url=back, reply_to=address)
     if pressed == render.CANCEL:
         return conversation.cancel(user)
+    if pressed == render.ACCEPT_TERMS:
+        return conversation.accept_terms(user)
+    if pressed == render.DECLINE_TERMS:
+        return conversation.decline_terms(user)
     text = (activity.text or "").strip()
     command = _command(text)
     if command is not None:

@@ -17,6 +17,7 @@ from microsoft_teams.cards import AdaptiveCard, OpenUrlAction, SubmitAction, Tex
 
 from bot import messages
 from bot.machine import (
+    AskTerms,
     CloseForm,
     ConfirmCard,
     Effect,
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 
 ACTION_KEY = "paybot"
 """The key of an `Action.Submit`'s data naming what the press asks for."""
-PAY, CANCEL = "pay", "cancel"
+PAY, CANCEL, ACCEPT_TERMS, DECLINE_TERMS = "pay", "cancel", "accept_terms", "decline_terms"
 
 _LINK_BRACKETS = re.compile(r"([\[\]])")
 
@@ -85,6 +86,13 @@ def activities(effects: Iterable[Effect]) -> list[MessageActivityInput]:
         elif isinstance(effect, OfferAuthentication):
             link = OpenUrlAction(title="Confirm with your bank", url=effect.url)
             said.append(_card(messages.AUTHENTICATE, actions=[link, _submit("Cancel", CANCEL)]))
+        elif isinstance(effect, AskTerms):
+            choices: list[OpenUrlAction | SubmitAction] = [
+                OpenUrlAction(title="Read the terms", url=effect.url),
+                _submit("Accept", ACCEPT_TERMS),
+                _submit("Decline", DECLINE_TERMS),
+            ]
+            said.append(_card(messages.TERMS_ASKED, actions=choices))
         elif isinstance(effect, OpenCardForm | CloseForm | FieldErrors):
             # The card modal is Slack's; a Teams chat never shows a card field.
             log.error("a card form effect reached Teams; card entry refused")

@@ -24,7 +24,7 @@ from bot.adapters.dynamodb_store import (
 )
 from bot.adapters.sqlite_store import SqliteEventLedger, SqliteSessionStore
 from bot.errors import SessionConflict, StoreUnavailable
-from bot.models import ChatUser, PaymentRecord, Session, Slots, State, Turn
+from bot.models import ChatUser, PaymentRecord, Session, Slots, State, TermsAcceptance, Turn
 from tests.fakes import slack_user
 
 Store = SqliteSessionStore | DynamoSessionStore
@@ -267,6 +267,46 @@ def test_purge_expired_deletes_only_expired_sessions_and_counts_them(
     assert store.purge_expired() == 0
 
 
+ACCEPTED = TermsAcceptance(url="https://example.com/terms", version="3", accepted_at=int(START))
+
+
+def test_an_acceptance_of_the_terms_outlives_the_session_and_its_purge(
+    store: Store, clock: FakeClock
+) -> None:
+    person = slack_user("T1", "U1")
+    store.save(new_session("T1", "U1", lifetime=10), expected_version=0)
+    store.put_terms(person, ACCEPTED)
+    clock.advance(3 * LIFETIME)
+
+    assert store.purge_expired() == 1
+    assert store.get(person) is None
+    assert store.get_terms(person) == ACCEPTED
+
+
+def test_a_later_acceptance_replaces_the_earlier(store: Store) -> None:
+    person = slack_user("T1", "U1")
+    store.put_terms(person, ACCEPTED)
+    later = ACCEPTED.model_copy(update={"version": "4", "accepted_at": int(START) + 60})
+
+    store.put_terms(person, later)
+
+    assert store.get_terms(person) == later
+    assert store.get_terms(slack_user("T1", "U2")) is None
+
+
+def test_delete_forgets_the_acceptance_with_the_session(store: Store) -> None:
+    person = slack_user("T1", "U1")
+    store.save(new_session("T1", "U1"), expected_version=0)
+    store.put_terms(person, ACCEPTED)
+    store.put_terms(slack_user("T1", "U2"), ACCEPTED)
+
+    store.delete(person)
+
+    assert store.get(person) is None
+    assert store.get_terms(person) is None
+    assert store.get_terms(slack_user("T1", "U2")) == ACCEPTED
+
+
 def test_purge_expired_on_an_empty_store_deletes_nothing(store: Store) -> None:
     assert store.purge_expired() == 0
 
@@ -490,6 +530,20 @@ def test_dynamodb_item_layout_matches_the_table_constants(
     assert item[VERSION_ATTRIBUTE] == {"N": "1"}
     assert item[TTL_ATTRIBUTE] == {"N": str(saved.expires_at)}
     assert Session.model_validate_json(item[DATA_ATTRIBUTE]["S"]) == saved
+
+
+def test_a_dynamodb_acceptance_lives_under_the_terms_prefix_without_a_ttl(
+    sessions_table: str, dynamodb_client: Any, clock: FakeClock
+) -> None:
+    store = DynamoSessionStore(sessions_table, client=dynamodb_client, clock=clock)
+    store.put_terms(slack_user("T1", "U1"), ACCEPTED)
+
+    item = dynamodb_client.get_item(
+        TableName=sessions_table, Key={KEY_ATTRIBUTE: {"S": "terms#T1#U1"}}
+    )["Item"]
+
+    assert TTL_ATTRIBUTE not in item  # never deleted by DynamoDB's TTL
+    assert TermsAcceptance.model_validate_json(item[DATA_ATTRIBUTE]["S"]) == ACCEPTED
 
 
 def test_a_dynamodb_teams_session_lives_under_its_own_surface_prefix(
