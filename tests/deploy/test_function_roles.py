@@ -2,7 +2,8 @@
 
 The purge lists expired sessions and deletes them: it may scan the table and delete session
 items, and nothing else. The slack function may make the store's item calls but not scan
-the table, read the one secret, call the one model and re-invoke itself. Both write to their
+the table, read the one secret, call the one model, re-invoke itself and record a failed
+re-invocation in its on-failure queue (test_async_failures.py). Both write to their
 own log group only. The store's calls are read from its source (tests/deploy/roles.py), so
 a call added there without its permission fails here.
 """
@@ -124,7 +125,7 @@ def test_the_purge_role_holds_no_policy_but_its_own(template: Template, purge_ro
 def test_the_purge_may_not_read_the_secret_call_bedrock_or_invoke_a_function(
     purge_statements: list[dict[str, Any]],
 ) -> None:
-    for service in ("secretsmanager:", "bedrock:", "aws-marketplace:", "lambda:", "kms:"):
+    for service in ("secretsmanager:", "bedrock:", "aws-marketplace:", "lambda:", "kms:", "sqs:"):
         assert granting(purge_statements, service) == [], service
 
 
@@ -183,6 +184,7 @@ def test_the_slack_role_holds_what_the_slack_function_calls_and_no_more(
         "aws-marketplace:Subscribe",  # only when a model product id is configured
         "aws-marketplace:ViewSubscriptions",
         "lambda:InvokeFunction",  # Bolt's lazy listeners re-invoke the function
+        "sqs:SendMessage",  # Lambda records a failed re-invocation with this role
     }
 
 

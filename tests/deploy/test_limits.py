@@ -3,7 +3,9 @@ are serverless.yml's documented parameters, and `--param` overrides them.
 
 Reserved concurrency caps how many instances of the slack function run at once (and keeps
 them for it); the throttle caps each route's request rate before the function runs. A
-`none` reservation leaves the function in the account's shared pool.
+`none` reservation leaves the function in the account's shared pool. The card-testing
+ceilings (LIMIT_CARD_SUBMISSIONS_PER_HOUR and its workspace twin) are the bot's own defaults
+unless a parameter lowers them, as an operator does during an attack (docs/RUNBOOK.md).
 """
 
 from __future__ import annotations
@@ -15,12 +17,23 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.settings import load_settings
 from tests.deploy.environment import PROJECT_ROOT
 from tests.deploy.roles import function_resource
 
 Template = dict[str, Any]
 
 LIMITS = ("slackReservedConcurrency", "httpApiThrottleRate", "httpApiThrottleBurst")
+CARD_LIMITS = {
+    "limitCardSubmissionsPerHour": "LIMIT_CARD_SUBMISSIONS_PER_HOUR",
+    "limitWorkspaceCardSubmissionsPerHour": "LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR",
+    "limitCardPagesPerHour": "LIMIT_CARD_PAGES_PER_HOUR",
+    "limitWorkspaceCardPagesPerHour": "LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR",
+    "limitTurnsPerHour": "LIMIT_TURNS_PER_HOUR",
+    "limitWorkspaceTurnsPerHour": "LIMIT_WORKSPACE_TURNS_PER_HOUR",
+    "termsUrl": "TERMS_URL",
+    "termsVersion": "TERMS_VERSION",
+}
 
 # Packaged once each; test_cfn_lint.py lints the same two templates.
 OTHER_LIMITS = {
@@ -28,6 +41,14 @@ OTHER_LIMITS = {
         "slackReservedConcurrency": "7",
         "httpApiThrottleRate": "3",
         "httpApiThrottleBurst": "4",
+        "limitCardSubmissionsPerHour": "2",
+        "limitWorkspaceCardSubmissionsPerHour": "20",
+        "limitCardPagesPerHour": "3",
+        "limitWorkspaceCardPagesPerHour": "30",
+        "limitTurnsPerHour": "4",
+        "limitWorkspaceTurnsPerHour": "40",
+        "termsUrl": "https://example.com/terms",
+        "termsVersion": "2024-06",
     },
     "no reservation": {"slackReservedConcurrency": "none"},
 }
@@ -43,6 +64,12 @@ def reserved_concurrency(template: Template, function: str = "slack") -> Any:
     return function_resource(template, function)[1]["Properties"].get(
         "ReservedConcurrentExecutions"
     )
+
+
+def card_limits(template: Template) -> dict[str, str]:
+    """The slack function's abuse limits and terms, as its environment holds them."""
+    variables = function_resource(template, "slack")[1]["Properties"]["Environment"]["Variables"]
+    return {name: variables[name] for name in CARD_LIMITS.values()}
 
 
 def throttle(template: Template) -> tuple[float, int]:
@@ -136,3 +163,24 @@ def test_the_throttle_can_be_overridden(smaller: Template) -> None:
 def test_none_reserves_no_concurrency(unreserved: Template, template: Template) -> None:
     assert reserved_concurrency(unreserved) is None
     assert throttle(unreserved) == throttle(template)  # the other limits keep their defaults
+
+
+def test_by_default_the_limits_and_terms_are_the_bots_own(template: Template) -> None:
+    limits = card_limits(template)
+
+    assert set(limits.values()) == {"", "1"}  # an empty variable is unset; terms version 1
+    assert load_settings(limits) == load_settings({})
+    assert load_settings(limits).TERMS_URL is None  # no terms step
+
+
+def test_the_card_limits_can_be_lowered(smaller: Template) -> None:
+    settings = load_settings(card_limits(smaller))
+
+    assert settings.LIMIT_CARD_SUBMISSIONS_PER_HOUR == 2
+    assert settings.LIMIT_WORKSPACE_CARD_SUBMISSIONS_PER_HOUR == 20
+    assert (settings.LIMIT_CARD_PAGES_PER_HOUR, settings.LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR) == (
+        3,
+        30,
+    )
+    assert (settings.LIMIT_TURNS_PER_HOUR, settings.LIMIT_WORKSPACE_TURNS_PER_HOUR) == (4, 40)
+    assert (settings.TERMS_URL, settings.TERMS_VERSION) == ("https://example.com/terms", "2024-06")
