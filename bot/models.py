@@ -238,7 +238,10 @@ class Session(BaseModel):
     def _no_card_numbers(self) -> Session:
         # Defence in depth: redaction happens before text gets here, but a
         # session that somehow carries a PAN must not be built, let alone saved.
-        for value in _strings(self.model_dump(mode="json")):
+        # Ids the chat platform assigned (a tenant, a person, a chat) are not people's
+        # words: a UUID's digit groups can read as a card number, and must not lock
+        # that person out.
+        for value in _strings(self.model_dump(mode="json", exclude=_PLATFORM_IDS)):
             if contains_pan(value):
                 raise ValueError("a session must never hold a card number")
         return self
@@ -274,6 +277,9 @@ class Session(BaseModel):
     def with_turn(self, role: Literal["user", "bot"], text: str) -> Session:
         """Append a (redacted) turn, keeping the history bounded."""
         return self.evolve(history=(*self.history, Turn(role=role, text=text[:4000])))
+
+
+_PLATFORM_IDS = {"surface", "tenant_id", "user_id", "reply_to"}
 
 
 def _strings(value: Any) -> list[str]:

@@ -7,7 +7,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from bot.models import MAX_HISTORY, CardDetails, ChatUser, Session, Slots, Turn
+from bot.cards import contains_pan
+from bot.models import MAX_HISTORY, CardDetails, ChatUser, ReplyAddress, Session, Slots, Turn
 
 PAN = "4242 4242 4242 4242"
 
@@ -105,3 +106,20 @@ def test_an_id_that_could_blur_a_key_is_refused(bad: str) -> None:
         ChatUser(tenant_id=bad, user_id="U1")
     with pytest.raises(ValidationError):
         ChatUser(tenant_id="T1", user_id=bad)
+
+
+def test_platform_ids_that_read_as_card_numbers_do_not_lock_a_person_out() -> None:
+    # A random tenant, person or chat id (a UUID, Teams' `a:1…`) can hold a digit run that
+    # passes the Luhn check; it is the platform's id, not a card someone typed.
+    tenant = "4242-4242-4242-4242"
+    assert contains_pan(tenant)
+    person = ChatUser(surface="teams", tenant_id=tenant, user_id="4111-1111-1111-1111")
+    chat = ReplyAddress(
+        conversation_id="a:1-4242-4242-4242-4242", service_url="https://smba.example/amer/"
+    )
+
+    session = Session.new(person).evolve(reply_to=chat)
+
+    assert Session.from_stored(session.model_dump_json()) == session
+    with pytest.raises(ValueError, match="card number"):
+        session.with_turn("user", tenant)  # people's words are still refused
