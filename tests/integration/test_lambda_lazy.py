@@ -164,6 +164,56 @@ def test_no_invoke_payload_ever_holds_a_card_number(on_lambda: Lambda) -> None:
         assert not contains_pan(str(json.loads(payload["body"])["event"]["text"]))
 
 
+def destination_record(payload: dict[str, Any]) -> dict[str, Any]:
+    """What Lambda sends the on-failure destination (serverless.yml's queue) when this lazy
+    invocation fails, in the shape Lambda documents for asynchronous invocation records:
+    the invocation's whole payload as `requestPayload`, the error as `responsePayload`."""
+    return {
+        "version": "1.0",
+        "timestamp": "2026-12-05T12:00:00.000Z",
+        "requestContext": {
+            "requestId": "e4b46cbf-b738-xmpl-8880-a18cdf61200e",
+            "functionArn": f"{LambdaContext.invoked_function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 1,
+        },
+        "requestPayload": payload,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": {
+            "errorMessage": "Task timed out after 29.00 seconds",
+            "errorType": "Sandbox.Timedout",
+        },
+    }
+
+
+def test_a_failed_lazy_invocations_record_holds_no_card_data(on_lambda: Lambda) -> None:
+    # Every way a card reaches the app over Slack, beside the plain turns that go lazy.
+    texts = ("pay invoice INV-1 $5", f"card {PAN}", f"{PAN.replace(' ', '-')} ok", "thanks")
+    for text in texts:
+        on_lambda.call(on_lambda.dm_event(text))
+    on_lambda.call(
+        slack_requests.slash_command(
+            text=f"45 USD {PAN}",
+            user_id=DEFAULT_USER_ID,
+            channel_id=GENERAL_CHANNEL_ID,
+            trigger_id=on_lambda.slack.issue_trigger_id(user_id=DEFAULT_USER_ID),
+        )
+    )
+
+    records = [destination_record(payload) for payload in on_lambda.invokes.payloads]
+
+    assert len(records) == 2  # the turns without a card number, and only they
+    for record in records:
+        body = json.dumps(record)  # the queue message's body, as SQS would hold it
+        assert PAN_DIGITS not in re.sub(r"[\s.\-+]|%20", "", body)
+        said = json.loads(record["requestPayload"]["body"])["event"]["text"]
+        assert said in ("pay invoice INV-1 $5", "thanks")
+
+
 def test_keys_come_from_the_secret_when_secrets_arn_is_set(
     on_lambda: Lambda, moto_reset: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
