@@ -25,9 +25,11 @@ class SessionConflict(PaybotError):
 class CardRejected(PaybotError):
     """The card details are wrong; `field` names the modal field to blame."""
 
-    def __init__(self, field: str, user_message: str) -> None:
+    def __init__(self, field: str, user_message: str, *, code: str | None = None) -> None:
         super().__init__(f"card rejected on {field}", user_message=user_message)
         self.field = field
+        self.code = code
+        """The provider's decline code (e.g. `insufficient_funds`), for the metrics only."""
 
 
 class PaymentUnavailable(PaybotError):

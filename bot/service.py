@@ -44,6 +44,8 @@ from bot.machine import (
     ForgetRequested,
     ForgetSession,
     HelpRequested,
+    OfferCheckout,
+    OpenCardForm,
     OpenCheckout,
     Outcome,
     PaymentFailed,
@@ -58,6 +60,7 @@ from bot.machine import (
     UserMessage,
     transition,
 )
+from bot.metrics import NO_METRICS, Metrics, decline_code
 from bot.models import (
     MAX_TURN_CHARS,
     CardSetup,
@@ -93,6 +96,7 @@ class ConversationService:
         limiter: RateLimiter | None = None,
         limits: Limits = DEFAULT_LIMITS,
         terms: Terms | None = None,
+        metrics: Metrics = NO_METRICS,
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
         clock: Callable[[], float] = time.time,
@@ -109,6 +113,7 @@ class ConversationService:
         self._limiter = limiter
         self._limits = limits
         self._terms = terms
+        self._metrics = metrics
         self._ttl = ttl_seconds
         self._clock = clock
         self._new_ref = new_ref
@@ -131,6 +136,7 @@ class ConversationService:
             refused = self._over_budget(user, "turns", self._limits.turns, fail_closed=False)
             if refused is not None:  # nothing reaches the model
                 return (Reply(refused),)
+        self._metrics.count("Turns", dimension=user.surface)
         decision = engine.respond(current, said)
         event = UserMessage(said, decision, pan_removed=screened.removed, reply_to=reply_to)
         return self._run(user, event, first=current).effects
@@ -204,6 +210,7 @@ class ConversationService:
                 idempotency_key=request.idempotency_key,
             )
         except PaymentUnavailable as exc:
+            self._metrics.count("ProviderErrors", dimension="stripe")
             return (Reply(exc.user_message),)
         opened = CheckoutOpened(link, request.form_ref, claimed.session.attempt)
         try:
@@ -294,12 +301,14 @@ class ConversationService:
             result = _saved_or_waiting(setup)
         except CardRejected as exc:
             result = CardDeclined(_FORM_FIELD.get(exc.field, "number"), exc.user_message)
+            self._metrics.count("CardDeclines", dimension=decline_code(exc.code))
             self._count_decline(user)
         except CardEntryUnavailable as exc:
             if self._hosted is not None:
                 return self._hosted_instead(user, claimed.session, return_url)
             result = PaymentFailed(exc.user_message)
         except PaymentUnavailable as exc:
+            self._metrics.count("ProviderErrors", dimension="stripe")
             result = PaymentFailed(exc.user_message)
         return self._record(user, result, claimed.session)
 
@@ -325,8 +334,10 @@ class ConversationService:
                 taken = self._limiter.take(key, rate)
                 if not taken.allowed:
                     log.warning("%s over the %s limit; refused", budget, whose)
+                    self._metrics.count("RateLimited", dimension=budget)
                     return messages.over_limit(budget, taken.retry_after)
         except PaybotError as exc:
+            self._metrics.count("ProviderErrors", dimension="dynamodb")
             verdict = "refused" if fail_closed else "allowed"
             log.error("rate limits unavailable (%s); %s %s", type(exc).__name__, budget, verdict)
             return messages.LIMITS_UNAVAILABLE[budget] if fail_closed else None
@@ -380,6 +391,7 @@ class ConversationService:
             # Forgotten (or expired) while the provider answered: never write it back.
             log.info("a card submission ended after its session was deleted; not recorded")
             if isinstance(result, CardSaved):
+                self._metrics.count("CardsSaved", dimension=user.surface)
                 return (ConfirmCard(result.payment), Reply(messages.SAVED_NOT_RECORDED))
             return (CloseForm(messages.SUBMISSION_ENDED),)
         except PaybotError:
@@ -388,6 +400,7 @@ class ConversationService:
             # Stripe saved the card but we could not record it: still tell the truth. The
             # claim stays pending until it goes stale; the user sees the card as saved.
             log.error("a saved card could not be recorded in the session store")
+            self._metrics.count("CardsSaved", dimension=user.surface)
             return (ConfirmCard(result.payment),)
 
     def _hosted_unavailable(self) -> tuple[Effect, ...]:
@@ -402,6 +415,10 @@ class ConversationService:
         acceptance of the terms); the edge never sees those effects."""
         kept = []
         for effect in outcome.effects:
+            if isinstance(effect, OpenCardForm | OfferCheckout):
+                self._metrics.count("CardFormsOpened", dimension=session.surface)
+            elif isinstance(effect, ConfirmCard):
+                self._metrics.count("CardsSaved", dimension=session.surface)
             if isinstance(effect, RecordTerms):
                 self._store.put_terms(session.user, effect.acceptance)
             elif not isinstance(effect, ExpireCheckout):

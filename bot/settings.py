@@ -95,6 +95,11 @@ class Settings(BaseModel):
     TERMS_VERSION: str = Field(default="1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
     """Change it when the terms change: everyone is asked to accept them again."""
 
+    METRICS: Literal["emf", "off"] = "off"
+    """`emf`: metrics as CloudWatch embedded-metric log lines on stdout (the default on Lambda)."""
+    PAYBOT_STAGE: str = Field(default="local", pattern=r"^[A-Za-z0-9_.-]{1,128}$")
+    """The `Stage` dimension of every metric (serverless.yml sets the deployment's stage)."""
+
     SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
     CARD_ENTRY: Literal["modal", "hosted"] = "modal"
@@ -155,6 +160,8 @@ def _from(source: dict[str, str], *, secret_merged: bool) -> Settings:
     present: dict[str, str] = {name: value for name, value in known.items() if value != ""}
     if "SESSION_STORE" not in present and source.get("AWS_LAMBDA_FUNCTION_NAME"):
         present["SESSION_STORE"] = "dynamodb"  # Lambda has no durable disk for SQLite
+    if "METRICS" not in present and source.get("AWS_LAMBDA_FUNCTION_NAME"):
+        present["METRICS"] = "emf"  # Lambda sends stdout to CloudWatch Logs
     return Settings.model_validate(present, context={"secret_merged": secret_merged})
 
 

@@ -15,6 +15,7 @@ from slack_bolt import App
 
 from bot.adapters.lazy import LazyGateway, LazyHostedCheckout
 from bot.limits import Allowance, Limits, Rate
+from bot.metrics import NO_METRICS, EmfMetrics, Metrics
 from bot.models import Terms
 from bot.ports import (
     DialogueEngine,
@@ -66,7 +67,9 @@ def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger, RateLim
     return SqliteSessionStore(path), SqliteEventLedger(path), SqliteRateLimiter(path)
 
 
-def build_engine(settings: Settings, rules: DialogueEngine) -> DialogueEngine:
+def build_engine(
+    settings: Settings, rules: DialogueEngine, metrics: Metrics = NO_METRICS
+) -> DialogueEngine:
     if settings.DIALOGUE_ENGINE == "bedrock":
         from bot.adapters.bedrock_engine import BedrockEngine
 
@@ -76,6 +79,7 @@ def build_engine(settings: Settings, rules: DialogueEngine) -> DialogueEngine:
             fallback=rules,
             guardrail_id=settings.BEDROCK_GUARDRAIL_ID,
             guardrail_version=settings.BEDROCK_GUARDRAIL_VERSION,
+            metrics=metrics,
         )
     return rules
 
@@ -135,12 +139,17 @@ def build_limits(settings: Settings) -> Limits:
     )
 
 
+def build_metrics(settings: Settings) -> Metrics:
+    return EmfMetrics(settings.PAYBOT_STAGE) if settings.METRICS == "emf" else NO_METRICS
+
+
 def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
     store, ledger, limiter = build_stores(settings)
     rules = RuleEngine()
+    metrics = build_metrics(settings)
     conversation = ConversationService(
         store=store,
-        engine=build_engine(settings, rules),
+        engine=build_engine(settings, rules, metrics),
         quick_engine=rules,
         gateway=build_gateway(settings),
         hosted=build_hosted(settings),
@@ -148,6 +157,7 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         limiter=limiter,
         limits=build_limits(settings),
         terms=Terms(settings.TERMS_URL, settings.TERMS_VERSION) if settings.TERMS_URL else None,
+        metrics=metrics,
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,
     )
@@ -159,6 +169,7 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         webhook_secret=secret.get_secret_value() if secret else None,
         public_url=settings.PUBLIC_URL,
         signing_secret=signing.get_secret_value() if signing else "",
+        metrics=metrics,
     )
 
 

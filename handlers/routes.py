@@ -8,9 +8,11 @@ decided here, once.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 
 from bot.machine import Effect
+from bot.metrics import Metrics
 from bot.models import ChatUser, Surface
 from handlers import stripe
 from handlers.bootstrap import Wiring
@@ -26,6 +28,28 @@ Routes = Mapping[tuple[str, str], Route]
 """Routes by (method, path)."""
 
 
+# Headers of the function's own re-invocations for work after the ack (Bolt's lazy
+# listeners, Teams' deferred turns): their time is not an ack's.
+_LATER_WORK_HEADERS = ("x-slack-bolt-lazy-only", "x-paybot-deferred")
+
+
+def timed(route: Route, surface: Surface, metrics: Metrics) -> Route:
+    """`route`, its answer's latency published as `AckLatency` (Slack's limit is 3 s)."""
+
+    def answered(request: Request) -> Answer:
+        headers = {name.lower() for name in request.headers}
+        if any(name in headers for name in _LATER_WORK_HEADERS):
+            return route(request)
+        started = time.perf_counter()
+        try:
+            return route(request)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            metrics.milliseconds("AckLatency", elapsed, dimension=surface)
+
+    return answered
+
+
 def routes(wiring: Wiring) -> Routes:
     services = wiring.services
     surfaces: dict[Surface, stripe.Deliver] = {}
@@ -37,12 +61,13 @@ def routes(wiring: Wiring) -> Routes:
             render.post(client, user.user_id, effects)
 
         surfaces["slack"] = to_slack
-        table[("POST", EVENTS_PATH)] = events_route(wiring.app, services.signing_secret)
+        slack_route = events_route(wiring.app, services.signing_secret)
+        table[("POST", EVENTS_PATH)] = timed(slack_route, "slack", services.metrics)
     if wiring.teams is not None:
         from handlers.teams.app import MESSAGES_PATH
 
         surfaces["teams"] = wiring.teams.deliver
-        table[("POST", MESSAGES_PATH)] = wiring.teams.route
+        table[("POST", MESSAGES_PATH)] = timed(wiring.teams.route, "teams", services.metrics)
 
     def deliver(user: ChatUser, effects: Sequence[Effect]) -> None:
         """The effects of a Stripe event, to the person on the surface they are on."""

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from bot.metrics import NO_METRICS, Metrics
 from bot.ports import EventLedger
 from bot.service import ConversationService
 
@@ -66,3 +67,5 @@ class Services:
     """This app's public base URL, when it can't be derived from the request."""
     signing_secret: str = ""
     """Slack's signing secret, for the HTTP edge's own check before Bolt (see `guard`)."""
+    metrics: Metrics = NO_METRICS
+    """Where the app's metrics go (EMF lines on Lambda; nowhere by default)."""

@@ -21,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
 from bot.cards import contains_pan, redact_pans
+from bot.metrics import NO_METRICS, Metrics
 from bot.models import Decision, Intent, NextStep, Session, Slots
 from bot.ports import DialogueEngine
 from bot.rules import extract_email
@@ -303,6 +304,7 @@ class BedrockEngine:
         guardrail_id: str | None = None,
         guardrail_version: str | None = None,
         timeout_seconds: float = READ_TIMEOUT_SECONDS,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`timeout_seconds` is the read timeout of the client made here when none is given."""
         if guardrail_id and not guardrail_version:
@@ -315,6 +317,7 @@ class BedrockEngine:
             (guardrail_id, guardrail_version) if guardrail_id and guardrail_version else None
         )
         self._timeout = timeout_seconds
+        self._metrics = metrics
 
     def respond(self, session: Session, text: str) -> Decision:
         """The model's decision, or the fallback's when the model gave none."""
@@ -323,6 +326,9 @@ class BedrockEngine:
             return parse_decision(self._converse(request))
         except UnusableAnswer as unusable:
             logger.warning("Bedrock answer unusable (%s); using the fallback", unusable.reason)
+            self._metrics.count("EngineFallbacks")
+            if unusable.reason.startswith(("error=", "transport=")):
+                self._metrics.count("ProviderErrors", dimension="bedrock")
             return self._fallback.respond(session, text)
 
     def _converse(self, request: ConverseRequestTypeDef) -> ConverseResponseTypeDef:

@@ -149,7 +149,9 @@ class StripeGateway:
         except stripe.CardError as exc:
             if is_raw_card_data_refusal(exc):  # the HTTP status of this refusal is undocumented
                 raise self._invalid_request(exc) from None
-            raise CardRejected(card_field(exc.param), _user_message(exc)) from None
+            raise CardRejected(
+                card_field(exc.param), _user_message(exc), code=_decline_code(exc)
+            ) from None
         except stripe.InvalidRequestError as exc:
             raise self._invalid_request(exc) from None
         except stripe.StripeError as exc:
@@ -209,7 +211,7 @@ class StripeGateway:
             return CardEntryUnavailable("stripe refused raw card data")
         param = getattr(exc, "param", None)
         if isinstance(param, str) and _CARD_PARAM.search(param):
-            return CardRejected(card_field(param), _user_message(exc))
+            return CardRejected(card_field(param), _user_message(exc), code=_decline_code(exc))
         log.error("Stripe rejected our request: %s (request %s)", _kind(exc), exc.request_id)
         return PaymentUnavailable(f"stripe: {_kind(exc)}")
 
@@ -276,3 +278,9 @@ def _user_message(exc: stripe.StripeError) -> str:
     return (
         exc.user_message or "The card was declined. Please check the details or use another card."
     )
+
+
+def _decline_code(exc: stripe.StripeError) -> str | None:
+    """Stripe's decline code for a declined card (`error.decline_code`), else its error code."""
+    error = exc.error
+    return (error.decline_code if error is not None else None) or exc.code
