@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, cold_start, load, security, teams, work_per_turn
+from bench import ack_latency, cold_start, limits, load, metrics, security, teams, work_per_turn
 from bench.ack_latency import AckLatency
 from bench.cold_start import ColdStart
 from bench.load import Load
@@ -218,8 +218,9 @@ reaching Stripe, so it is budgeted like the ledger claim of an event; the
 second records Stripe's answer, starting from the session the claim wrote
 (no second read). Its two `UpdateItem`s take from the card-testing buckets, the
 person's and the workspace's (`bot.limits`, one conditional write each; the
-target allows for them): the limiter's whole cost per submission, and no
-other surface pays it.
+target allows for them): the limiter's whole cost per submission. A free-text
+DM pays the same two for its model turn (its `UpdateItem 2`, after the ack and before
+the Bedrock call); with the rule engine, turns are not limited and cost nothing more.
 """
     table = "\n".join(rows)
     return f"""## Work per turn
@@ -234,7 +235,9 @@ worker that died from holding the event for 24 hours; or a card submission's
 in-progress claim); Bedrock 1 per
 free-text turn and 0 for buttons and the modal; Stripe 4 for a person's first
 card (finding or creating their Customer takes 2; the PaymentMethod and the
-SetupIntent that confirms it, 1 each) and 2 for a later one.
+SetupIntent that confirms it, 1 each) and 2 for a later one. A turn that takes from an
+abuse-limit budget (a model turn, a card submission) may make 2 more DynamoDB requests:
+the person's bucket and the workspace's.
 
 | turn | DynamoDB | Bedrock | Stripe | Slack | targets |
 |---|---|---|---|---|---|
@@ -416,6 +419,10 @@ def main() -> None:
     secured = security.measure()
     print("teams ...", flush=True)
     teams_cost = teams.measure()
+    print("metrics ...", flush=True)
+    metrics_cost = metrics.measure()
+    print("abuse limits ...", flush=True)
+    limiter_cost = limits.measure()
     minutes = (time.perf_counter() - started) / 60
     machine = _machine()
     report = "\n".join(
@@ -428,9 +435,11 @@ them alone (`.venv/bin/python -m bench.<module>`); `make bench` runs them all
 and rewrites this file.
 """,
             _cold_start(cold),
+            metrics.section(metrics_cost),
             _teams(teams_cost),
             _ack_latency(ack),
             _work(work),
+            limits.section(limiter_cost, _verdict),
             _load(loaded),
             _security(secured),
             _how_to_read(machine, minutes),

@@ -42,9 +42,10 @@ EVENTS_API = (DM, DM_WITH_PAN)
 when the delivery arrives and marked complete once it is answered."""
 CLAIMING = (*EVENTS_API, SUBMIT)
 """Surfaces with one claim write: the ledger's, or the card submission's in-progress claim."""
-LIMITED = (SUBMIT,)
-"""Surfaces that take from the card-testing buckets: one conditional write each for the
-person's and the workspace's (`bot.limits`; a refusal would read the bucket once more)."""
+LIMITED = (DM, SUBMIT)
+"""Surfaces that take from an abuse-limit budget (a model turn, a card submission): one
+conditional write each for the person's bucket and the workspace's (`bot.limits`; a
+refusal would read the bucket once more)."""
 
 
 def targets(surface: str) -> dict[str, int]:
