@@ -36,7 +36,7 @@ def build_slack_app(settings: Settings, services: Services) -> App:
         # kept at WARNING by `configure_logging`, so request bodies are never logged.
         logger=logging.getLogger("slack_bolt"),
         name="paybot",  # without a name Bolt inspects the call stack, slowly, to make one
-        client=build_client(settings),
+        client=build_client(settings, services.metrics),
         signing_secret=settings.SLACK_SIGNING_SECRET.get_secret_value(),
         process_before_response=True,
         token_verification_enabled=False,

@@ -305,3 +305,4 @@ class TeamsSurface:
             loop.run(send(), TURN_SECONDS)
         except Exception as exc:  # the session is updated; only this message is lost, as on Slack
             log.error("could not post to a Teams chat: %s", type(exc).__name__)
+            self._services.metrics.count("ProviderErrors", dimension="teams")

@@ -72,3 +72,21 @@ def test_every_metric_line_is_emf_without_card_data_or_user_text(
             assert word not in line
     # And every line that looks like JSON on stdout is one of these (no stray documents).
     assert all(json.loads(line) for line in lines)
+
+
+def test_a_failed_slack_call_is_counted_as_a_provider_error(
+    paybot: Paybot, capfd: pytest.CaptureFixture[str]
+) -> None:
+    paybot.slack.inject("chat.postMessage", error="channel_not_found", count=1)
+
+    paybot.dm("hello there")
+    paybot.wait_until(lambda: paybot.slack.calls_to("chat.postMessage") != [])
+    paybot.wait_for_quiet()
+
+    documents = [
+        validate_emf(line)
+        for line in capfd.readouterr().out.splitlines()
+        if line.startswith('{"_aws"')
+    ]
+    errors = [d for d in documents if "ProviderErrors" in d]
+    assert [(d["Provider"], d["ProviderErrors"]) for d in errors] == [("slack", 1)]
