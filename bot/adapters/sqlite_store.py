@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS terms (
 );
 CREATE TABLE IF NOT EXISTS limits (
     key TEXT PRIMARY KEY,
-    tat REAL NOT NULL  -- bot.limits: when the bucket is full again
+    tat REAL NOT NULL  -- bot.limits: when the bucket is full again (whole seconds)
 );
 """
 # `in_progress_until` is NULL once a claim's work is complete (and in files made
@@ -263,9 +264,11 @@ class SqliteRateLimiter:
         self._clock = clock
 
     def take(self, key: str, rate: Rate, *, cost: int = 1) -> Take:
-        now = self._clock()
-        params = {"key": key, "now": now, "inc": cost * rate.interval, "per": rate.per_seconds}
-        if cost * rate.interval <= rate.per_seconds:
+        # Whole seconds, as on DynamoDB: a float's digits could read as a card number.
+        now = int(self._clock())
+        step = math.ceil(cost * rate.interval)
+        params = {"key": key, "now": now, "inc": step, "per": rate.per_seconds}
+        if step <= rate.per_seconds:
             taken = self._db.fetch_one(_TAKE, params)
             if taken is not None:
                 return Take(True, float(taken[0]))
