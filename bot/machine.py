@@ -664,9 +664,9 @@ def _on_terms_accepted(session: Session, ctx: Context) -> Outcome:
 def _on_terms_declined(session: Session, ctx: Context) -> Outcome:
     if not _terms_due(session, ctx):  # an old message's button, after accepting
         return _say(session, messages.TERMS_ALREADY_ACCEPTED)
-    if session.state not in _ACTIVE or (
-        session.pending_since is not None and not _stale(session, ctx)
-    ):
+    if session.pending_since is not None and not _stale(session, ctx):
+        return _say(session, messages.CANCEL_TOO_LATE)  # a card is with the provider
+    if session.state not in _ACTIVE:
         return _say(session, messages.TERMS_DECLINED)
     declined = _say(
         session,
