@@ -337,7 +337,6 @@ class ConversationService:
                     self._metrics.count("RateLimited", dimension=budget)
                     return messages.over_limit(budget, taken.retry_after)
         except PaybotError as exc:
-            self._metrics.count("ProviderErrors", dimension="dynamodb")
             verdict = "refused" if fail_closed else "allowed"
             log.error("rate limits unavailable (%s); %s %s", type(exc).__name__, budget, verdict)
             return messages.LIMITS_UNAVAILABLE[budget] if fail_closed else None

@@ -7,7 +7,7 @@ its settings name (and the Lambda cold start carries no unused SDK).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,10 +32,36 @@ from handlers.services import Services
 from handlers.slack.app import build_slack_app
 
 if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
+    from types_boto3_dynamodb import DynamoDBClient
+
     from handlers.teams.app import TeamsSurface
 
 
-def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger, RateLimiter]:
+EXPECTED_DYNAMODB_ERRORS = frozenset({"ConditionalCheckFailedException"})
+"""Answers the stores ask for (a lost race, a duplicate claim): not the provider failing."""
+
+
+def count_dynamodb_failures(client: DynamoDBClient, metrics: Metrics) -> None:
+    """Count each DynamoDB call that failed after botocore's retries (an error answer, the
+    network) as `ProviderErrors`: the session store, the ledger and the limits alike."""
+
+    def answered(http_response: AWSResponse, parsed: Mapping[str, object], **_: object) -> None:
+        error = parsed.get("Error")
+        code = error.get("Code") if isinstance(error, Mapping) else None
+        if http_response.status_code >= 300 and code not in EXPECTED_DYNAMODB_ERRORS:
+            metrics.count("ProviderErrors", dimension="dynamodb")
+
+    def unreachable(**_: object) -> None:
+        metrics.count("ProviderErrors", dimension="dynamodb")
+
+    client.meta.events.register("after-call.dynamodb", answered)
+    client.meta.events.register("after-call-error.dynamodb", unreachable)
+
+
+def build_stores(
+    settings: Settings, metrics: Metrics = NO_METRICS
+) -> tuple[SessionStore, EventLedger, RateLimiter]:
     if settings.SESSION_STORE == "dynamodb":
         import boto3
         from botocore.config import Config
@@ -53,6 +79,7 @@ def build_stores(settings: Settings) -> tuple[SessionStore, EventLedger, RateLim
                 max_pool_connections=50,
             ),
         )
+        count_dynamodb_failures(client, metrics)
         table = settings.SESSIONS_TABLE
         from bot.adapters.dynamodb_limits import DynamoRateLimiter
 
@@ -144,9 +171,9 @@ def build_metrics(settings: Settings) -> Metrics:
 
 
 def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
-    store, ledger, limiter = build_stores(settings)
-    rules = RuleEngine()
     metrics = build_metrics(settings)
+    store, ledger, limiter = build_stores(settings, metrics)
+    rules = RuleEngine()
     conversation = ConversationService(
         store=store,
         engine=build_engine(settings, rules, metrics),

@@ -7,12 +7,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from bot.adapters.dynamodb_limits import LIMIT_KEY_PREFIX, TAT_ATTRIBUTE, DynamoRateLimiter
 from bot.adapters.dynamodb_store import KEY_ATTRIBUTE, TTL_ATTRIBUTE
 from bot.adapters.sqlite_store import SqliteRateLimiter
+from bot.errors import StoreUnavailable
 from bot.limits import Rate
+from handlers.bootstrap import count_dynamodb_failures
 
 START = 1_700_000_000.0
 FIVE_AN_HOUR = Rate(5, 3600)
@@ -115,3 +118,33 @@ def test_a_dynamodb_bucket_is_one_ttl_item_in_whole_seconds(
     )["Item"]
     assert item[TAT_ATTRIBUTE] == {"N": str(int(START) + 720)}
     assert int(item[TTL_ATTRIBUTE]["N"]) > int(START) + 720
+
+
+class CountingMetrics:
+    """A `Metrics` that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.counted: list[tuple[str, str | None]] = []
+
+    def count(self, name: str, *, dimension: str | None = None, value: int = 1) -> None:
+        self.counted.append((name, dimension))
+
+    def milliseconds(self, name: str, value: float, *, dimension: str | None = None) -> None:
+        self.counted.append((name, dimension))
+
+
+def test_failed_dynamodb_calls_count_as_provider_errors_and_lost_races_do_not(
+    sessions_table: str, moto_reset: str
+) -> None:
+    metrics = CountingMetrics()
+    client = boto3.client("dynamodb", endpoint_url=moto_reset, region_name="us-east-1")
+    count_dynamodb_failures(client, metrics)  # type: ignore[arg-type]
+    limiter = DynamoRateLimiter(sessions_table, client=client)
+    for _ in range(3):  # the third is refused: conditions fail, as they are meant to
+        limiter.take("cards#T1#U1", Rate(2, 3600))
+    assert metrics.counted == []
+
+    with pytest.raises(StoreUnavailable):
+        DynamoRateLimiter("no-such-table", client=client).take("k", Rate(2, 3600))
+
+    assert metrics.counted == [("ProviderErrors", "dynamodb")]
