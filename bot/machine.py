@@ -539,14 +539,21 @@ def _on_setup_failed(session: Session, event: SetupFailed) -> Outcome:
     return _say(session, text, offer=True, state=State.FAILED, setup_id=None)
 
 
-def _cancel(session: Session, ctx: Context) -> Outcome:
+def _cancel(
+    session: Session,
+    ctx: Context,
+    *,
+    said: str = messages.CANCELLED,
+    nothing: str = messages.NOTHING_TO_CANCEL,
+) -> Outcome:
+    """Stop the payment in progress, saying `said` (or `nothing` when there is none)."""
     if session.pending_since is not None and not _stale(session, ctx):
         return _say(session, messages.CANCEL_TOO_LATE)
     if session.state not in _ACTIVE:
-        return _say(session, messages.NOTHING_TO_CANCEL)
+        return _say(session, nothing)
     cancelled = _say(
         session,
-        messages.CANCELLED,
+        said,
         state=State.CANCELLED,
         slots=Slots(),
         form_ref=None,
@@ -664,21 +671,7 @@ def _on_terms_accepted(session: Session, ctx: Context) -> Outcome:
 def _on_terms_declined(session: Session, ctx: Context) -> Outcome:
     if not _terms_due(session, ctx):  # an old message's button, after accepting
         return _say(session, messages.TERMS_ALREADY_ACCEPTED)
-    if session.pending_since is not None and not _stale(session, ctx):
-        return _say(session, messages.CANCEL_TOO_LATE)  # a card is with the provider
-    if session.state not in _ACTIVE:
-        return _say(session, messages.TERMS_DECLINED)
-    declined = _say(
-        session,
-        messages.TERMS_DECLINED,
-        state=State.CANCELLED,
-        slots=Slots(),
-        form_ref=None,
-        pending_since=None,
-        checkout_id=None,
-        setup_id=None,
-    )
-    return _closing_checkout(session, declined)
+    return _cancel(session, ctx, said=messages.TERMS_DECLINED, nothing=messages.TERMS_DECLINED)
 
 
 def _stale(session: Session, ctx: Context) -> bool:
