@@ -62,7 +62,7 @@ mutants: $(STAMP)
 
 # The whole product on this machine: workspace UI, emulated Slack and Stripe, the bot.
 run: $(STAMP)
-	$(BIN)/python -m emulator
+	$(BIN)/python -m emulator $(ARGS)
 
 # Figures for BENCHMARKS.md, each a ratio against a baseline measured in the same run.
 bench: $(STAMP)

@@ -41,6 +41,11 @@ class PaymentUnavailable(PaybotError):
     )
 
 
+class ChargeUnanswered(PaymentUnavailable):
+    """A charge request got no definite answer (the network, the provider's 5xx): it may
+    have been made. Resending it under the same idempotency key is safe."""
+
+
 class CardEntryUnavailable(PaybotError):
     """The Stripe account does not accept raw card numbers from servers."""
 

@@ -66,6 +66,7 @@ class Limits:
     cards: Allowance = Allowance(Rate(5, 3600), Rate(100, 3600))
     pages: Allowance = Allowance(Rate(10, 3600), Rate(200, 3600))
     turns: Allowance | None = Allowance(Rate(60, 3600), Rate(1000, 3600))
+    charges: Allowance = Allowance(Rate(10, 3600), Rate(200, 3600))
 
 
 DEFAULT_LIMITS = Limits()

@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 from bot import messages
 from bot.cancellation import is_cancel
+from bot.charging import ChargePolicy, idempotency_key
 from bot.models import (
+    Charge,
     CheckoutLink,
     Decision,
     NextStep,
     PaymentRecord,
+    Receipt,
     ReplyAddress,
     Session,
     Slots,
@@ -27,7 +30,7 @@ from bot.models import (
 PENDING_TIMEOUT_SECONDS = 60
 """A submission still marked pending after this long was abandoned (a crashed request)."""
 
-_ACTIVE = frozenset({State.COLLECTING, State.AWAITING_CARD, State.FAILED})
+_ACTIVE = frozenset({State.COLLECTING, State.AWAITING_CARD, State.CONFIRMING, State.FAILED})
 
 
 # Events -------------------------------------------------------------------
@@ -168,6 +171,49 @@ class TermsDeclined:
     """The person pressed Decline under the terms."""
 
 
+@dataclass(frozen=True)
+class PayPressed:
+    """The person pressed Pay on the offer `key`: the only event that may charge a card."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class ChargeSucceeded:
+    """The provider says the charge for offer `key` succeeded (its word, never ours)."""
+
+    key: str
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class ChargeNeedsAuthentication:
+    """The issuer wants the cardholder to confirm the charge for offer `key` on `url`."""
+
+    key: str
+    intent_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ChargeDeclined:
+    """The card was declined for offer `key` (or the bank's check failed); nothing charged.
+    `message` is safe to show and names no card data."""
+
+    key: str
+    message: str
+    intent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ChargeNotMade:
+    """The provider refused or did not answer the charge request for offer `key` (not a
+    decline). The offer stands: pressing Pay again sends the same idempotency key."""
+
+    key: str
+    message: str
+
+
 Event = (
     UserMessage
     | CardFormRequested
@@ -188,6 +234,11 @@ Event = (
     | ForgetRequested
     | TermsAccepted
     | TermsDeclined
+    | PayPressed
+    | ChargeSucceeded
+    | ChargeNeedsAuthentication
+    | ChargeDeclined
+    | ChargeNotMade
 )
 
 
@@ -269,6 +320,30 @@ class OfferAuthentication:
     """Post the link to the bank's confirmation page in the DM (a bearer link: DM only)."""
 
     url: str
+    for_payment: bool = False
+    """The bank confirms a charge (PAYMENT_MODE=charge), not the saving of a card."""
+
+
+@dataclass(frozen=True)
+class AskToPay:
+    """Show the payment's summary (amount, reference, card) with Pay and Cancel buttons."""
+
+    charge: Charge
+
+
+@dataclass(frozen=True)
+class ChargeCard:
+    """Charge the offer's card under `idempotency_key` (the service does it, once)."""
+
+    charge: Charge
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class SendReceipt:
+    """The provider says the payment succeeded: send the person its receipt."""
+
+    receipt: Receipt
 
 
 @dataclass(frozen=True)
@@ -307,6 +382,9 @@ Effect = (
     | ExpireCheckout
     | AskTerms
     | RecordTerms
+    | AskToPay
+    | ChargeCard
+    | SendReceipt
 )
 
 
@@ -319,6 +397,8 @@ class Context:
     new_ref: str
     terms: Terms | None = None
     """The terms to accept before any card entry; None when the deployment has none."""
+    charging: ChargePolicy | None = None
+    """PAYMENT_MODE=charge: a saved card is charged on the person's confirmation."""
 
 
 @dataclass(frozen=True)
@@ -344,11 +424,11 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
         case CardSubmitted():
             return _on_submitted(session, event, ctx)
         case CardSaved():
-            return _on_saved(session, event.payment, event.customer_id)
+            return _on_saved(session, event.payment, event.customer_id, ctx)
         case CardNeedsAuthentication():
             return _on_needs_authentication(session, event)
         case SetupSucceeded():
-            return _on_setup_succeeded(session, event)
+            return _on_setup_succeeded(session, event, ctx)
         case SetupFailed():
             return _on_setup_failed(session, event)
         case CardDeclined():
@@ -363,7 +443,7 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
         case CheckoutOpened():
             return _on_checkout_opened(session, event)
         case CheckoutCompleted():
-            return _on_checkout_completed(session, event)
+            return _on_checkout_completed(session, event, ctx)
         case CheckoutExpired():
             return _on_checkout_expired(session, event)
         case CancelRequested():
@@ -378,6 +458,16 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
             return _on_terms_accepted(session, ctx)
         case TermsDeclined():
             return _on_terms_declined(session, ctx)
+        case PayPressed():
+            return _on_pay(session, event, ctx)
+        case ChargeSucceeded():
+            return _on_charge_succeeded(session, event)
+        case ChargeNeedsAuthentication():
+            return _on_charge_needs_authentication(session, event)
+        case ChargeDeclined():
+            return _on_charge_declined(session, event, ctx)
+        case ChargeNotMade():
+            return _on_charge_not_made(session, event)
 
 
 def _say(session: Session, text: str, *, offer: bool = False, **changes: object) -> Outcome:
@@ -392,6 +482,7 @@ def _fresh(session: Session) -> Session:
         tenant_id=session.tenant_id,
         user_id=session.user_id,
         payment=session.payment,
+        charge=session.charge,
         customer_id=session.customer_id,
         reply_to=session.reply_to,
         terms=session.terms,
@@ -427,6 +518,11 @@ def _on_message(session: Session, event: UserMessage, ctx: Context) -> Outcome:
         return Outcome(helped.with_turn("bot", messages.HELP_TURN), (ShowHelp(),))
     if step is NextStep.OFFER_CARD_FORM and _terms_due(session, ctx):
         return _ask_terms(session.evolve(slots=slots), ctx, reply)
+    if step is NextStep.OFFER_CARD_FORM and not event.pan_removed:
+        if _charge_in_flight(session, ctx):
+            return _say(session, messages.CHARGE_IN_PROGRESS, slots=slots)
+        if _may_propose(session.evolve(slots=slots), ctx):  # the card on file: ask to pay
+            return _propose(session.evolve(slots=slots), ctx)
     if step is NextStep.OFFER_CARD_FORM:
         return _say(
             session,
@@ -442,6 +538,8 @@ def _on_message(session: Session, event: UserMessage, ctx: Context) -> Outcome:
 def _on_form_requested(session: Session, event: CardFormRequested, ctx: Context) -> Outcome:
     if session.pending_since is not None and not _stale(session, ctx):
         return _say(session, messages.IN_PROGRESS)
+    if _charge_in_flight(session, ctx):
+        return _say(session, messages.CHARGE_IN_PROGRESS)
     if session.state not in _ACTIVE:
         session = _fresh(session)
     if _terms_due(session, ctx):
@@ -477,7 +575,9 @@ def _on_submitted(session: Session, event: CardSubmitted, ctx: Context) -> Outco
     return Outcome(claimed, (SaveCard(f"paybot-{session.form_ref}-{attempt}"),))
 
 
-def _on_saved(session: Session, payment: PaymentRecord, customer_id: str | None) -> Outcome:
+def _on_saved(
+    session: Session, payment: PaymentRecord, customer_id: str | None, ctx: Context
+) -> Outcome:
     text = messages.confirmation_turn(payment)
     done = session.evolve(
         state=State.COMPLETED,
@@ -488,7 +588,15 @@ def _on_saved(session: Session, payment: PaymentRecord, customer_id: str | None)
         form_ref=None,
         card_form_offered=False,
     ).with_turn("bot", text)
-    return Outcome(done, (ConfirmCard(payment),))
+    confirmed = (ConfirmCard(payment),)
+    if ctx.charging is None:
+        return Outcome(done, confirmed)
+    if _charge_in_flight(done, ctx):  # a card saved while another payment is with the bank
+        return Outcome(done, confirmed)
+    if _may_propose(done, ctx):
+        return _propose(done, ctx, before=confirmed)
+    asked = _say(done, messages.SAVED_WHAT_TO_PAY, state=State.COLLECTING)
+    return Outcome(asked.session, (*confirmed, *asked.effects))
 
 
 def _on_needs_authentication(session: Session, event: CardNeedsAuthentication) -> Outcome:
@@ -502,13 +610,13 @@ def _on_needs_authentication(session: Session, event: CardNeedsAuthentication) -
     return Outcome(waiting, (CloseForm(messages.AUTHENTICATE_SENT), OfferAuthentication(event.url)))
 
 
-def _on_setup_succeeded(session: Session, event: SetupSucceeded) -> Outcome:
+def _on_setup_succeeded(session: Session, event: SetupSucceeded, ctx: Context) -> Outcome:
     if session.setup_id != event.setup_id:
-        return _on_untracked_save(session, event.payment)
-    return _on_saved(session, event.payment, None)
+        return _on_untracked_save(session, event.payment, ctx)
+    return _on_saved(session, event.payment, None, ctx)
 
 
-def _on_untracked_save(session: Session, payment: PaymentRecord) -> Outcome:
+def _on_untracked_save(session: Session, payment: PaymentRecord, ctx: Context) -> Outcome:
     """Stripe saved a card on this person's Customer through a page or bank check the
     session no longer tracks (replaced, cancelled, forgotten or expired meanwhile).
 
@@ -516,7 +624,7 @@ def _on_untracked_save(session: Session, payment: PaymentRecord) -> Outcome:
     """
     if _confirmed(session, payment):
         return Outcome(session, ())
-    saved = _on_saved(session.evolve(checkout_id=None), payment, None)
+    saved = _on_saved(session.evolve(checkout_id=None), payment, None, ctx)
     return _closing_checkout(session, saved)
 
 
@@ -549,8 +657,16 @@ def _cancel(
     """Stop the payment in progress, saying `said` (or `nothing` when there is none)."""
     if session.pending_since is not None and not _stale(session, ctx):
         return _say(session, messages.CANCEL_TOO_LATE)
+    if _charge_in_flight(session, ctx):
+        assert session.charge is not None
+        if session.charge.status == "requires_action":
+            return _say(session, messages.CHARGE_AWAITS_BANK)
+        return _say(session, messages.CHARGE_TOO_LATE)
     if session.state not in _ACTIVE:
         return _say(session, nothing)
+    charge = session.charge
+    if charge is not None and charge.status == "proposed":
+        charge = _charge_with(charge, status="cancelled")
     cancelled = _say(
         session,
         said,
@@ -560,6 +676,7 @@ def _cancel(
         pending_since=None,
         checkout_id=None,
         setup_id=None,
+        charge=charge,
     )
     return _closing_checkout(session, cancelled)
 
@@ -568,6 +685,8 @@ def _forget(session: Session, ctx: Context) -> Outcome:
     if session.pending_since is not None and not _stale(session, ctx):
         # The submission would record its card after the delete: wait for it instead.
         return Outcome(session, (Reply(messages.FORGET_WAIT),))
+    if _charge_in_flight(session, ctx):  # its answer must find the payment it belongs to
+        return Outcome(session, (Reply(messages.FORGET_WAIT_CHARGE),))
     forgotten = Outcome(session, (ForgetSession(), Reply(messages.FORGOTTEN)))
     return _closing_checkout(session, forgotten)
 
@@ -581,6 +700,8 @@ def _closing_checkout(before: Session, outcome: Outcome) -> Outcome:
 
 def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Context) -> Outcome:
     session = _addressed(session, event.reply_to)
+    if _charge_in_flight(session, ctx):
+        return _say(session, messages.CHARGE_IN_PROGRESS)
     if session.state not in _ACTIVE:
         session = _fresh(session)
     if _terms_due(session, ctx):
@@ -618,10 +739,10 @@ def _on_checkout_opened(session: Session, event: CheckoutOpened) -> Outcome:
     return _closing_checkout(session, opened)
 
 
-def _on_checkout_completed(session: Session, event: CheckoutCompleted) -> Outcome:
+def _on_checkout_completed(session: Session, event: CheckoutCompleted, ctx: Context) -> Outcome:
     if session.checkout_id != event.checkout_id or session.form_ref != event.reference:
-        return _on_untracked_save(session, event.payment)
-    return _on_saved(session.evolve(checkout_id=None), event.payment, None)
+        return _on_untracked_save(session, event.payment, ctx)
+    return _on_saved(session.evolve(checkout_id=None), event.payment, None, ctx)
 
 
 def _on_checkout_expired(session: Session, event: CheckoutExpired) -> Outcome:
@@ -655,7 +776,9 @@ def _on_terms_accepted(session: Session, ctx: Context) -> Outcome:
         )
         session = session.evolve(terms=acceptance)
         record = (RecordTerms(acceptance),)
-    if session.state in _ACTIVE and session.pending_since is None:
+    if _may_propose(session, ctx) and session.state in _ACTIVE:
+        outcome = _propose(session, ctx)
+    elif session.state in _ACTIVE and session.pending_since is None:
         outcome = _say(
             session,
             messages.TERMS_ACCEPTED,
@@ -677,3 +800,151 @@ def _on_terms_declined(session: Session, ctx: Context) -> Outcome:
 def _stale(session: Session, ctx: Context) -> bool:
     assert session.pending_since is not None
     return ctx.now - session.pending_since >= PENDING_TIMEOUT_SECONDS
+
+
+# Charging (PAYMENT_MODE=charge) ---------------------------------------------
+
+
+def _charge_with(charge: Charge, **changes: object) -> Charge:
+    return Charge.model_validate({**dict(charge), **changes})
+
+
+def _charge_in_flight(session: Session, ctx: Context) -> bool:
+    """Whether a charge is with the provider or the cardholder's bank: its answer is due."""
+    charge = session.charge
+    if charge is None:
+        return False
+    if charge.status == "requires_action":
+        return True
+    return charge.status == "charging" and not _charge_stale(charge, ctx)
+
+
+def _charge_stale(charge: Charge, ctx: Context) -> bool:
+    """A charge claim whose worker is gone: pressing Pay again resends its idempotency key."""
+    return charge.since is None or ctx.now - charge.since >= PENDING_TIMEOUT_SECONDS
+
+
+def _may_propose(session: Session, ctx: Context) -> bool:
+    """Whether to ask the person to pay now: charging, a card saved, the payment known."""
+    slots = session.slots
+    known = None not in (slots.amount, slots.currency, slots.reference)
+    return ctx.charging is not None and session.payment is not None and known
+
+
+def _propose(session: Session, ctx: Context, *, before: tuple[Effect, ...] = ()) -> Outcome:
+    """Show the payment's summary with Pay and Cancel; nothing is charged until Pay."""
+    assert ctx.charging is not None
+    assert session.payment is not None
+    slots = session.slots
+    assert slots.amount is not None
+    assert slots.currency is not None
+    assert slots.reference is not None
+    refusal = ctx.charging.refusal(slots.amount, slots.currency)
+    if refusal is not None:
+        text = messages.charge_refused(
+            refusal, slots.amount, slots.currency, ctx.charging.max_amounts.get(slots.currency)
+        )
+        dropped = "amount" if refusal == "amount" else "currency"
+        kept = Slots.model_validate({**slots.model_dump(), dropped: None})
+        refused = _say(session, text, state=State.COLLECTING, slots=kept)
+        return Outcome(refused.session, (*before, *refused.effects))
+    previous = session.charge
+    charge = Charge(
+        key=ctx.new_ref,
+        attempt=previous.attempt + 1 if previous is not None else 1,
+        amount=slots.amount,
+        currency=slots.currency,
+        reference=slots.reference,
+        card=session.payment,
+        email=slots.email,
+    )
+    asked = session.evolve(
+        state=State.CONFIRMING,
+        charge=charge,
+        card_form_offered=False,
+        form_ref=None,
+        pending_since=None,
+    ).with_turn("bot", messages.pay_question(charge))
+    return Outcome(asked, (*before, AskToPay(charge)))
+
+
+def _offered(session: Session, key: str) -> Charge | None:
+    """The session's charge if `key` names it, else None (an older offer's button)."""
+    charge = session.charge
+    return charge if charge is not None and charge.key == key else None
+
+
+def _on_pay(session: Session, event: PayPressed, ctx: Context) -> Outcome:
+    charge = _offered(session, event.key)
+    if charge is None:
+        return Outcome(session, (Reply(messages.PAY_STALE),))
+    if charge.status == "succeeded":
+        return Outcome(session, (Reply(messages.ALREADY_PAID),))
+    if charge.status == "requires_action":
+        return Outcome(session, (Reply(messages.CHARGE_AWAITS_BANK),))
+    if charge.status == "charging" and not _charge_stale(charge, ctx):
+        return Outcome(session, (Reply(messages.CHARGE_IN_PROGRESS),))
+    if session.state is not State.CONFIRMING or charge.status not in ("proposed", "charging"):
+        return Outcome(session, (Reply(messages.PAY_STALE),))
+    # The claim: from here a second press, a redelivery or a retried invocation finds the
+    # charge in progress; one whose worker died resends the same idempotency key.
+    claimed = _charge_with(charge, status="charging", since=ctx.now)
+    paying = session.evolve(charge=claimed, card_form_offered=False)
+    return Outcome(paying, (ChargeCard(claimed, idempotency_key(session.user, claimed)),))
+
+
+def _on_charge_succeeded(session: Session, event: ChargeSucceeded) -> Outcome:
+    charge = _offered(session, event.key)
+    if charge is None:
+        # Paid on an offer this session no longer tracks (replaced, forgotten): money moved,
+        # so the receipt is sent all the same; once, by the payment's id in the history.
+        said = f"`{event.receipt.intent_id}`"
+        if any(turn.role == "bot" and said in turn.text for turn in session.history):
+            return Outcome(session, ())
+        told = session.with_turn("bot", messages.paid_turn(event.receipt))
+        return Outcome(told, (SendReceipt(event.receipt),))
+    if charge.status == "succeeded":
+        return Outcome(session, ())  # the webhook and the answer both report it: once
+    paid = _charge_with(charge, status="succeeded", since=None, intent_id=event.receipt.intent_id)
+    changes: dict[str, object] = {"charge": paid}
+    if session.state is State.CONFIRMING:
+        changes.update(state=State.COMPLETED, card_form_offered=False)
+    done = session.evolve(**changes).with_turn("bot", messages.paid_turn(event.receipt))
+    return Outcome(done, (SendReceipt(event.receipt),))
+
+
+def _on_charge_needs_authentication(session: Session, event: ChargeNeedsAuthentication) -> Outcome:
+    charge = _offered(session, event.key)
+    if charge is None or charge.status != "charging":
+        return Outcome(session, ())
+    waiting = _charge_with(charge, status="requires_action", since=None, intent_id=event.intent_id)
+    asked = session.evolve(charge=waiting).with_turn("bot", messages.AUTHENTICATE_PAYMENT)
+    return Outcome(asked, (OfferAuthentication(event.url, for_payment=True),))
+
+
+def _on_charge_declined(session: Session, event: ChargeDeclined, ctx: Context) -> Outcome:
+    charge = _offered(session, event.key)
+    if charge is None or charge.status not in ("charging", "requires_action"):
+        return Outcome(session, ())
+    failed = _charge_with(charge, status="failed", since=None, intent_id=event.intent_id)
+    text = messages.charge_declined(charge, event.message)
+    if session.state is not State.CONFIRMING:
+        return _say(session, text, charge=failed)
+    return _say(
+        session,
+        text,
+        offer=True,
+        state=State.FAILED,
+        charge=failed,
+        form_ref=session.form_ref or ctx.new_ref,
+    )
+
+
+def _on_charge_not_made(session: Session, event: ChargeNotMade) -> Outcome:
+    charge = _offered(session, event.key)
+    if charge is None or charge.status != "charging":
+        return Outcome(session, ())
+    # Same offer, same attempt: pressing Pay again sends the same idempotency key.
+    offered = _charge_with(charge, status="proposed", since=None)
+    said = session.evolve(charge=offered).with_turn("bot", event.message)
+    return Outcome(said, (Reply(event.message), AskToPay(offered)))

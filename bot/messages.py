@@ -12,10 +12,12 @@ renders, so none can become a mention or a link. Help is not text here but the
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from bot.cards import mask
 from bot.limits import Budget
-from bot.models import PaymentRecord, Session, Slots, State
+from bot.models import Charge, PaymentRecord, Receipt, Session, Slots, State
 from bot.money import format_amount
 
 HELP_TURN = "I explained how paying with me works."
@@ -174,6 +176,86 @@ def confirmation_turn(payment: PaymentRecord) -> str:
     )
 
 
+CHARGE_IN_PROGRESS = (
+    "Your payment is being processed. I'll send your receipt here as soon as the payment "
+    "service confirms it."
+)
+CHARGE_TOO_LATE = "Your payment is being processed right now, so it can't be cancelled."
+CHARGE_AWAITS_BANK = (
+    "This payment is waiting for you to confirm it with your bank (use the link I sent). "
+    "If you don't, nothing is charged."
+)
+FORGET_WAIT_CHARGE = (
+    "A payment of yours is still being processed. Once it's settled, type `pay forget` again "
+    "and I'll delete everything I kept about you."
+)
+SAVED_WHAT_TO_PAY = (
+    "What would you like to pay? Tell me the amount and the invoice, "
+    "for example `45.00 USD for INV-1001`."
+)
+PAY_STALE = "This payment offer is closed. Tell me what you'd like to pay to start a new one."
+ALREADY_PAID = "This payment is already paid: your receipt is in our direct messages."
+AUTHENTICATE_PAYMENT = (
+    "Your bank wants you to confirm this payment. Use the button below: it opens your "
+    "bank's check on Stripe's page. Nothing is charged until you do. "
+    "The link is just for you: please don't share it."
+)
+AUTHENTICATE_PAYMENT_FAILED = "Your bank didn't confirm the payment."
+CHARGE_NOT_MADE = (
+    "The payment service couldn't take this payment just now, and nothing was charged. "
+    "Press **Pay** to try again: you can't be charged twice."
+)
+CHARGE_UNANSWERED = (
+    "I couldn't get an answer from the payment service. If the payment went through, "
+    "I'll send your receipt here. Pressing **Pay** again is safe: you can't be charged twice."
+)
+CHARGE_DECLINED = "The card was declined."
+
+
+def pay_question(charge: Charge) -> str:
+    """The question Pay answers: the amount, the invoice and the card (brand, last four)."""
+    amount = format_amount(charge.amount, charge.currency)
+    card = mask(charge.card.brand, charge.card.last4)
+    return f"Pay **{amount}** for invoice **{charge.reference}** with {card}?"
+
+
+def charge_declined(charge: Charge, reason: str) -> str:
+    """A charge the card's bank refused: the card named by brand and last four only."""
+    card = mask(charge.card.brand, charge.card.last4)
+    return (
+        f"❌ The payment with {card} didn't go through. {reason} Nothing was charged. "
+        "You can try another card with the secure button."
+    )
+
+
+def charge_refused(refusal: str, amount: Decimal, currency: str, ceiling: Decimal | None) -> str:
+    """Why a payment can't be taken here (`ChargePolicy.refusal`), and what to say next."""
+    if refusal == "amount" and ceiling is not None:
+        return (
+            f"I can't take a payment of {format_amount(amount, currency)} here: one payment "
+            f"can be at most {format_amount(ceiling, currency)}. What amount would you like to pay?"
+        )
+    return f"I can't take payments in {currency} here. Which currency would you like to pay in?"
+
+
+def paid(receipt: Receipt) -> str:
+    """The receipt's headline: what was paid, for what, with which card."""
+    amount = format_amount(receipt.amount, receipt.currency)
+    card = mask(receipt.brand, receipt.last4)
+    return f"✅ Paid **{amount}** for invoice **{receipt.reference}** with {card}."
+
+
+def paid_turn(receipt: Receipt) -> str:
+    """The receipt as the bot's turn in the history: the headline and Stripe's payment id."""
+    return f"{paid(receipt)} Payment `{receipt.intent_id}`."
+
+
+def paid_on(receipt: Receipt) -> str:
+    """The receipt's date, `4 Dec 2026, 14:05 UTC`."""
+    when = datetime.fromtimestamp(receipt.paid_at, tz=UTC)
+    return f"{when.day} {when:%b %Y, %H:%M} UTC"
+
+
 def status(session: Session | None) -> str:
     """Where the user's payment stands, without any card data beyond the last four."""
     if session is None or session.state is State.IDLE:
@@ -182,6 +264,7 @@ def status(session: Session | None) -> str:
     text = {
         State.COLLECTING: "We're talking about a payment; no card yet.",
         State.AWAITING_CARD: "Waiting for you to enter your card in the secure form.",
+        State.CONFIRMING: "Waiting for you to confirm the payment.",
         State.COMPLETED: "Your card is saved.",
         State.CANCELLED: "The last payment was cancelled.",
         State.FAILED: "The last attempt failed; nothing was saved.",
@@ -192,4 +275,21 @@ def status(session: Session | None) -> str:
         text = "Waiting for you to confirm the card with your bank (see the link I sent)."
     if session.state is State.COMPLETED and session.payment is not None:
         text = f"{mask(session.payment.brand, session.payment.last4)} is saved."
+    charge = session.charge
+    if charge is not None and session.state in (State.CONFIRMING, State.COMPLETED):
+        return _charge_status(charge) or f"{text} {line}".strip()
     return f"{text} {line}".strip()
+
+
+def _charge_status(charge: Charge) -> str:
+    amount = format_amount(charge.amount, charge.currency)
+    what = f"**{amount}** for invoice **{charge.reference}**"
+    return {
+        "proposed": f"Waiting for you to confirm the payment of {what} (press **Pay**).",
+        "charging": f"Your payment of {what} is being processed.",
+        "requires_action": (
+            f"Your payment of {what} is waiting for you to confirm it with your bank "
+            "(see the link I sent)."
+        ),
+        "succeeded": f"Paid {what} with {mask(charge.card.brand, charge.card.last4)}.",
+    }.get(charge.status, "")

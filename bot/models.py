@@ -71,6 +71,9 @@ class State(StrEnum):
     IDLE = "idle"
     COLLECTING = "collecting"
     AWAITING_CARD = "awaiting_card"
+    CONFIRMING = "confirming"
+    """PAYMENT_MODE=charge: a saved card and a payment's summary wait for the Pay press,
+    and then for the provider's answer."""
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
@@ -155,6 +158,103 @@ class PaymentRecord(BaseModel):
     exp_year: int = Field(ge=2000, le=2100)
 
 
+ChargeStatus = Literal[
+    "proposed", "charging", "requires_action", "succeeded", "failed", "cancelled"
+]
+"""Where a charge is: shown for confirmation; sent to the provider (the claim); waiting on
+the cardholder's bank; paid (only ever on the provider's word); declined; never pressed."""
+
+
+class Charge(BaseModel):
+    """A payment the person is asked to confirm (PAYMENT_MODE=charge), and what became of it.
+
+    `key` names the offer: the Pay button carries it, so a press on an older offer's button
+    never pays this one. `attempt` counts offers for one reference: the provider's
+    idempotency key is derived from the person, the reference and the attempt, so a
+    redelivered or double press (same attempt) can never charge twice.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    attempt: int = Field(ge=1)
+    amount: Decimal = Field(gt=0, lt=MAX_AMOUNT, allow_inf_nan=False)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: str = Field(max_length=64, pattern=REFERENCE_PATTERN)
+    card: PaymentRecord
+    email: str | None = Field(default=None, max_length=254)
+    status: ChargeStatus = "proposed"
+    since: int | None = None
+    """When the charge was sent to the provider (status `charging`): the in-progress claim."""
+    intent_id: str | None = Field(default=None, pattern=r"^pi_[A-Za-z0-9_]+$", max_length=255)
+    """The provider's PaymentIntent, once it answered."""
+
+
+class Receipt(BaseModel):
+    """A paid charge, as the person is shown it and as `/pay payments` lists it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    intent_id: str = Field(pattern=r"^pi_[A-Za-z0-9_]+$", max_length=255)
+    amount: Decimal = Field(gt=0, lt=MAX_AMOUNT, allow_inf_nan=False)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    reference: str = Field(max_length=64, pattern=REFERENCE_PATTERN)
+    brand: str = Field(max_length=32)
+    last4: str = Field(pattern=r"^[0-9]{4}$")
+    paid_at: int = Field(ge=0)
+    receipt_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=2048)
+
+
+AuditAction = Literal[
+    "charge_attempted",
+    "charge_succeeded",
+    "charge_requires_action",
+    "charge_failed",
+    "refund_created",
+    "refund_succeeded",
+    "refund_failed",
+    "refund_refused",
+]
+
+
+class AuditRecord(BaseModel):
+    """One fact of the payment audit trail: appended once, never changed.
+
+    `id` is derived from the fact itself (the action and the provider's object, or our
+    idempotency key), so the same fact reported twice (a webhook and a re-read, a
+    redelivery) is one record. Card data is never here: brand and last four at most.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9:_#.-]{1,200}$")
+    at: int = Field(ge=0)
+    """Seconds since the epoch, when the fact was recorded."""
+    action: AuditAction
+    actor: str = Field(max_length=200)
+    """Who did it: `slack:T…:U…` for a person, `stripe` for what the provider reported."""
+    payer: str = Field(max_length=200)
+    """Whose payment it is (`slack:T…:U…`)."""
+    amount: Decimal | None = Field(default=None, ge=0, lt=MAX_AMOUNT, allow_inf_nan=False)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    reference: str | None = Field(default=None, max_length=64, pattern=REFERENCE_PATTERN)
+    intent_id: str | None = Field(default=None, max_length=255)
+    refund_id: str | None = Field(default=None, max_length=255)
+    brand: str | None = Field(default=None, max_length=32)
+    last4: str | None = Field(default=None, pattern=r"^[0-9]{4}$")
+    detail: str | None = Field(default=None, max_length=200)
+    """A decline code, a refusal's reason: never free text a person typed."""
+
+    @model_validator(mode="after")
+    def _no_card_numbers(self) -> AuditRecord:
+        # `actor` and `payer` are platform ids (`teams:<tenant GUID>:<user GUID>`), whose
+        # digit groups can read as a card number: as in `Session`, they are not searched.
+        for value in _strings(self.model_dump(mode="json", exclude={"actor", "payer"})):
+            if contains_pan(value):
+                raise ValueError("an audit record must never hold a card number")
+        return self
+
+
 class ReplyAddress(BaseModel):
     """Where a surface that cannot message a person by id alone reaches their chat.
 
@@ -221,6 +321,9 @@ class Session(BaseModel):
     setup_id: str | None = Field(default=None, max_length=255)
     """A card setup waiting on the cardholder's bank (3-D Secure), if any."""
     payment: PaymentRecord | None = None
+    charge: Charge | None = Field(default=None, exclude_if=lambda charge: charge is None)
+    """The payment offered for confirmation (PAYMENT_MODE=charge), and what became of it;
+    kept after the conversation ends, so a late answer from the provider still finds it."""
     reply_to: ReplyAddress | None = Field(default=None, exclude_if=lambda address: address is None)
     """Where to reach the person's chat, on surfaces that need one (see `ReplyAddress`)."""
     terms: TermsAcceptance | None = Field(default=None, exclude_if=lambda terms: terms is None)
@@ -349,6 +452,48 @@ class SetupOutcome:
     payment: PaymentRecord | None = None
     message: str = ""
     """For a failure: what the user may be told (the provider's safe wording)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChargeResult:
+    """What the provider says about a charge (a PaymentIntent), now.
+
+    `user` and `key` come from the intent's own metadata as the provider returns it:
+    whose payment it is and which offer it answers; None when it is not one of paybot's.
+    `status`: `succeeded` (paid), `requires_action` (the bank's check on
+    `authenticate_url`), `declined` (`message` is safe to show, `code` is the decline
+    code), or `pending` (still with the provider: its webhook settles it).
+    """
+
+    intent_id: str
+    user: ChatUser | None
+    key: str | None
+    status: Literal["succeeded", "requires_action", "declined", "pending"]
+    amount: Decimal
+    currency: str
+    reference: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+    paid_at: int | None = None
+    receipt_url: str | None = None
+    authenticate_url: str | None = None
+    message: str = ""
+    code: str | None = None
+
+    def receipt(self) -> Receipt | None:
+        """The receipt of a succeeded charge; None when it is not one, or lacks a detail."""
+        if self.status != "succeeded" or self.reference is None or self.paid_at is None:
+            return None
+        return Receipt(
+            intent_id=self.intent_id,
+            amount=self.amount,
+            currency=self.currency,
+            reference=self.reference,
+            brand=self.brand or "card",
+            last4=self.last4 or "0000",
+            paid_at=self.paid_at,
+            receipt_url=self.receipt_url,
+        )
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

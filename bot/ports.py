@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 from bot.limits import Rate, Take
 from bot.models import (
+    AuditRecord,
     CardDetails,
     CardSetup,
+    Charge,
+    ChargeResult,
     ChatUser,
     CheckoutLink,
     CheckoutOutcome,
@@ -114,6 +118,33 @@ class PaymentGateway(Protocol):
         ...
 
 
+class PaymentCharger(Protocol):
+    """Charges a card saved on the person's customer at the payment provider."""
+
+    def charge(
+        self,
+        charge: Charge,
+        *,
+        user: ChatUser,
+        customer_id: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> ChargeResult:
+        """Charge `charge.card` for `charge.amount`, confirmed at once, under
+        `idempotency_key` (the same key always answers the same one charge).
+
+        A decline is an answer (`status="declined"`), not an error. Raises
+        `ChargeUnanswered` when the provider's answer is unknown (the network, a 5xx: the
+        charge may have been made) and `PaymentUnavailable` when the provider refused
+        the request (nothing was charged).
+        """
+        ...
+
+    def charge_outcome(self, intent_id: str) -> ChargeResult:
+        """Re-read a charge from the provider. Raises `PaymentUnavailable`."""
+        ...
+
+
 class HostedCheckout(Protocol):
     """A card page hosted by the payment provider: the card never reaches us."""
 
@@ -149,5 +180,24 @@ class RateLimiter(Protocol):
         """Take `cost` tokens from bucket `key` if it holds them, atomically.
 
         Raises `StoreUnavailable` when the buckets cannot be read or written.
+        """
+        ...
+
+
+class AuditLog(Protocol):
+    """The payment audit trail: append-only, one record per fact (`AuditRecord.id`)."""
+
+    def append(self, record: AuditRecord) -> bool:
+        """Add `record` unless one with its `id` exists; never overwrite.
+
+        Returns False when the fact was already recorded (the caller's duplicate).
+        Raises `StoreUnavailable` when the trail cannot be written.
+        """
+        ...
+
+    def export(self, *, since: int) -> Iterator[AuditRecord]:
+        """Every record with `at >= since`, oldest first (ties by `id`).
+
+        Raises `StoreUnavailable` when the trail cannot be read.
         """
         ...

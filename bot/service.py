@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
 from bot.cards import ScreenedTurn, contains_pan, may_continue_card_data, screen_turn
+from bot.charging import ChargePolicy
 from bot.errors import (
     CardEntryUnavailable,
     CardRejected,
+    ChargeUnanswered,
     PaybotError,
     PaymentUnavailable,
     SessionConflict,
@@ -30,6 +32,11 @@ from bot.machine import (
     CardNeedsAuthentication,
     CardSaved,
     CardSubmitted,
+    ChargeCard,
+    ChargeDeclined,
+    ChargeNeedsAuthentication,
+    ChargeNotMade,
+    ChargeSucceeded,
     CheckoutCompleted,
     CheckoutExpired,
     CheckoutOpened,
@@ -49,6 +56,7 @@ from bot.machine import (
     OpenCheckout,
     Outcome,
     PaymentFailed,
+    PayPressed,
     RecordTerms,
     Reply,
     SaveCard,
@@ -63,7 +71,11 @@ from bot.machine import (
 from bot.metrics import NO_METRICS, Metrics, decline_code
 from bot.models import (
     MAX_TURN_CHARS,
+    AuditAction,
+    AuditRecord,
     CardSetup,
+    Charge,
+    ChargeResult,
     ChatUser,
     ReplyAddress,
     Session,
@@ -71,7 +83,15 @@ from bot.models import (
     Terms,
     Turn,
 )
-from bot.ports import DialogueEngine, HostedCheckout, PaymentGateway, RateLimiter, SessionStore
+from bot.ports import (
+    AuditLog,
+    DialogueEngine,
+    HostedCheckout,
+    PaymentCharger,
+    PaymentGateway,
+    RateLimiter,
+    SessionStore,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +116,9 @@ class ConversationService:
         limiter: RateLimiter | None = None,
         limits: Limits = DEFAULT_LIMITS,
         terms: Terms | None = None,
+        charger: PaymentCharger | None = None,
+        charging: ChargePolicy | None = None,
+        audit: AuditLog | None = None,
         metrics: Metrics = NO_METRICS,
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
@@ -113,6 +136,9 @@ class ConversationService:
         self._limiter = limiter
         self._limits = limits
         self._terms = terms
+        self._charger = charger
+        self._charging = charging
+        self._audit = audit
         self._metrics = metrics
         self._ttl = ttl_seconds
         self._clock = clock
@@ -245,7 +271,132 @@ class ConversationService:
         return self._run(user, CancelRequested()).effects
 
     def status(self, user: ChatUser) -> tuple[Effect, ...]:
-        return self._peek(user, StatusRequested())
+        """Where the person's payment stands; a charge still awaiting an answer is re-read
+        from the provider first (the webhook may have been missed), and its outcome said."""
+        found = self._store.get(user)
+        charge = found.charge if found is not None else None
+        settled: tuple[Effect, ...] = ()
+        if charge is not None and charge.intent_id and charge.status in _AWAITED:
+            try:
+                _, settled = self.charge_event(charge.intent_id)
+            except PaybotError as exc:
+                log.warning("could not re-read a charge: %s", type(exc).__name__)
+        return (*settled, *self._peek(user, StatusRequested()))
+
+    def pay(self, user: ChatUser, key: str, *, return_url: str = "") -> tuple[Effect, ...]:
+        """The person pressed Pay on offer `key`: claim it, then charge it once."""
+        claimed = self._run(user, PayPressed(key))
+        request = next((e for e in claimed.effects if isinstance(e, ChargeCard)), None)
+        if request is None:  # an old offer, a second press, a charge in progress
+            return claimed.effects
+        charge, session = request.charge, claimed.session
+        refused = self._over_budget(user, "charges", self._limits.charges, fail_closed=True)
+        if refused is None and (self._charger is None or session.customer_id is None):
+            log.error("PAYMENT_MODE=charge without a payment provider or a customer")
+            refused = messages.CHARGE_NOT_MADE
+        if refused is None and not self._audited(
+            _audit_record("charge_attempted", _offer_fact(charge), charge, actor=str(user))
+        ):
+            refused = messages.LIMITS_UNAVAILABLE["charges"]  # no charge without its record
+        if refused is not None:
+            return self._run(user, ChargeNotMade(charge.key, refused)).effects
+        assert self._charger is not None
+        assert session.customer_id is not None
+        event: Event
+        try:
+            result = self._charger.charge(
+                charge,
+                user=user,
+                customer_id=session.customer_id,
+                return_url=return_url,
+                idempotency_key=request.idempotency_key,
+            )
+        except PaymentUnavailable as exc:
+            self._metrics.count("ProviderErrors", dimension="stripe")
+            unanswered = isinstance(exc, ChargeUnanswered)
+            detail = "unanswered" if unanswered else "refused"
+            self._audited(
+                _audit_record(
+                    "charge_failed", f"{_offer_fact(charge)}:{detail}", charge, detail=detail
+                )
+            )
+            text = messages.CHARGE_UNANSWERED if unanswered else messages.CHARGE_NOT_MADE
+            event = ChargeNotMade(charge.key, text)
+        else:
+            answer = self._charge_answer(result, charge.key)
+            if answer is None:  # with the provider still: its webhook settles it
+                return (Reply(messages.CHARGE_IN_PROGRESS),)
+            event = answer
+        return self._run(user, event).effects
+
+    def charge_event(self, intent_id: str) -> tuple[ChatUser | None, tuple[Effect, ...]]:
+        """A charge changed (a webhook, the return from the bank's page, a re-read): read
+        it from the provider, the only truth, and act. Returns (user, effects)."""
+        if self._charger is None:
+            log.warning("a charge event arrived while PAYMENT_MODE=save; ignored")
+            return None, ()
+        result = self._charger.charge_outcome(intent_id)
+        if result.user is None or result.key is None:
+            log.warning("payment without paybot's ids in its metadata; ignored")
+            return None, ()
+        event = self._charge_answer(result, result.key)
+        if event is None:
+            return result.user, ()
+        return result.user, self._run(result.user, event).effects
+
+    def _charge_answer(self, result: ChargeResult, key: str) -> Event | None:
+        """The provider's answer to a charge as the machine's event; recorded in the audit
+        trail (once per fact). None while the provider has no final word."""
+        action: AuditAction
+        event: Event
+        if result.status == "succeeded":
+            receipt = result.receipt()
+            if receipt is None:
+                raise PaymentUnavailable("stripe: a succeeded payment without its details")
+            action, event = "charge_succeeded", ChargeSucceeded(key, receipt)
+        elif result.status == "requires_action" and result.authenticate_url:
+            action = "charge_requires_action"
+            event = ChargeNeedsAuthentication(key, result.intent_id, result.authenticate_url)
+        elif result.status == "declined":
+            self._metrics.count("CardDeclines", dimension=decline_code(result.code))
+            message = _decline_message(result)
+            action, event = "charge_failed", ChargeDeclined(key, message, result.intent_id or None)
+        else:
+            return None
+        fact = result.intent_id or key
+        self._audited(
+            AuditRecord(
+                id=f"{action}:{fact}" + (f":{result.code}" if action == "charge_failed" else ""),
+                at=int(self._clock()),
+                action=action,
+                actor="stripe",
+                payer=str(result.user) if result.user else "",
+                amount=result.amount,
+                currency=result.currency,
+                reference=result.reference,
+                intent_id=result.intent_id or None,
+                brand=result.brand,
+                last4=result.last4,
+                detail=result.code if action == "charge_failed" else None,
+            )
+        )
+        return event
+
+    def _audited(self, record: AuditRecord) -> bool:
+        """Append `record` to the audit trail; False only when the trail cannot be written
+        (a record already there is the same fact: True)."""
+        if self._audit is None:
+            return True
+        if record.actor != "stripe" and not record.payer:
+            record = record.model_copy(update={"payer": record.actor})
+        try:
+            self._audit.append(record.model_copy(update={"at": int(self._clock())}))
+        except PaybotError as exc:
+            log.error(
+                "audit trail unavailable (%s); %s not recorded", type(exc).__name__, record.action
+            )
+            return False
+        return True
 
     def help(self, user: ChatUser) -> tuple[Effect, ...]:
         return self._peek(user, HelpRequested())
@@ -447,6 +598,7 @@ class ConversationService:
             ttl_seconds=self._ttl,
             new_ref=self._new_ref(),
             terms=self._terms,
+            charging=self._charging,
         )
 
     def _now_utc(self) -> datetime:
@@ -488,6 +640,41 @@ class ConversationService:
                 continue
             return self._carry_out(outcome, saved)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
+
+
+_AWAITED = frozenset({"charging", "requires_action"})
+"""Charge statuses whose outcome the provider has yet to tell us."""
+
+
+def _audit_record(
+    action: AuditAction, fact: str, charge: Charge, *, actor: str = "", detail: str | None = None
+) -> AuditRecord:
+    """A record of what paybot did with `charge` (its attempt, a request that failed)."""
+    return AuditRecord(
+        id=f"{action}:{fact}",
+        at=0,  # stamped when appended
+        action=action,
+        actor=actor or "paybot",
+        payer=actor,
+        amount=charge.amount,
+        currency=charge.currency,
+        reference=charge.reference,
+        brand=charge.card.brand,
+        last4=charge.card.last4,
+        detail=detail,
+    )
+
+
+def _offer_fact(charge: Charge) -> str:
+    """An offer's attempt as an audit record's id names it: no platform id (a Teams GUID's
+    digits can read as a card number), nothing a person typed but the reference."""
+    return f"{charge.reference}:{charge.attempt}:{charge.key}"
+
+
+def _decline_message(result: ChargeResult) -> str:
+    if result.code == "payment_intent_authentication_failure":
+        return messages.AUTHENTICATE_PAYMENT_FAILED
+    return result.message or messages.CHARGE_DECLINED
 
 
 class _SessionGone(Exception):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +16,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -90,6 +93,18 @@ class Settings(BaseModel):
     LIMIT_WORKSPACE_TURNS_PER_HOUR: int = Field(default=1000, ge=1, le=1_000_000)
     """Messages a whole workspace may have the model answer in an hour."""
 
+    PAYMENT_MODE: Literal["save", "charge"] = "save"
+    """`save`: save the card. `charge`: then charge it, on the person's press of Pay."""
+    PAYMENT_MAX_AMOUNT: str = Field(default="", max_length=2000)
+    """One charge's ceiling per currency, `USD:5000,EUR:4500`; others keep their default
+    (about 10,000 US dollars each, `charging.DEFAULT_MAX_AMOUNTS`)."""
+    PAYBOT_ADMINS: str = Field(default="", pattern=r"^[A-Za-z0-9,\s]*$", max_length=4000)
+    """Slack user ids (comma-separated) allowed to refund payments."""
+    LIMIT_CHARGES_PER_HOUR: int = Field(default=10, ge=1, le=1000)
+    """Charges one person may attempt in an hour."""
+    LIMIT_WORKSPACE_CHARGES_PER_HOUR: int = Field(default=200, ge=1, le=100_000)
+    """Charges a whole workspace may attempt in an hour."""
+
     TERMS_URL: str | None = Field(default=None, pattern=r"^https://[^\s]+$", max_length=2048)
     """The terms people accept before their first card entry; unset: no terms step."""
     TERMS_VERSION: str = Field(default="1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
@@ -117,6 +132,9 @@ class Settings(BaseModel):
         pending = bool(self.SECRETS_ARN) and not (info.context or {}).get("secret_merged")
         if self.CARD_ENTRY == "hosted" and not (self.STRIPE_WEBHOOK_SECRET or pending):
             raise ValueError("STRIPE_WEBHOOK_SECRET is required when CARD_ENTRY=hosted")
+        if self.PAYMENT_MODE == "charge" and not (self.STRIPE_WEBHOOK_SECRET or pending):
+            # Stripe's webhook is the truth of a charge (a bank's check ends only there).
+            raise ValueError("STRIPE_WEBHOOK_SECRET is required when PAYMENT_MODE=charge")
         if self.TEAMS_APP_ID and not (self.TEAMS_APP_PASSWORD or pending):
             raise ValueError("TEAMS_APP_PASSWORD is required with TEAMS_APP_ID")
         if self.TEAMS_APP_ID and not (self.STRIPE_WEBHOOK_SECRET or pending):
@@ -130,6 +148,26 @@ class Settings(BaseModel):
                 "Stripe's hosted card page) when CARD_ENTRY=hosted or STRIPE_WEBHOOK_SECRET is set"
             )
         return self
+
+    @field_validator("PAYMENT_MAX_AMOUNT")
+    @classmethod
+    def _ceilings(cls, text: str) -> str:
+        from bot.charging import parse_max_amounts
+
+        parse_max_amounts(text)  # raises ValueError naming the bad part
+        return text
+
+    @property
+    def max_amounts(self) -> dict[str, Decimal]:
+        """PAYMENT_MAX_AMOUNT as ceilings per currency, defaults included."""
+        from bot.charging import parse_max_amounts
+
+        return parse_max_amounts(self.PAYMENT_MAX_AMOUNT)
+
+    @property
+    def admins(self) -> frozenset[str]:
+        """PAYBOT_ADMINS as a set of user ids."""
+        return frozenset(part for part in re.split(r"[,\s]+", self.PAYBOT_ADMINS) if part)
 
     def require(self, *names: str) -> None:
         """Fail naming the first of `names` that is unset (used by commands that need them)."""

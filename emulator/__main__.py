@@ -54,6 +54,12 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="cards typed in the Slack modal, or on Stripe's own page (default: CARD_ENTRY)",
     )
     parser.add_argument(
+        "--payment-mode",
+        choices=("save", "charge"),
+        default=os.environ.get("PAYMENT_MODE") or "save",
+        help="save the card, or then charge it on the Pay button (default: PAYMENT_MODE)",
+    )
+    parser.add_argument(
         "--raw-card-data-disabled",
         action="store_true",
         help="emulate a Stripe account without raw card data APIs",
@@ -80,6 +86,7 @@ def bot_environment(
     stripe_url: str | None,
     card_entry: str,
     teams: Mapping[str, str] | None,
+    payment_mode: str = "save",
 ) -> dict[str, str]:
     """The bot's settings: this workspace's credentials, SQLite, the emulated Stripe, and
     `teams` (the Teams app's settings; None: Teams off, whatever the environment says)."""
@@ -96,6 +103,7 @@ def bot_environment(
             log_level=None,  # the one the bot is run with
             DIALOGUE_ENGINE=engine,
             CARD_ENTRY=card_entry,
+            PAYMENT_MODE=payment_mode,
         ),
     }
     if stripe is not None and stripe_url is not None:
@@ -175,6 +183,7 @@ def run(options: argparse.Namespace) -> int:
                 stripe.url if stripe else None,
                 options.card_entry,
                 teams.environment() if teams else None,
+                options.payment_mode,
             ),
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -210,6 +219,8 @@ def banner(
             f"Stripe: test API emulator on {stripe.url} (raw card data APIs {raw}); "
             f"cards are entered in {where}"
         )
+    if options.payment_mode == "charge":
+        payments += "; cards are charged when Pay is pressed"
     chat = teams
     if isinstance(teams, TeamsStandIns):
         chat = (

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 
-from bot.adapters.lazy import LazyGateway, LazyHostedCheckout
+from bot.adapters.lazy import LazyCharger, LazyGateway, LazyHostedCheckout
+from bot.charging import ChargePolicy
 from bot.limits import Allowance, Limits, Rate
 from bot.metrics import NO_METRICS, EmfMetrics, Metrics
 from bot.models import Terms
@@ -21,6 +22,7 @@ from bot.ports import (
     DialogueEngine,
     EventLedger,
     HostedCheckout,
+    PaymentCharger,
     PaymentGateway,
     RateLimiter,
     SessionStore,
@@ -28,6 +30,7 @@ from bot.ports import (
 from bot.rules import RuleEngine
 from bot.service import ConversationService
 from bot.settings import Settings, SettingsError
+from handlers.audit import build_audit_log
 from handlers.services import Services
 from handlers.slack.app import build_slack_app
 
@@ -59,30 +62,37 @@ def count_dynamodb_failures(client: DynamoDBClient, metrics: Metrics) -> None:
     client.meta.events.register("after-call-error.dynamodb", unreachable)
 
 
-def build_stores(
-    settings: Settings, metrics: Metrics = NO_METRICS
-) -> tuple[SessionStore, EventLedger, RateLimiter]:
-    if settings.SESSION_STORE == "dynamodb":
-        import boto3
-        from botocore.config import Config
+def dynamodb_client(metrics: Metrics = NO_METRICS) -> DynamoDBClient:
+    """The one DynamoDB client a process shares (botocore loads its model once), sized for a
+    threaded server, retrying once, quickly: botocore's default backoff alone can outlast
+    Slack's 3 s. Its failures count as `ProviderErrors`."""
+    import boto3
+    from botocore.config import Config
 
+    client = boto3.client(
+        "dynamodb",
+        config=Config(
+            connect_timeout=1,
+            read_timeout=2,
+            retries={"mode": "standard", "total_max_attempts": 2},
+            max_pool_connections=50,
+        ),
+    )
+    count_dynamodb_failures(client, metrics)
+    return client
+
+
+def build_stores(
+    settings: Settings, metrics: Metrics = NO_METRICS, *, client: DynamoDBClient | None = None
+) -> tuple[SessionStore, EventLedger, RateLimiter]:
+    """The session store, event ledger and limiter `SESSION_STORE` names (on DynamoDB,
+    through `client`, or a client of their own)."""
+    if settings.SESSION_STORE == "dynamodb":
+        from bot.adapters.dynamodb_limits import DynamoRateLimiter
         from bot.adapters.dynamodb_store import DynamoEventLedger, DynamoSessionStore
 
-        # One client (botocore loads its model once), sized for a threaded server, and
-        # retrying once, quickly: botocore's default backoff alone can outlast Slack's 3 s.
-        client = boto3.client(
-            "dynamodb",
-            config=Config(
-                connect_timeout=1,
-                read_timeout=2,
-                retries={"mode": "standard", "total_max_attempts": 2},
-                max_pool_connections=50,
-            ),
-        )
-        count_dynamodb_failures(client, metrics)
+        client = client or dynamodb_client(metrics)
         table = settings.SESSIONS_TABLE
-        from bot.adapters.dynamodb_limits import DynamoRateLimiter
-
         return (
             DynamoSessionStore(table, client=client),
             DynamoEventLedger(table, client=client),
@@ -145,6 +155,24 @@ def build_hosted(settings: Settings) -> HostedCheckout | None:
     return LazyHostedCheckout(stripe)
 
 
+def build_charger(settings: Settings) -> PaymentCharger | None:
+    """Stripe's PaymentIntents, when the deployment charges (PAYMENT_MODE=charge)."""
+    if settings.PAYMENT_MODE != "charge":
+        return None
+
+    def stripe() -> PaymentCharger:
+        from bot.adapters.stripe_charges import StripeCharges
+
+        settings.require("STRIPE_SECRET_KEY")
+        assert settings.STRIPE_SECRET_KEY is not None
+        return StripeCharges(
+            api_key=settings.STRIPE_SECRET_KEY.get_secret_value(),
+            api_base=settings.STRIPE_API_BASE,
+        )
+
+    return LazyCharger(stripe)
+
+
 def build_limits(settings: Settings) -> Limits:
     """The abuse limits `settings` ask for, each an hourly budget (README, "Operating paybot")."""
 
@@ -163,6 +191,7 @@ def build_limits(settings: Settings) -> Limits:
         turns=hourly(settings.LIMIT_TURNS_PER_HOUR, settings.LIMIT_WORKSPACE_TURNS_PER_HOUR)
         if settings.DIALOGUE_ENGINE == "bedrock"
         else None,
+        charges=hourly(settings.LIMIT_CHARGES_PER_HOUR, settings.LIMIT_WORKSPACE_CHARGES_PER_HOUR),
     )
 
 
@@ -172,7 +201,9 @@ def build_metrics(settings: Settings) -> Metrics:
 
 def build_services(settings: Settings, *, clock: Callable[[], float] = time.time) -> Services:
     metrics = build_metrics(settings)
-    store, ledger, limiter = build_stores(settings, metrics)
+    client = dynamodb_client(metrics) if settings.SESSION_STORE == "dynamodb" else None
+    store, ledger, limiter = build_stores(settings, metrics, client=client)
+    charging = settings.PAYMENT_MODE == "charge"
     rules = RuleEngine()
     conversation = ConversationService(
         store=store,
@@ -184,6 +215,9 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         limiter=limiter,
         limits=build_limits(settings),
         terms=Terms(settings.TERMS_URL, settings.TERMS_VERSION) if settings.TERMS_URL else None,
+        charger=build_charger(settings),
+        charging=ChargePolicy(settings.max_amounts) if charging else None,
+        audit=build_audit_log(settings, client) if charging else None,
         metrics=metrics,
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot serve | doctor | sessions … | teams package`."""
+"""Command line: `python -m bot serve | doctor | sessions … | audit export | teams package`."""
 
 from __future__ import annotations
 
@@ -65,6 +65,13 @@ def purge_expired_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def audit_export_command(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the payment audit trail as JSON lines; see `handlers.audit.export_command`."""
+    from handlers.audit import export_command
+
+    return export_command(args, settings)
+
+
 def doctor_command(args: argparse.Namespace) -> int:
     """Check the deployment's settings against the real providers; 1 if anything would fail."""
     from handlers.doctor import run
@@ -112,6 +119,7 @@ COMMANDS: dict[str, Command] = {
     "serve": serve_command,
     "sessions create-table": create_table_command,
     "sessions purge-expired": purge_expired_command,
+    "audit export": audit_export_command,
 }
 """Handlers by command path: the subcommand names joined by a space."""
 
@@ -132,6 +140,18 @@ def build_parser() -> argparse.ArgumentParser:
     actions = sessions.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("create-table", help="create the DynamoDB sessions table (SESSIONS_TABLE)")
     actions.add_parser("purge-expired", help="delete expired sessions from SESSION_STORE")
+
+    audit = subparsers.add_parser("audit", help="the payment audit trail")
+    audit_actions = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = audit_actions.add_parser(
+        "export", help="print the audit trail as JSON lines, oldest first (to stdout)"
+    )
+    export.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only records from then on: a date or time in ISO 8601 (UTC unless it says, "
+        "e.g. 2026-12-01, 2026-12-01T10:00:00Z) or an age (30m, 24h, 7d); default: all",
+    )
 
     teams = subparsers.add_parser("teams", help="the Microsoft Teams app")
     teams_actions = teams.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -65,5 +65,11 @@ def return_url(
     public_url: str | None,
     query: Mapping[str, str],
 ) -> str:
-    """Our return page, with what it needs to link back to the person's chat (`query`)."""
+    """Our return page, with what it needs to link back to the person's chat (`query`).
+
+    "" when neither `public_url` nor the request names our host: Stripe refuses a URL
+    without one, and a request with no return page still works (3-D Secure then ends
+    by webhook alone)."""
+    if not public_url and not header(headers, "host"):
+        return ""
     return f"{base_url(headers, public_url)}{RETURN_PATH}?{urlencode(query)}"

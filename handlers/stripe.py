@@ -1,8 +1,8 @@
 """Stripe's side: the signed webhook, and the page people return to from Stripe's pages.
 
-Both Stripe's hosted card page (Checkout) and the bank's confirmation of a card
-(3-D Secure on a SetupIntent) end in one of Stripe's events and a redirect back
-here. Either one triggers a re-read of the object from Stripe; the state
+Stripe's hosted card page (Checkout), the bank's confirmation of a card (3-D Secure
+on a SetupIntent) and of a payment (on a PaymentIntent) each end in one of Stripe's
+events and a redirect back here. Either one triggers a re-read of the object from Stripe; the state
 machine acts on the first and ignores the other.
 """
 
@@ -25,9 +25,11 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH = "/stripe/webhook"
 CHECKOUT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.expired"})
 SETUP_EVENTS = frozenset({"setup_intent.succeeded", "setup_intent.setup_failed"})
-HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS
+PAYMENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
+HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS | PAYMENT_EVENTS
 _SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _SETUP_ID = re.compile(r"^seti_[A-Za-z0-9]{1,250}$")
+_INTENT_ID = re.compile(r"^pi_[A-Za-z0-9]{1,250}$")
 
 Deliver = Callable[[ChatUser, Sequence[Effect]], None]
 """Posts a conversation's effects to its person, on the surface they are on."""
@@ -54,7 +56,11 @@ def webhook(
     ):
         return 200, "text/plain", "duplicate"
     conversation = services.conversation
-    act = conversation.setup_event if event.type in SETUP_EVENTS else conversation.checkout_event
+    act: Callable[[str], tuple[ChatUser | None, tuple[Effect, ...]]] = conversation.checkout_event
+    if event.type in SETUP_EVENTS:
+        act = conversation.setup_event
+    elif event.type in PAYMENT_EVENTS:
+        act = conversation.charge_event
     try:
         user, effects = act(event.object_id)
     except Exception as exc:  # an edge: whatever failed, Stripe must retry, not see a trace
@@ -80,8 +86,12 @@ def return_page(
     it ended even where no webhook is configured.
     """
     setup_id = query.get("setup_intent", "")
-    if services is not None and deliver is not None and _SETUP_ID.match(setup_id):
-        _settle_setup(setup_id, services, deliver)
+    intent_id = query.get("payment_intent", "")
+    if services is not None and deliver is not None:
+        if _SETUP_ID.match(setup_id):
+            _settle(services.conversation.setup_event, setup_id, deliver)
+        elif _INTENT_ID.match(intent_id):
+            _settle(services.conversation.charge_event, intent_id, deliver)
     team, app = query.get("team", ""), query.get("app", "")
     surface, target = "Slack", "https://slack.com/"
     if query.get("surface") == "teams":
@@ -99,11 +109,17 @@ background:#007a5a;color:#fff;text-decoration:none;font-weight:600}}</style></he
     return 200, "text/html; charset=utf-8", page
 
 
-def _settle_setup(setup_id: str, services: Services, deliver: Deliver) -> None:
+def _settle(
+    read: Callable[[str], tuple[ChatUser | None, tuple[Effect, ...]]],
+    object_id: str,
+    deliver: Deliver,
+) -> None:
+    """Re-read a card setup or a payment the bank's page just ended, and tell its person."""
     try:
-        user, effects = services.conversation.setup_event(setup_id)
+        user, effects = read(object_id)
     except Exception as exc:  # the page still answers; the webhook or a reload settles it
-        log.error("card setup could not be read back: %s", type(exc).__name__)
+        what = "card setup" if object_id.startswith("seti_") else "payment"
+        log.error("%s could not be read back: %s", what, type(exc).__name__)
         return
     if user is not None:
         deliver(user, effects)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.ports import HostedCheckout, PaymentGateway
+from bot.ports import HostedCheckout, PaymentCharger, PaymentGateway
 
 if TYPE_CHECKING:
     from bot.models import (
         CardDetails,
         CardSetup,
+        Charge,
+        ChargeResult,
         ChatUser,
         CheckoutLink,
         CheckoutOutcome,
@@ -85,3 +87,36 @@ class LazyHostedCheckout:
 
     def outcome(self, checkout_id: str) -> CheckoutOutcome:
         return self._get().outcome(checkout_id)
+
+
+class LazyCharger:
+    """The Stripe charges adapter, built on first use like `LazyGateway`."""
+
+    def __init__(self, factory: Callable[[], PaymentCharger]) -> None:
+        self._factory = factory
+        self._charger: PaymentCharger | None = None
+
+    def _get(self) -> PaymentCharger:
+        if self._charger is None:
+            self._charger = self._factory()
+        return self._charger
+
+    def charge(
+        self,
+        charge: Charge,
+        *,
+        user: ChatUser,
+        customer_id: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> ChargeResult:
+        return self._get().charge(
+            charge,
+            user=user,
+            customer_id=customer_id,
+            return_url=return_url,
+            idempotency_key=idempotency_key,
+        )
+
+    def charge_outcome(self, intent_id: str) -> ChargeResult:
+        return self._get().charge_outcome(intent_id)

@@ -1,4 +1,4 @@
-"""SQLite session store and event ledger: the embedded default for a laptop."""
+"""SQLite session store, event ledger, limits and audit trail: the embedded default for a laptop."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import math
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.errors import SessionConflict, StoreUnavailable
 from bot.limits import Rate, Take, take
-from bot.models import ChatUser, Session, TermsAcceptance
+from bot.models import AuditRecord, ChatUser, Session, TermsAcceptance
 
-__all__ = ["SqliteEventLedger", "SqliteRateLimiter", "SqliteSessionStore"]
+__all__ = ["SqliteAuditLog", "SqliteEventLedger", "SqliteRateLimiter", "SqliteSessionStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -40,6 +40,12 @@ CREATE TABLE IF NOT EXISTS limits (
     key TEXT PRIMARY KEY,
     tat REAL NOT NULL  -- bot.limits: when the bucket is full again (whole seconds)
 );
+CREATE TABLE IF NOT EXISTS audit (
+    id   TEXT    PRIMARY KEY,  -- AuditRecord.id: one row per fact, never updated
+    at   INTEGER NOT NULL,     -- AuditRecord.at (whole seconds)
+    data TEXT    NOT NULL      -- the AuditRecord, as JSON
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit (at, id);
 """
 # `in_progress_until` is NULL once a claim's work is complete (and in files made
 # before claims had an in-progress expiry: those count as complete).
@@ -87,6 +93,11 @@ class _Database:
             # thread's statement, and a write's RETURNING finishes only once fully read.
             rows = self._run(sql, params).fetchall()
             return rows[0] if rows else None
+
+    def fetch_all(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
+        """Run one query and return every row it gives."""
+        with self._lock:
+            return self._run(sql, params).fetchall()
 
     def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> sqlite3.Cursor:
         try:
@@ -275,6 +286,46 @@ class SqliteRateLimiter:
         row = self._db.fetch_one("SELECT tat FROM limits WHERE key = ?", (key,))
         refused = take(None if row is None else float(row[0]), now=now, rate=rate, cost=cost)
         return Take(False, refused.tat, retry_after=max(refused.retry_after, 0.0))
+
+    def close(self) -> None:
+        self._db.close()
+
+
+# Keyset paging: the next rows after the last one read, in the export's order. The first
+# page starts after (since, ''), which every id (never empty) at `since` or later follows.
+_AUDIT_AFTER = """
+SELECT at, id, data FROM audit WHERE (at, id) > (:at, :id) ORDER BY at, id LIMIT :page
+"""
+
+
+class SqliteAuditLog:
+    """`AuditLog` on a SQLite file: an `audit` table beside the sessions, never purged."""
+
+    def __init__(self, path: str | Path, *, page_size: int = 500) -> None:
+        """`page_size`: rows an export reads per statement (the lock is never held for all)."""
+        self._db = _Database(path)
+        self._page_size = page_size
+
+    def append(self, record: AuditRecord) -> bool:
+        """Add `record` unless its `id` is recorded; False for a duplicate (kept unchanged)."""
+        changed = self._db.execute(
+            "INSERT INTO audit (id, at, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            (record.id, record.at, record.model_dump_json()),
+        )
+        return changed == 1
+
+    def export(self, *, since: int) -> Iterator[AuditRecord]:
+        """Every record with `at >= since`, oldest first (ties by `id`), a page at a time."""
+        after: tuple[int, str] = (since, "")
+        while True:
+            rows = self._db.fetch_all(
+                _AUDIT_AFTER, {"at": after[0], "id": after[1], "page": self._page_size}
+            )
+            for _, _, data in rows:
+                yield AuditRecord.model_validate_json(data)
+            if len(rows) < self._page_size:
+                return
+            after = (rows[-1][0], rows[-1][1])
 
     def close(self) -> None:
         self._db.close()

@@ -203,17 +203,32 @@ def _digits(value: str) -> int | None:
 # Real Stripe accepts every test card below when a PaymentMethod is created; it declines
 # (or asks for authentication) only when a SetupIntent or PaymentIntent confirms the card.
 # The declining cards, as Stripe's testing guide lists them (error code, decline code):
-# 4000000000000002 card_declined / generic_decline, 4000000000000127 incorrect_cvc / none,
-# 4000000000000069 expired_card / none. Confirmation errors name bare fields: live
-# PaymentIntent confirmations quoted in public code show `"param": "cvc"` for
-# incorrect_cvc and `"param": "exp_month"` for expired_card, neither with a decline_code;
-# the same is assumed for SetupIntents.
+# 4000000000000002 card_declined / generic_decline, 4000000000009995 card_declined /
+# insufficient_funds, 4000000000000127 incorrect_cvc / none, 4000000000000069
+# expired_card / none. They decline when a card is saved too: the guide sets them apart
+# from 4000000000000341, "Decline after attaching", whose attaching "succeeds, but
+# attempts to charge the customer fail" (stripe-node issue #695 reports 9995 declined when
+# it was saved). Confirmation errors name bare fields: live PaymentIntent confirmations
+# quoted in public code show `"param": "cvc"` for incorrect_cvc and `"param":
+# "exp_month"` for expired_card, neither with a decline_code; the same is assumed for
+# SetupIntents.
 DECLINING_TEST_CARDS: Final[Mapping[str, tuple[str, str, str | None, str | None]]] = {
     "4000000000000002": ("card_declined", "Your card was declined.", None, "generic_decline"),
+    "4000000000009995": (
+        "card_declined",
+        "Your card has insufficient funds.",
+        None,
+        "insufficient_funds",
+    ),
     "4000000000000127": ("incorrect_cvc", "Your card's security code is incorrect.", "cvc", None),
     "4000000000000069": ("expired_card", "Your card has expired.", "exp_month", None),
 }
 """number -> (code, message, param, decline_code) of the 402 a confirmation answers."""
+
+DECLINING_AT_CHARGE: Final[Mapping[str, tuple[str, str, str | None, str | None]]] = {
+    "4000000000000341": ("card_declined", "Your card was declined.", None, "generic_decline"),
+}
+"""Cards that are saved (a SetupIntent succeeds) and declined at every charge."""
 
 # Stripe's 3D Secure test cards that make a setup wait for the cardholder's authentication.
 THREE_D_SECURE_CARDS: Final[Mapping[str, str]] = {
@@ -221,6 +236,7 @@ THREE_D_SECURE_CARDS: Final[Mapping[str, str]] = {
     "4000002760003184": "authentication required on every use, setups included",
     "4000000000003220": "3D Secure 2 authentication required",
 }
+_SET_UP_ONCE: Final = "4000002500003155"
 
 
 @dataclass(frozen=True)
@@ -236,6 +252,22 @@ class Decline:
 AUTHENTICATE: Final = "authenticate"
 """The outcome of confirming a card that asks for 3D Secure."""
 
+AUTHENTICATE_UNLESS_SET_UP: Final = "authenticate_unless_set_up"
+"""A charge's outcome for 4000002500003155: 3D Secure on session; off session, success once
+the card was set up (saved to a customer), else AUTHENTICATION_REQUIRED."""
+
+AUTHENTICATION_REQUIRED: Final = Decline(
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+    None,
+    "authentication_required",
+)
+"""An off-session charge of a card that asks for 3D Secure: the issuer's soft decline.
+
+Stripe's guide to charging saved cards: such a charge fails with the code
+`authentication_required` and the PaymentIntent returns to `requires_payment_method`;
+the failed Charge's `failure_message` is worded so in live answers quoted publicly."""
+
 
 def confirm_outcome(number: str) -> Decline | str | None:
     """What confirming this card does: a Decline, AUTHENTICATE, or None (it succeeds).
@@ -244,6 +276,27 @@ def confirm_outcome(number: str) -> Decline | str | None:
     """
     if number in DECLINING_TEST_CARDS:
         return Decline(*DECLINING_TEST_CARDS[number])
+    if number in THREE_D_SECURE_CARDS:
+        return AUTHENTICATE
+    return None
+
+
+def charge_outcome(number: str) -> Decline | str | None:
+    """What charging this card does: a Decline, AUTHENTICATE (3D Secure on every charge;
+    AUTHENTICATION_REQUIRED off session), AUTHENTICATE_UNLESS_SET_UP, or None (paid).
+
+    Stripe's testing guide: 4000002500003155 "requires authentication for one-time
+    payments" but not for payments with a card set up earlier; 4000002760003184 "requires
+    authentication on all transactions, regardless of how the card is set up";
+    4000000000003220 is treated as the latter (assumed: the guide speaks of one-time
+    payments only).
+    """
+    if number in DECLINING_TEST_CARDS:
+        return Decline(*DECLINING_TEST_CARDS[number])
+    if number in DECLINING_AT_CHARGE:
+        return Decline(*DECLINING_AT_CHARGE[number])
+    if number == _SET_UP_ONCE:
+        return AUTHENTICATE_UNLESS_SET_UP
     if number in THREE_D_SECURE_CARDS:
         return AUTHENTICATE
     return None

@@ -1,18 +1,16 @@
-"""Checkout in setup mode: sessions, their expiry, and completion by the hosted page."""
+"""Checkout in setup and payment modes: sessions, their expiry, and completion by the
+hosted page."""
 
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from typing import Final
 
 from emulator.stripe_api.cards import CardEntry, redact_pans
-from emulator.stripe_api.exceptions import JSON, Answer, ApiError, invalid_request, missing_param
+from emulator.stripe_api.checkout_requests import session_request
+from emulator.stripe_api.exceptions import JSON, Answer, ApiError, invalid_request
 from emulator.stripe_api.objects import (
-    SESSION_EXPIRES_MAX,
-    SESSION_EXPIRES_MIN,
-    SessionRequest,
     checkout_session_object,
     complete_session,
     expire_session,
@@ -20,21 +18,16 @@ from emulator.stripe_api.objects import (
     setup_intent_object,
     success_redirect,
 )
-from emulator.stripe_api.params import (
-    card_only,
-    digits_or_none,
-    expand_paths,
-    metadata,
-    text,
-    url_param,
-)
-from emulator.stripe_api.setup_intents import SetupIntentModel
+from emulator.stripe_api.params import expand_paths, metadata, text
+from emulator.stripe_api.payment_intents import PaymentIntentModel
+from emulator.stripe_api.payment_objects import IntentRequest, payment_intent_object
 from emulator.stripe_api.store import billing_details, no_such
 
 CREATE_CHECKOUT_SESSION: Final = "POST /v1/checkout/sessions"
+_LAST_ERROR: Final = {"setup_intent": "last_setup_error", "payment_intent": "last_payment_error"}
 
 
-class CheckoutModel(SetupIntentModel):
+class CheckoutModel(PaymentIntentModel):
     """Checkout Sessions on top of the account's state."""
 
     @property
@@ -62,14 +55,15 @@ class CheckoutModel(SetupIntentModel):
         name: str = "Jenny Rosen",
         authentication: str = "complete",
     ) -> JSON:
-        """Save a card on an open session, as a cardholder on its hosted page does; the
-        completed session.
+        """Save a card (setup mode) or pay with it (payment mode) on an open session, as a
+        cardholder on its hosted page does; the completed session.
 
         `exp_year` defaults to next year. A card that asks for 3D Secure is then
         authenticated as `authentication` says (`complete` or `fail`). Raises ApiError: 402
-        for a malformed card, or one the SetupIntent's confirmation declines; 400
-        `setup_intent_authentication_failure` when authentication fails; 404 for an unknown
-        session, 400 for one that is not open; ValueError for another `authentication`.
+        for a malformed card, or one the confirmation declines; 400
+        `setup_intent_authentication_failure` (`payment_intent_...` in payment mode) when
+        authentication fails; 404 for an unknown session, 400 for one that is not open;
+        ValueError for another `authentication`.
         """
         if authentication not in ("complete", "fail"):
             raise ValueError("authentication must be 'complete' or 'fail'")
@@ -77,8 +71,8 @@ class CheckoutModel(SetupIntentModel):
         entry = CardEntry(number, str(exp_month), str(year), cvc, name)
         _, intent = self.complete_from_page(session_id, entry)
         if intent["status"] == "requires_action":
-            intent = self.authenticate_setup_intent(intent["id"], authentication)
-        error = intent["last_setup_error"]
+            intent = self.authenticate_intent(intent["id"], authentication)
+        error = intent[_LAST_ERROR[intent["object"]]]
         if error is not None:
             status = 402 if error["type"] == "card_error" else 400
             shown = {key: value for key, value in error.items() if key != "payment_method"}
@@ -89,11 +83,13 @@ class CheckoutModel(SetupIntentModel):
 
     def complete_from_page(self, session_id: str, entry: CardEntry) -> tuple[JSON, JSON]:
         """A card submitted on an open session's page: copies of the session and of its
-        SetupIntent after confirming the card (`succeeded` completes the session,
-        `requires_action` waits for 3D Secure). Raises ApiError as `complete_checkout`.
+        SetupIntent or PaymentIntent after confirming the card (`succeeded` completes the
+        session, `requires_action` waits for 3D Secure). Raises ApiError as
+        `complete_checkout`.
 
-        Checkout confirms one SetupIntent per session, made at the first attempt with the
-        session's customer and `setup_intent_data`, and tried again after a decline.
+        Checkout confirms one intent per session, made at the first attempt with the
+        session's customer and `setup_intent_data` (`payment_intent_data`, amount and
+        currency in payment mode), and tried again after a decline.
         """
         card = {
             "number": entry.number,
@@ -109,9 +105,14 @@ class CheckoutModel(SetupIntentModel):
                 billing={**billing_details({}), "name": redact_pans(entry.name)},
                 allow_redisplay="limited",
             )
-            intent = self._session_intent(session)
-            intent.update(payment_method=payment_method["id"], status="requires_confirmation")
-            self._confirm(intent)
+            if session["mode"] == "payment":
+                intent = self._session_payment(session)
+                intent.update(payment_method=payment_method["id"], status="requires_confirmation")
+                self._confirm_payment(intent, off_session=False, events={})
+            else:
+                intent = self._session_intent(session)
+                intent.update(payment_method=payment_method["id"], status="requires_confirmation")
+                self._confirm(intent)
             return copy.deepcopy(session), copy.deepcopy(intent)
 
     def expire_checkout(self, session_id: str) -> JSON:
@@ -129,8 +130,9 @@ class CheckoutModel(SetupIntentModel):
             self._refresh(session)
             customer = self._customers.get(session["customer"] or "")
             email = customer["email"] if customer else session["customer_email"]
-            intent = self._setup_intents.get(self._session_intents.get(session_id, ""))
-            error = None if intent is None else intent["last_setup_error"]
+            intent_id = self._session_intents.get(session_id, "")
+            intent = self._setup_intents.get(intent_id) or self._payment_intents.get(intent_id)
+            error = None if intent is None else intent[_LAST_ERROR[intent["object"]]]
             message = None if error is None else str(error.get("message") or "")
             return copy.deepcopy(session), email, message
 
@@ -145,7 +147,8 @@ class CheckoutModel(SetupIntentModel):
         idempotency_key: str | None,
         request_id: str,
     ) -> Answer:
-        """`POST /v1/checkout/sessions` (setup mode); `url` is `{base_url}/pay/{id}`."""
+        """`POST /v1/checkout/sessions` (setup or payment mode); `url` is
+        `{base_url}/pay/{id}`."""
         return self._idempotent(
             CREATE_CHECKOUT_SESSION,
             params,
@@ -207,6 +210,56 @@ class CheckoutModel(SetupIntentModel):
         self._emit_intent("setup_intent.created", intent)
         return intent
 
+    def _session_payment(self, session: JSON) -> JSON:
+        """The session's PaymentIntent, made at its first card, as Checkout makes it lazily
+        (API versions since 2022-08-01): `session.payment_intent` is set from then on."""
+        intent = self._payment_intents.get(self._session_intents.get(session["id"], ""))
+        if intent is not None:
+            return intent
+        data = self._payment_data.get(session["id"], {})
+        request = IntentRequest(
+            amount=int(session["amount_total"]),
+            currency=str(session["currency"]),
+            customer=session["customer"],
+            payment_method=None,
+            metadata=metadata(data),
+            description=text(data, "description"),
+            receipt_email=data.get("receipt_email") or None,
+            setup_future_usage=data.get("setup_future_usage") or None,
+        )
+        intent = payment_intent_object(new_id("pi_", 24), request, created=int(self._clock()))
+        self._payment_intents[intent["id"]] = intent
+        self._session_intents[session["id"]] = intent["id"]
+        self._checkout_payments[intent["id"]] = session["id"]
+        session["payment_intent"] = intent["id"]
+        url = str(session.get("url") or "")
+        self._base_urls[intent["id"]] = url.rsplit("/pay/", 1)[0]
+        self._emit("payment_intent.created", intent)
+        return intent
+
+    def _payment_settled(self, intent: JSON) -> None:
+        """A session's PaymentIntent has succeeded: the session is complete and paid."""
+        session = self._sessions.get(self._checkout_payments.get(intent["id"], ""))
+        if session is None or intent["status"] != "succeeded" or session["status"] != "open":
+            return
+        customer = self._customers.get(session["customer"] or "")
+        email = customer["email"] if customer else session["customer_email"]
+        payment_method = self._payment_methods[
+            self._charges[intent["latest_charge"]]["payment_method"]
+        ]
+        name = payment_method["billing_details"]["name"]
+        complete_session(session, payment_intent=intent["id"], email=email, name=name)
+        self._emit("checkout.session.completed", session)
+
+    def _payment_redirect_after(self, intent: JSON) -> str | None:
+        """After 3D Secure on Checkout's page: `success_url`, or the page again."""
+        session = self._sessions.get(self._checkout_payments.get(intent["id"], ""))
+        if session is None:
+            return super()._payment_redirect_after(intent)
+        if session["status"] == "complete":
+            return success_redirect(session)
+        return f"{self._base_urls.get(intent['id'], '')}/pay/{session['id']}"
+
     def _settled(self, intent: JSON) -> None:
         """A session's SetupIntent has succeeded: the session is complete."""
         session = self._sessions.get(self._checkout_intents.get(intent["id"], ""))
@@ -233,6 +286,7 @@ class CheckoutModel(SetupIntentModel):
         if session["status"] == "open" and self._clock() >= session["expires_at"]:
             expire_session(session)
             self._emit("checkout.session.expired", session)
+            self._cancel_session_payment(session)
         return session
 
     def _session(self, session_id: str) -> JSON:
@@ -267,7 +321,16 @@ class CheckoutModel(SetupIntentModel):
             request_id=request_id,
             idempotency_key=idempotency_key,
         )
+        self._cancel_session_payment(session)
         return copy.deepcopy(session)
+
+    def _cancel_session_payment(self, session: JSON) -> None:
+        """An expired session's unpaid PaymentIntent is canceled, as Stripe cancels it."""
+        intent = self._payment_intents.get(self._session_intents.get(session["id"], ""))
+        if intent is None or intent["status"] not in ("requires_payment_method", "requires_action"):
+            return
+        intent.update(status="canceled", canceled_at=int(self._clock()), next_action=None)
+        self._emit("payment_intent.canceled", intent)
 
     def _new_checkout_session(self, params: Mapping[str, str], base_url: str) -> JSON:
         request = session_request(params, self._clock())
@@ -279,88 +342,5 @@ class CheckoutModel(SetupIntentModel):
         )
         self._sessions[session_id] = session
         self._setup_metadata[session_id] = dict(request.setup_intent_metadata or {})
+        self._payment_data[session_id] = dict(request.payment_intent_data or {})
         return self._expanded(copy.deepcopy(session), expand_paths(params))
-
-
-def session_request(params: Mapping[str, str], now: float) -> SessionRequest:
-    """Checkout Session parameters checked as Stripe checks them, setup mode only.
-
-    Stripe's words, as integrators quote them: "Missing required param: success_url."
-    (parameter_missing) for the hosted page; "You can not pass `line_items` in `setup`
-    mode."; an unknown customer is 400 resource_missing, param customer. In setup mode
-    `currency` is "Required ... when `allowed_payment_method_types` is not set"
-    (stripe-python's docstring; `payment_method_types` before 2026-09-30); the error
-    wording is assumed.
-    """
-    mode = params.get("mode")
-    if not mode:
-        raise missing_param("mode")
-    if mode != "setup":
-        raise invalid_request(
-            "Invalid mode: this test API emulates Checkout in `setup` mode only.",
-            param="mode",
-            code="parameter_invalid_string",
-        )
-    if any(key.startswith("line_items") for key in params):
-        raise invalid_request("You can not pass `line_items` in `setup` mode.", param="line_items")
-    if params.get("ui_mode", "hosted_page") not in {"hosted", "hosted_page"}:
-        raise invalid_request(
-            "Invalid ui_mode: this test API emulates the Stripe-hosted page only.",
-            param="ui_mode",
-            code="parameter_invalid_string",
-        )
-    # stripe-python 16 (API 2026-10-28) sends `allowed_payment_method_types`; requests on an
-    # API version before 2026-09-30 may send `payment_method_types` instead (the envelope
-    # refuses each on the versions that do not know it: `params.PARAM_CHANGES`).
-    types = card_only(params, "payment_method_types")
-    allowed = card_only(params, "allowed_payment_method_types")
-    currency = params.get("currency")
-    if currency is not None and not re.fullmatch(r"[a-z]{3}", currency):
-        raise invalid_request(f"Invalid currency: {redact_pans(currency)}.", param="currency")
-    if currency is None and not types and not allowed:
-        raise missing_param("currency")
-    customer, customer_email = params.get("customer") or None, text(params, "customer_email")
-    if customer is not None and customer_email is not None:
-        raise invalid_request(
-            "You may only specify one of these parameters: customer, customer_email.",
-            param="customer_email",
-        )
-    return SessionRequest(
-        success_url=url_param(params, "success_url", required=True) or "",
-        cancel_url=url_param(params, "cancel_url"),
-        expires_at=_expires_at(params.get("expires_at"), now),
-        customer=customer,
-        customer_email=customer_email,
-        currency=currency,
-        payment_method_types=tuple(types),
-        allowed_payment_method_types=tuple(allowed),
-        client_reference_id=text(params, "client_reference_id"),
-        locale=params.get("locale") or None,
-        metadata=metadata(params),
-        setup_intent_metadata=metadata(params, "setup_intent_data[metadata]"),
-    )
-
-
-def _expires_at(value_text: str | None, now: float) -> int:
-    """`expires_at` 30 minutes to 24 hours ahead, in Stripe's words (no code seen in reports)."""
-    if value_text is None:
-        return int(now) + SESSION_EXPIRES_MAX
-    value = digits_or_none(value_text)
-    if value is None:
-        raise invalid_request(
-            f"Invalid integer: {redact_pans(value_text)}",
-            param="expires_at",
-            code="parameter_invalid_integer",
-        )
-    if value < now + SESSION_EXPIRES_MIN:
-        raise invalid_request(
-            "The `expires_at` timestamp must be at least 30 minutes from Checkout Session"
-            " creation.",
-            param="expires_at",
-        )
-    if value > now + SESSION_EXPIRES_MAX:
-        raise invalid_request(
-            "The `expires_at` timestamp must be less than 24 hours from Checkout Session creation.",
-            param="expires_at",
-        )
-    return value

@@ -142,10 +142,12 @@ async def control_complete_checkout(request: web.Request) -> web.Response:
 
 
 async def control_authenticate(request: web.Request) -> web.Response:
-    """Finish a SetupIntent's 3D Secure step without a browser, as `/3ds/{intent}` does.
+    """Finish a SetupIntent's or PaymentIntent's 3D Secure step without a browser, as
+    `/3ds/{intent}` does.
 
     JSON `{"outcome": "complete" | "fail"}`; answers `{"setup_intent": {...}, "return_url":
-    <where the bank's page would send the cardholder, or null>}`, or Stripe's error.
+    <where the bank's page would send the cardholder, or null>}` (`"payment_intent"` under
+    `/_emulator/payment_intents/`), or Stripe's error.
     """
     body = await _json_object(request)
     outcome = None if body is None else body.get("outcome")
@@ -153,12 +155,19 @@ async def control_authenticate(request: web.Request) -> web.Response:
         return _control_error('send a JSON object: {"outcome": "complete" | "fail"}')
     emulator = request.app[EMULATOR]
     intent_id = request.match_info["intent"]
+    payment = request.path.startswith("/_emulator/payment_intents/")
+    authenticate = (
+        emulator.authenticate_payment_intent if payment else emulator.authenticate_setup_intent
+    )
     try:
-        intent = emulator.authenticate_setup_intent(intent_id, str(outcome))
+        intent = authenticate(intent_id, str(outcome))
     except ApiError as error:
         return _api_error_response(error)
     return web.json_response(
-        {"setup_intent": intent, "return_url": emulator.authentication_redirect(intent_id)}
+        {
+            "payment_intent" if payment else "setup_intent": intent,
+            "return_url": emulator.authentication_redirect(intent_id),
+        }
     )
 
 

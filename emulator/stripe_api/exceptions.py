@@ -76,12 +76,13 @@ def card_error(
     param: str | None,
     decline_code: str | None = None,
     *,
-    objects: Mapping[str, JSON] | None = None,
+    objects: Mapping[str, Any] | None = None,
 ) -> ApiError:
     """HTTP 402 `card_error`; the SDK raises `stripe.CardError`.
 
     `objects` are embedded in the error as Stripe embeds them (`setup_intent`,
-    `payment_method`): the objects as the failed request left them.
+    `payment_intent`, `payment_method`, the failed `charge`'s id): as the failed request
+    left them.
     """
     error: JSON = {
         "type": "card_error",

@@ -1,5 +1,6 @@
-"""The pages a cardholder sees: Checkout's hosted card form at `/pay/{session}`, and the
-test bank's 3D Secure page at `/3ds/{intent}`.
+"""The pages a cardholder sees: Checkout's hosted card form at `/pay/{session}`, the test
+bank's 3D Secure page at `/3ds/{intent}`, and a paid Charge's receipt at
+`/receipts/{charge}`.
 
 Plain HTML from `static/`, no script and no external asset; the card typed in lives only
 in the request that posts it.
@@ -11,12 +12,14 @@ import html
 import re
 import string
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
 from emulator.stripe_api.cards import CardEntry
+from emulator.stripe_api.currencies import format_amount
 from emulator.stripe_api.exceptions import JSON, ApiError
 from emulator.stripe_api.models import StripeEmulator
 from emulator.stripe_api.objects import success_redirect
@@ -94,14 +97,23 @@ def render_form(
         if error is not None
         else ""
     )
+    if session.get("mode") == "payment":
+        amount = _money(int(session["amount_total"]), str(session["currency"]))
+        title, submit = f"Pay {amount}", f"Pay {amount}"
+        lead = f"Your card is charged {amount} now."
+    else:
+        title, submit = "Save your card", "Save card"
+        lead = "Your card will be saved for future payments. Nothing is charged now."
     form = _template("checkout_form.html").substitute(
         action=html.escape(f"/pay/{session['id']}"),
+        lead=html.escape(lead),
+        submit=html.escape(submit),
         error=alert,
         name=html.escape(name),
         cancel=_link(session.get("cancel_url"), "Cancel", "checkout-cancel"),
         **marks,
     )
-    return _page(business_name, customer_email, "Save your card", form)
+    return _page(business_name, customer_email, title, form)
 
 
 def render_notice(
@@ -109,7 +121,10 @@ def render_notice(
 ) -> str:
     """The page for a session that is not open (or does not exist)."""
     status = None if session is None else session.get("status")
-    if status == "complete":
+    if status == "complete" and session and session.get("mode") == "payment":
+        title, text = "Payment complete", "Your payment has been received. You can close this page."
+        link = _link(session.get("success_url"), "Return", "checkout-return")
+    elif status == "complete":
         title, text = "Card saved", "Your card has been saved. You can close this page."
         link = _link(session.get("success_url") if session else None, "Return", "checkout-return")
     elif status == "expired":
@@ -202,22 +217,30 @@ async def submit_checkout_page(request: web.Request) -> web.Response:
 
 
 def render_authentication(intent: Mapping[str, Any], *, business_name: str) -> str:
-    """The test bank's page: Complete or Fail the authentication a SetupIntent waits for."""
-    content = _template("authenticate.html").substitute(action=html.escape(f"/3ds/{intent['id']}"))
+    """The test bank's page: Complete or Fail the authentication an intent waits for."""
+    if intent["object"] == "payment_intent":
+        purpose = f"you pay {_money(int(intent['amount']), str(intent['currency']))}"
+    else:
+        purpose = "this card is saved"
+    content = _template("authenticate.html").substitute(
+        action=html.escape(f"/3ds/{intent['id']}"), purpose=html.escape(purpose)
+    )
     return _page(business_name, None, "Authenticate your card", content)
 
 
-def _authentication_notice(business_name: str, text: str, status: str) -> str:
+def _authentication_notice(
+    business_name: str, text: str, status: str, title: str = "Card authentication"
+) -> str:
     notice = _template("checkout_notice.html").substitute(
         text=html.escape(text), link="", status=html.escape(status)
     )
-    return _page(business_name, None, "Card authentication", notice)
+    return _page(business_name, None, title, notice)
 
 
 async def authentication_page(request: web.Request) -> web.Response:
     """`GET /3ds/{intent}`: where `next_action` sends a cardholder whose card asks for 3DS."""
     emulator = request.app[EMULATOR]
-    intent = emulator.setup_intent(request.match_info["intent"])
+    intent = emulator.authentication_intent(request.match_info["intent"])
     if intent is None:
         text = "This authentication page does not exist."
         return _html(_authentication_notice(emulator.business_name, text, "missing"), 404)
@@ -229,7 +252,7 @@ async def authentication_page(request: web.Request) -> web.Response:
 
 async def submit_authentication_page(request: web.Request) -> web.Response:
     """The page's POST (`outcome=complete|fail`): back to `return_url` with the result
-    (303), or a notice when the SetupIntent was confirmed without one."""
+    (303), or a notice when the intent was confirmed without one."""
     emulator = request.app[EMULATOR]
     intent_id = request.match_info["intent"]
     form = await request.post()
@@ -238,7 +261,7 @@ async def submit_authentication_page(request: web.Request) -> web.Response:
         text = "Choose Complete or Fail authentication."
         return _html(_authentication_notice(emulator.business_name, text, "invalid"), 400)
     try:
-        intent = emulator.authenticate_setup_intent(intent_id, str(outcome))
+        intent = emulator.authenticate_intent(intent_id, str(outcome))
     except ApiError as error:
         text = str(error.error.get("message") or "This authentication is not pending.")
         page = _authentication_notice(emulator.business_name, text, "invalid")
@@ -249,6 +272,48 @@ async def submit_authentication_page(request: web.Request) -> web.Response:
     done = "completed" if intent["status"] == "succeeded" else "failed"
     text = f"Authentication {done}. You can close this page."
     return _html(_authentication_notice(emulator.business_name, text, intent["status"]))
+
+
+# ---------------------------------------------------------------- a paid Charge's receipt
+
+
+def _money(amount: int, currency: str) -> str:
+    return f"{format_amount(amount, currency, grouped=True)} {currency.upper()}"
+
+
+def render_receipt(charge: Mapping[str, Any], *, business_name: str) -> str:
+    """A small receipt: amount, what was refunded, description, card, date (UTC)."""
+    card = charge["payment_method_details"]["card"]
+    currency = str(charge["currency"])
+    refunded = int(charge["amount_refunded"])
+    status = "refunded" if charge["refunded"] else "partially_refunded" if refunded else "paid"
+    lead = {
+        "paid": "Thank you for your payment.",
+        "partially_refunded": "This payment has been partly refunded.",
+        "refunded": "This payment has been refunded.",
+    }[status]
+    content = _template("receipt.html").substitute(
+        status=status,
+        lead=html.escape(lead),
+        amount=html.escape(_money(int(charge["amount"]), currency)),
+        refunded=html.escape(_money(refunded, currency)),
+        description=html.escape(str(charge["description"] or "")),
+        card=html.escape(f"{str(card['brand']).title()} •••• {card['last4']}"),
+        date=datetime.fromtimestamp(int(charge["created"]), UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        charge=html.escape(str(charge["id"])),
+    )
+    return _page(business_name, charge["receipt_email"], f"Receipt from {business_name}", content)
+
+
+async def receipt_page(request: web.Request) -> web.Response:
+    """`GET /receipts/{charge}`: a paid Charge's `receipt_url`; 404 for any other id."""
+    emulator = request.app[EMULATOR]
+    charge = emulator.charge(request.match_info["charge"])
+    if charge is None or charge["status"] != "succeeded":
+        text = "This receipt does not exist."
+        page = _authentication_notice(emulator.business_name, text, "missing", "Receipt")
+        return _html(page, 404)
+    return _html(render_receipt(charge, business_name=emulator.business_name))
 
 
 def _redirect(location: str) -> web.Response:

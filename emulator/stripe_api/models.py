@@ -29,6 +29,7 @@ from emulator.stripe_api.params import (
     text,
 )
 from emulator.stripe_api.recorder import Fault, RecordedRequest
+from emulator.stripe_api.refunds import RefundModel
 from emulator.stripe_api.search import SearchQueryError, parse_search_query, search_page
 from emulator.stripe_api.store import no_such
 from emulator.stripe_api.webhooks import WebhookDelivery, WebhookJob, checked_webhook_url
@@ -40,7 +41,7 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _CHALLENGE: Final = {"WWW-Authenticate": 'Bearer realm="Stripe"'}
 
 
-class StripeEmulator(CheckoutModel):
+class StripeEmulator(CheckoutModel, RefundModel):
     """The emulated account's state; thread-safe (the app serves on its own thread).
 
     Args:

@@ -54,10 +54,12 @@ def payment_method_object(
 
 @dataclass(frozen=True)
 class SessionRequest:
-    """The validated parameters of `POST /v1/checkout/sessions` in setup mode."""
+    """The validated parameters of `POST /v1/checkout/sessions`, setup or payment mode."""
 
     success_url: str
     expires_at: int
+    mode: str = "setup"
+    amount_total: int | None = None  # payment mode: what the line items add up to
     customer: str | None = None
     customer_email: str | None = None
     currency: str | None = None
@@ -68,6 +70,7 @@ class SessionRequest:
     locale: str | None = None
     metadata: Mapping[str, str] | None = None
     setup_intent_metadata: Mapping[str, str] | None = None
+    payment_intent_data: Mapping[str, str] | None = None  # payment mode, flattened params
 
 
 def customer_object(
@@ -115,7 +118,8 @@ def customer_object(
 def checkout_session_object(
     session_id: str, request: SessionRequest, *, url: str, created: int
 ) -> JSON:
-    """An open Checkout Session in setup mode, as Stripe renders it on creation."""
+    """An open Checkout Session, as Stripe renders it on creation."""
+    payment = request.mode == "payment"
     return {
         "id": session_id,
         "object": "checkout.session",
@@ -123,8 +127,8 @@ def checkout_session_object(
         "after_expiration": None,
         "allow_promotion_codes": None,
         "allowed_payment_method_types": list(request.allowed_payment_method_types) or None,
-        "amount_subtotal": None,
-        "amount_total": None,
+        "amount_subtotal": request.amount_total,
+        "amount_total": request.amount_total,
         "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
         "billing_address_collection": None,
         "cancel_url": request.cancel_url,
@@ -155,7 +159,7 @@ def checkout_session_object(
         "livemode": False,
         "locale": request.locale,
         "metadata": dict(request.metadata or {}),
-        "mode": "setup",
+        "mode": request.mode,
         "origin_context": None,
         "payment_intent": None,
         "payment_link": None,
@@ -163,7 +167,7 @@ def checkout_session_object(
         "payment_method_configuration_details": None,
         "payment_method_options": {"card": {"request_three_d_secure": "automatic"}},
         "payment_method_types": list(request.payment_method_types) or ["card"],
-        "payment_status": "no_payment_required",
+        "payment_status": "unpaid" if payment else "no_payment_required",
         "permissions": None,
         "phone_number_collection": {"enabled": False},
         "recovered_from": None,
@@ -176,7 +180,9 @@ def checkout_session_object(
         "submit_type": None,
         "subscription": None,
         "success_url": request.success_url,
-        "total_details": None,
+        "total_details": (
+            {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0} if payment else None
+        ),
         "ui_mode": "hosted_page",
         "url": url,
         "wallet_options": None,
@@ -310,11 +316,21 @@ def account_object(
 
 
 def complete_session(
-    session: JSON, *, setup_intent: str, email: str | None, name: str | None
+    session: JSON,
+    *,
+    setup_intent: str | None = None,
+    payment_intent: str | None = None,
+    email: str | None,
+    name: str | None,
 ) -> None:
-    """Mark an open session complete: Stripe drops the page URL and records who saved a card."""
+    """Mark an open session complete: Stripe drops the page URL and records who saved a
+    card, or paid (then `payment_status` is `paid`)."""
     session["status"] = "complete"
-    session["setup_intent"] = setup_intent
+    if setup_intent is not None:
+        session["setup_intent"] = setup_intent
+    if payment_intent is not None:
+        session["payment_intent"] = payment_intent
+        session["payment_status"] = "paid"
     session["url"] = None
     session["customer_details"] = {
         "address": None,

@@ -17,7 +17,13 @@ from stripe import params as stripe_params
 from stripe.params import checkout as checkout_params
 
 from emulator.stripe_api.cards import mask_pan, redact_pans
-from emulator.stripe_api.exceptions import invalid_request, missing_param, unknown_params_error
+from emulator.stripe_api.exceptions import (
+    JSON,
+    ApiError,
+    invalid_request,
+    missing_param,
+    unknown_params_error,
+)
 
 # ---------------------------------------------------------------- what each endpoint takes
 
@@ -42,6 +48,14 @@ ENDPOINT_PARAMS: Final[Mapping[tuple[str, str], type]] = {
     ("POST", "/v1/setup_intents/{intent}/confirm"): stripe_params.SetupIntentConfirmParams,
     ("POST", "/v1/setup_intents/{intent}/cancel"): stripe_params.SetupIntentCancelParams,
     ("GET", "/v1/account"): stripe_params.AccountRetrieveCurrentParams,
+    ("POST", "/v1/payment_intents"): stripe_params.PaymentIntentCreateParams,
+    ("GET", "/v1/payment_intents/search"): stripe_params.PaymentIntentSearchParams,
+    ("GET", "/v1/payment_intents/{intent}"): stripe_params.PaymentIntentRetrieveParams,
+    ("POST", "/v1/payment_intents/{intent}/confirm"): stripe_params.PaymentIntentConfirmParams,
+    ("POST", "/v1/payment_intents/{intent}/cancel"): stripe_params.PaymentIntentCancelParams,
+    ("POST", "/v1/refunds"): stripe_params.RefundCreateParams,
+    ("GET", "/v1/refunds/{refund}"): stripe_params.RefundRetrieveParams,
+    ("GET", "/v1/charges/{charge}"): stripe_params.ChargeRetrieveParams,
 }
 """Every (method, path template) the stand-in serves, with stripe-python's TypedDict for its
 parameters at `PINNED_API_VERSION`."""
@@ -50,6 +64,9 @@ _SETUP_INTENT_CREATE: Final = ("POST", "/v1/setup_intents")
 _SETUP_INTENT_UPDATE: Final = ("POST", "/v1/setup_intents/{intent}")  # not served
 _SETUP_INTENT_CONFIRM: Final = ("POST", "/v1/setup_intents/{intent}/confirm")
 _CHECKOUT_CREATE: Final = ("POST", "/v1/checkout/sessions")
+_PAYMENT_INTENT_CREATE: Final = ("POST", "/v1/payment_intents")
+_PAYMENT_INTENT_UPDATE: Final = ("POST", "/v1/payment_intents/{intent}")  # not served
+_PAYMENT_INTENT_CONFIRM: Final = ("POST", "/v1/payment_intents/{intent}/confirm")
 
 
 @dataclass(frozen=True)
@@ -75,7 +92,13 @@ _CHANGELOG: Final = "https://docs.stripe.com/changelog/"
 PARAM_CHANGES: Final[tuple[ParamChange, ...]] = (
     ParamChange(
         "2026-07-29",
-        (_SETUP_INTENT_CREATE, _SETUP_INTENT_CONFIRM),
+        (
+            _SETUP_INTENT_CREATE,
+            _SETUP_INTENT_CONFIRM,
+            _PAYMENT_INTENT_CREATE,
+            _PAYMENT_INTENT_UPDATE,
+            _PAYMENT_INTENT_CONFIRM,
+        ),
         "allowed_payment_method_types",
         added=True,
         source=_CHANGELOG + "dahlia/2026-07-29/allowed-payment-method-types-parameter",
@@ -101,7 +124,13 @@ PARAM_CHANGES: Final[tuple[ParamChange, ...]] = (
     # `payment_method_types_no_longer_supported`." The message is ours.
     ParamChange(
         "2026-09-30",
-        (_SETUP_INTENT_CREATE, _SETUP_INTENT_UPDATE),
+        (
+            _SETUP_INTENT_CREATE,
+            _SETUP_INTENT_UPDATE,
+            _PAYMENT_INTENT_CREATE,
+            _PAYMENT_INTENT_UPDATE,
+            _PAYMENT_INTENT_CONFIRM,
+        ),
         "payment_method_types",
         added=False,
         annotation=list[str],
@@ -370,3 +399,70 @@ def loggable_params(params: Mapping[str, str]) -> dict[str, str]:
         else:
             kept[redact_pans(key)] = redact_pans(value)
     return kept
+
+
+# ---------------------------------------------------------------- shared by the intents
+
+
+def automatic_payment_methods(params: Mapping[str, str]) -> JSON | None:
+    """On unless `allowed_payment_method_types` is given (or, before 2026-09-30,
+    `payment_method_types`), as Stripe's default has been since 2023-08-16.
+
+    `allowed_payment_method_types` "is mutually exclusive with `payment_method_types`,
+    `excluded_payment_method_types`, `automatic_payment_methods`, and
+    `payment_method_configuration`" (changelog, 2026-07-29.dahlia); the error is worded
+    as Stripe words other exclusive pairs.
+    """
+    allowed = card_only(params, "allowed_payment_method_types")
+    types = card_only(params, "payment_method_types")
+    given = subkeys(params, "automatic_payment_methods")
+    if allowed:
+        for other in ("payment_method_types", "excluded_payment_method_types"):
+            if sequence_param(params, other):
+                raise exclusive("allowed_payment_method_types", other)
+        if given:
+            raise exclusive("allowed_payment_method_types", "automatic_payment_methods")
+    if allowed or types:
+        return None
+    enabled = boolean(given, "enabled", default=True, param="automatic_payment_methods[enabled]")
+    redirects = given.get("allow_redirects", "always")
+    if redirects not in ("always", "never"):
+        raise invalid_request(
+            "Invalid automatic_payment_methods[allow_redirects]: must be one of always or never",
+            param="automatic_payment_methods[allow_redirects]",
+            code="parameter_invalid_string",
+        )
+    return {"allow_redirects": redirects, "enabled": True} if enabled else None
+
+
+def boolean(
+    params: Mapping[str, str], name: str, *, default: bool = False, param: str | None = None
+) -> bool:
+    """A boolean parameter as the SDK sends one, `true` or `false`."""
+    value = params.get(name)
+    if value is None or value == "":
+        return default
+    if value not in ("true", "false"):
+        raise invalid_request(f"Invalid boolean: {redact_pans(value)}", param=param or name)
+    return value == "true"
+
+
+def exclusive(first: str, second: str) -> ApiError:
+    """Two parameters that may not be given together, in Stripe's words."""
+    return invalid_request(
+        f"You may only specify one of these parameters: {first}, {second}.", param=second
+    )
+
+
+def refuse_not_emulated(params: Mapping[str, str], names: tuple[str, ...]) -> None:
+    """Refuse by name a parameter that Stripe takes and this API does not act on, so that a
+    test never believes in an effect it did not get."""
+    for key in params:
+        name = key.partition("[")[0]
+        if name in names:
+            raise not_emulated(name)
+
+
+def not_emulated(name: str) -> ApiError:
+    """400 naming a parameter this API does not emulate."""
+    return invalid_request(f"`{name}` is not emulated by this test API.", param=name)

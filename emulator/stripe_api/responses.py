@@ -310,3 +310,76 @@ async def unrecognized(request: web.Request) -> web.Response:
         " https://stripe.com/docs or we can help at https://support.stripe.com/.",
         status=404,
     )
+
+
+async def create_payment_intent(request: web.Request) -> web.Response:
+    call = request[CALL]
+    answer = request.app[EMULATOR].create_payment_intent(
+        call.params,
+        base_url=_base_url(request),
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return json_response(answer)
+
+
+async def retrieve_payment_intent(request: web.Request) -> web.Response:
+    answer = request.app[EMULATOR].retrieve_payment_intent(
+        request.match_info["intent"], request[CALL].params
+    )
+    return json_response(answer)
+
+
+async def search_payment_intents(request: web.Request) -> web.Response:
+    return json_response(request.app[EMULATOR].search_payment_intents(request[CALL].params))
+
+
+async def confirm_payment_intent(request: web.Request) -> web.Response:
+    call = request[CALL]
+    answer = request.app[EMULATOR].confirm_payment_intent(
+        request.match_info["intent"],
+        call.params,
+        base_url=_base_url(request),
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return json_response(answer)
+
+
+async def cancel_payment_intent(request: web.Request) -> web.Response:
+    call = request[CALL]
+    answer = request.app[EMULATOR].cancel_payment_intent(
+        request.match_info["intent"],
+        call.params,
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return json_response(answer)
+
+
+async def create_refund(request: web.Request) -> web.Response:
+    call = request[CALL]
+    answer = request.app[EMULATOR].create_refund(
+        call.params,
+        api_key=call.api_key,
+        idempotency_key=_idempotency_key(request),
+        request_id=call.request_id,
+    )
+    return json_response(answer)
+
+
+async def retrieve_refund(request: web.Request) -> web.Response:
+    answer = request.app[EMULATOR].retrieve_refund(
+        request.match_info["refund"], request[CALL].params
+    )
+    return json_response(answer)
+
+
+async def retrieve_charge(request: web.Request) -> web.Response:
+    answer = request.app[EMULATOR].retrieve_charge(
+        request.match_info["charge"], request[CALL].params
+    )
+    return json_response(answer)

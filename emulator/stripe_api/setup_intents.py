@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Final, NoReturn
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from emulator.stripe_api.cards import AUTHENTICATE, Decline, redact_pans
+from emulator.stripe_api.cards import AUTHENTICATE, Decline
 from emulator.stripe_api.exceptions import (
     JSON,
     Answer,
@@ -18,11 +18,13 @@ from emulator.stripe_api.exceptions import (
 )
 from emulator.stripe_api.objects import new_id, redirect_next_action, setup_intent_object
 from emulator.stripe_api.params import (
+    automatic_payment_methods,
+    boolean,
     card_only,
     expand_paths,
     metadata,
-    sequence_param,
-    subkeys,
+    not_emulated,
+    refuse_not_emulated,
     text,
     url_param,
 )
@@ -135,7 +137,7 @@ class SetupIntentModel(Store):
         """`POST /v1/setup_intents/{id}/confirm`."""
 
         def confirm() -> JSON:
-            _refuse_not_emulated(params, _NOT_EMULATED_ON_CONFIRM)
+            refuse_not_emulated(params, _NOT_EMULATED_ON_CONFIRM)
             intent = self._intent(intent_id, status=404)
             if params.get("payment_method"):
                 self._check_payment_method(params["payment_method"])
@@ -234,10 +236,10 @@ class SetupIntentModel(Store):
         request_id: str,
         idempotency_key: str | None,
     ) -> JSON:
-        _refuse_not_emulated(params, _NOT_EMULATED)
+        refuse_not_emulated(params, _NOT_EMULATED)
         for key in params:
             if key.startswith("payment_method_options") and key != _THREE_D_SECURE_OPTION:
-                raise _not_emulated("payment_method_options")
+                raise not_emulated("payment_method_options")
         customer = params.get("customer") or None
         if customer is not None and customer not in self._customers:
             raise no_such("customer", customer, "customer", status=400)
@@ -251,7 +253,7 @@ class SetupIntentModel(Store):
                 param="usage",
                 code="parameter_invalid_string",
             )
-        automatic = _automatic_payment_methods(params)
+        automatic = automatic_payment_methods(params)
         return_url = url_param(params, "return_url")
         intent = setup_intent_object(
             new_id("seti_", 24),
@@ -268,7 +270,7 @@ class SetupIntentModel(Store):
         if params.get(_THREE_D_SECURE_OPTION):  # kept; every card behaves as its test card
             card = intent["payment_method_options"]["card"]
             card["request_three_d_secure"] = params[_THREE_D_SECURE_OPTION]
-        confirm = _boolean(params, "confirm")
+        confirm = boolean(params, "confirm")
         if return_url is not None:
             self._return_urls[intent["id"]] = return_url
         if confirm:
@@ -450,55 +452,6 @@ def with_query(url: str, added: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def _automatic_payment_methods(params: Mapping[str, str]) -> JSON | None:
-    """On unless `allowed_payment_method_types` is given (or, before 2026-09-30,
-    `payment_method_types`), as Stripe's default has been since 2023-08-16.
-
-    `allowed_payment_method_types` "is mutually exclusive with `payment_method_types`,
-    `excluded_payment_method_types`, `automatic_payment_methods`, and
-    `payment_method_configuration`" (changelog, 2026-07-29.dahlia); the error is worded
-    as Stripe words other exclusive pairs.
-    """
-    allowed = card_only(params, "allowed_payment_method_types")
-    types = card_only(params, "payment_method_types")
-    given = subkeys(params, "automatic_payment_methods")
-    if allowed:
-        for other in ("payment_method_types", "excluded_payment_method_types"):
-            if sequence_param(params, other):
-                raise _exclusive("allowed_payment_method_types", other)
-        if given:
-            raise _exclusive("allowed_payment_method_types", "automatic_payment_methods")
-    if allowed or types:
-        return None
-    enabled = _boolean(given, "enabled", default=True, param="automatic_payment_methods[enabled]")
-    redirects = given.get("allow_redirects", "always")
-    if redirects not in ("always", "never"):
-        raise invalid_request(
-            "Invalid automatic_payment_methods[allow_redirects]: must be one of always or never",
-            param="automatic_payment_methods[allow_redirects]",
-            code="parameter_invalid_string",
-        )
-    return {"allow_redirects": redirects, "enabled": True} if enabled else None
-
-
-def _boolean(
-    params: Mapping[str, str], name: str, *, default: bool = False, param: str | None = None
-) -> bool:
-    """A boolean parameter as the SDK sends one, `true` or `false`."""
-    value = params.get(name)
-    if value is None or value == "":
-        return default
-    if value not in ("true", "false"):
-        raise invalid_request(f"Invalid boolean: {redact_pans(value)}", param=param or name)
-    return value == "true"
-
-
-def _exclusive(first: str, second: str) -> ApiError:
-    return invalid_request(
-        f"You may only specify one of these parameters: {first}, {second}.", param=second
-    )
-
-
 def _unexpected_state(verb: str, intent: JSON) -> ApiError:
     status = intent["status"]
     if verb == "confirm" and status == "succeeded":
@@ -513,14 +466,3 @@ def _unexpected_state(verb: str, intent: JSON) -> ApiError:
             f" {', '.join(_OPEN)}."
         )
     return invalid_request(message, code="setup_intent_unexpected_state")
-
-
-def _refuse_not_emulated(params: Mapping[str, str], names: tuple[str, ...]) -> None:
-    for key in params:
-        name = key.partition("[")[0]
-        if name in names:
-            raise _not_emulated(name)
-
-
-def _not_emulated(name: str) -> ApiError:
-    return invalid_request(f"`{name}` is not emulated by this test API.", param=name)

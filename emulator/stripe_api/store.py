@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from emulator.control import Faults, RequestLog
-from emulator.stripe_api.cards import Decline, card_details, confirm_outcome, redact_pans
+from emulator.stripe_api.cards import (
+    Decline,
+    card_details,
+    charge_outcome,
+    confirm_outcome,
+    redact_pans,
+)
 from emulator.stripe_api.exceptions import (
     JSON,
     RAW_CARD_DATA_MESSAGE,
@@ -34,7 +40,9 @@ from emulator.stripe_api.webhooks import (
     new_webhook_secret,
 )
 
-_EXPANDABLE: Final = frozenset({"customer", "payment_method", "setup_intent"})
+_EXPANDABLE: Final = frozenset(
+    {"charge", "customer", "latest_charge", "payment_intent", "payment_method", "setup_intent"}
+)
 _ADDRESS_FIELDS: Final = ("city", "country", "line1", "line2", "postal_code", "state")
 
 
@@ -68,6 +76,9 @@ class Store:
         self._sessions: dict[str, JSON] = {}
         self._setup_metadata: dict[str, dict[str, str]] = {}  # session id -> SetupIntent's
         self._setup_intents: dict[str, JSON] = {}
+        self._payment_intents: dict[str, JSON] = {}
+        self._charges: dict[str, JSON] = {}
+        self._refunds: dict[str, JSON] = {}
         self._events: dict[str, JSON] = {}
         self._deliveries: list[WebhookDelivery] = []
         self._idempotency = Idempotency(self._secret)
@@ -85,15 +96,19 @@ class Store:
         self._default_currency = default_currency
         self._checkout_setup_intent_events = checkout_setup_intent_events
         self._account_created = int(clock())
-        # What the cards behind PaymentMethods do at confirmation (never the cards), the
-        # PaymentMethods used without being attached (single-use, as on Stripe), and per
-        # SetupIntent: where it returns after 3D Secure, and this server's address.
+        # What the cards behind PaymentMethods do when set up and when charged (never the
+        # cards), the PaymentMethods used without being attached (single-use, as on Stripe),
+        # and per SetupIntent or PaymentIntent: where it returns after 3D Secure, and this
+        # server's address.
         self._outcomes: dict[str, Decline | str | None] = {}
+        self._charge_outcomes: dict[str, Decline | str | None] = {}
         self._consumed: set[str] = set()
         self._return_urls: dict[str, str] = {}
         self._base_urls: dict[str, str] = {}
         self._checkout_intents: dict[str, str] = {}  # SetupIntent id -> its session's id
-        self._session_intents: dict[str, str] = {}  # session id -> its SetupIntent's id
+        self._session_intents: dict[str, str] = {}  # session id -> its intent's id
+        self._checkout_payments: dict[str, str] = {}  # PaymentIntent id -> its session's id
+        self._payment_data: dict[str, dict[str, str]] = {}  # session id -> payment_intent_data
 
     def _forget(self) -> None:
         """Drop every object, event, delivery and saved result (lock held)."""
@@ -103,12 +118,18 @@ class Store:
             self._sessions,
             self._setup_metadata,
             self._setup_intents,
+            self._payment_intents,
+            self._charges,
+            self._refunds,
             self._events,
             self._outcomes,
+            self._charge_outcomes,
             self._return_urls,
             self._base_urls,
             self._checkout_intents,
             self._session_intents,
+            self._checkout_payments,
+            self._payment_data,
         ):
             store.clear()
         self._consumed.clear()
@@ -188,7 +209,14 @@ class Store:
         return obj
 
     def _object_by_id(self, object_id: str) -> JSON | None:
-        for store in (self._customers, self._setup_intents, self._payment_methods):
+        for store in (
+            self._customers,
+            self._setup_intents,
+            self._payment_methods,
+            self._payment_intents,
+            self._charges,
+            self._refunds,
+        ):
             if object_id in store:
                 return store[object_id]
         return None
@@ -242,7 +270,8 @@ class Store:
         """A card PaymentMethod from `type`, `card[...]` and `billing_details[...]`.
 
         Stored; a declining or 3D Secure test card is accepted here, as Stripe accepts it:
-        what it does at confirmation is noted beside the PaymentMethod, not the number.
+        what it does when set up and when charged is noted beside the PaymentMethod, not
+        the number.
         """
         kind = params.get("type")
         if not kind:
@@ -296,6 +325,7 @@ class Store:
         )
         self._payment_methods[payment_method["id"]] = payment_method
         self._outcomes[payment_method["id"]] = confirm_outcome(number)
+        self._charge_outcomes[payment_method["id"]] = charge_outcome(number)
         return payment_method
 
 

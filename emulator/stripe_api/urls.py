@@ -18,9 +18,11 @@ from emulator.stripe_api.responses import EMULATOR, stripe_envelope
 def create_app(emulator: StripeEmulator) -> web.Application:
     """The Stripe test API over `emulator`.
 
-    Pages for the cardholder: Checkout's card form, `GET|POST /pay/{session}`, and the test
-    bank's 3D Secure page, `GET|POST /3ds/{intent}` (form field `outcome`: `complete` or
-    `fail`; then a 303 to the SetupIntent's `return_url`).
+    Pages for the cardholder: Checkout's card form, `GET|POST /pay/{session}`; the test
+    bank's 3D Secure page, `GET|POST /3ds/{intent}` for a SetupIntent or a PaymentIntent
+    (form field `outcome`: `complete` or `fail`; then a 303 to the intent's `return_url`,
+    or to Checkout's `success_url` or page); and a paid Charge's receipt,
+    `GET /receipts/{charge}` (its `receipt_url`).
 
     Control endpoints (no API key, not recorded in the request log):
     `POST /_emulator/faults` (JSON: status, delay, count, code, should_retry, as `inject`),
@@ -28,10 +30,13 @@ def create_app(emulator: StripeEmulator) -> web.Application:
     `POST /_emulator/reset`, `GET|POST /_emulator/settings` (any of `{"raw_card_data":
     bool, "webhook_url": str|null, "webhook_secret": str}`; GET shows all three),
     `POST /_emulator/checkout/{session}/complete` (JSON: number, exp_month, exp_year, cvc,
-    name, authentication, as `complete_checkout`; answers the session, or Stripe's error
-    with its status), `POST /_emulator/checkout/{session}/expire`,
-    `POST /_emulator/setup_intents/{intent}/authenticate` (JSON `{"outcome": "complete" |
-    "fail"}`; answers `{"setup_intent": {...}, "return_url": str|null}`, or Stripe's error),
+    name, authentication, as `complete_checkout`: saves the card, or pays in payment mode;
+    answers the session, or Stripe's error with its status),
+    `POST /_emulator/checkout/{session}/expire`,
+    `POST /_emulator/setup_intents/{intent}/authenticate` and
+    `POST /_emulator/payment_intents/{intent}/authenticate` (JSON `{"outcome": "complete" |
+    "fail"}`; answers `{"setup_intent": {...}, "return_url": str|null}`, or
+    `{"payment_intent": {...}, "return_url": ...}`, or Stripe's error),
     `GET /_emulator/events`, `POST /_emulator/events/{event}/redeliver`,
     `GET /_emulator/webhook_deliveries`.
     """
@@ -54,11 +59,20 @@ def create_app(emulator: StripeEmulator) -> web.Application:
         web.post("/v1/setup_intents/{intent}/confirm", responses.confirm_setup_intent),
         web.post("/v1/setup_intents/{intent}/cancel", responses.cancel_setup_intent),
         web.get("/v1/account", responses.retrieve_account),
+        web.post("/v1/payment_intents", responses.create_payment_intent),
+        web.get("/v1/payment_intents/search", responses.search_payment_intents),
+        web.get("/v1/payment_intents/{intent}", responses.retrieve_payment_intent),
+        web.post("/v1/payment_intents/{intent}/confirm", responses.confirm_payment_intent),
+        web.post("/v1/payment_intents/{intent}/cancel", responses.cancel_payment_intent),
+        web.post("/v1/refunds", responses.create_refund),
+        web.get("/v1/refunds/{refund}", responses.retrieve_refund),
+        web.get("/v1/charges/{charge}", responses.retrieve_charge),
         web.route("*", "/v1/{tail:.*}", responses.unrecognized),
         web.get("/pay/{session}", hosted_page.checkout_page),
         web.post("/pay/{session}", hosted_page.submit_checkout_page),
         web.get("/3ds/{intent}", hosted_page.authentication_page),
         web.post("/3ds/{intent}", hosted_page.submit_authentication_page),
+        web.get("/receipts/{charge}", hosted_page.receipt_page),
         web.post("/_emulator/faults", control.control_inject),
         web.delete("/_emulator/faults", control.control_clear_faults),
         web.get("/_emulator/settings", control.control_settings),
@@ -66,6 +80,7 @@ def create_app(emulator: StripeEmulator) -> web.Application:
         web.post("/_emulator/checkout/{session}/complete", control.control_complete_checkout),
         web.post("/_emulator/checkout/{session}/expire", control.control_expire_checkout),
         web.post("/_emulator/setup_intents/{intent}/authenticate", control.control_authenticate),
+        web.post("/_emulator/payment_intents/{intent}/authenticate", control.control_authenticate),
         web.get("/_emulator/events", control.control_events),
         web.post("/_emulator/events/{event}/redeliver", control.control_redeliver),
         web.get("/_emulator/webhook_deliveries", control.control_webhook_deliveries),

@@ -25,8 +25,11 @@ from handlers.slack.blocks import (
     OPEN_AUTHENTICATION,
     OPEN_CARD_FORM,
     OPEN_CHECKOUT,
+    OPEN_RECEIPT,
     OPEN_TERMS,
+    PAY,
 )
+from handlers.slack.client import patient
 from handlers.slack.copy import FORM_DID_NOT_OPEN
 from handlers.slack.links import return_url
 from handlers.slack.mrkdwn import to_mrkdwn
@@ -40,6 +43,27 @@ def _channel(body: dict[str, Any], user_id: str) -> str:
 def without_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     """The message's blocks minus its action rows, so a used offer can't be clicked again."""
     return [b for b in message.get("blocks") or [] if b.get("type") != "actions"]
+
+
+PAYING = "Paying…"
+
+
+def settled(
+    client: WebClient, body: dict[str, Any], channel: str, fallback: str, *, note: str = ""
+) -> None:
+    """The pressed message without its buttons (and with `note` under it), so a used offer
+    can't be pressed again. If this fails the old buttons stay; the press already counted."""
+    message = body.get("message")
+    if not message or not message.get("ts"):
+        return
+    blocks = without_buttons(message)
+    text = str(message.get("text") or "paybot")
+    if contains_pan(json.dumps(blocks) + text):  # never post back what we didn't send
+        text, blocks = to_mrkdwn(fallback), []
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    with contextlib.suppress(SlackApiError):
+        client.chat_update(channel=channel, ts=message["ts"], text=text, blocks=blocks)
 
 
 def register(app: App, services: Services) -> None:
@@ -89,19 +113,33 @@ def register(app: App, services: Services) -> None:
             except PaybotError as exc:
                 render.post(client, channel, (Reply(render.apology(exc)),))
                 return
-            message = body.get("message")
-            if message and message.get("ts"):
-                # If this fails the old buttons stay; the press itself already counted.
-                blocks = without_buttons(message)
-                text = str(message.get("text") or "paybot")
-                if contains_pan(json.dumps(blocks) + text):  # never post back what we didn't send
-                    text, blocks = to_mrkdwn(fallback), []
-                with contextlib.suppress(SlackApiError):
-                    client.chat_update(channel=channel, ts=message["ts"], text=text, blocks=blocks)
+            settled(client, body, channel, fallback)
             render.post(client, channel, effects)
 
         return pressed
 
+    def pay_pressed(ack: Ack) -> None:
+        ack()  # the charge runs after the ack (lazy work): a button press holds no card data
+
+    def pay(
+        body: dict[str, Any], client: WebClient, context: BoltContext, request: BoltRequest
+    ) -> None:
+        team_id, user_id = context.team_id or "", context.user_id or ""
+        channel = _channel(body, user_id)
+        actions = body.get("actions") or [{}]
+        key = str(actions[0].get("value") or "") if isinstance(actions[0], dict) else ""
+        settled(client, body, channel, PAYING, note=PAYING)
+        back = return_url(
+            request.headers, public_url=services.public_url, team_id=team_id, payload=body
+        )
+        try:
+            effects = conversation.pay(chat_user(team_id, user_id), key, return_url=back)
+        except PaybotError as exc:
+            effects = (Reply(render.apology(exc)),)
+        render.post(patient(client), channel, effects)
+
+    app.action(PAY)(ack=pay_pressed, lazy=[pay])
+    app.action(OPEN_RECEIPT)(acknowledge)
     app.action(OPEN_CARD_FORM)(open_card_form)
     app.action(OPEN_CHECKOUT)(acknowledge)
     app.action(OPEN_AUTHENTICATION)(acknowledge)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages
-from bot.models import PaymentRecord, Slots
+from bot.cards import mask
+from bot.models import Charge, PaymentRecord, Receipt, Slots
+from bot.money import format_amount
 from handlers.slack.mrkdwn import to_mrkdwn
 
 OPEN_CARD_FORM = "open_card_form"
@@ -23,6 +25,8 @@ CANCEL_PAYMENT = "cancel_payment"
 OPEN_TERMS = "open_terms"
 ACCEPT_TERMS = "accept_terms"
 DECLINE_TERMS = "decline_terms"
+PAY = "pay"
+OPEN_RECEIPT = "open_receipt"
 CARD_FORM = "card_form"
 """Action ids of the buttons, and the card modal's callback id."""
 
@@ -121,8 +125,9 @@ def terms_blocks(url: str) -> list[Block]:
     ]
 
 
-def authentication_blocks(url: str) -> list[Block]:
-    """The DM with the bank's confirmation page for a card (a bearer link: DM only)."""
+def authentication_blocks(url: str, *, for_payment: bool = False) -> list[Block]:
+    """The DM with the bank's confirmation page for a card or a payment (a bearer link:
+    DM only)."""
     link = {
         "type": "button",
         "action_id": OPEN_AUTHENTICATION,
@@ -130,10 +135,68 @@ def authentication_blocks(url: str) -> list[Block]:
         "style": "primary",
         "url": url,
     }
+    if for_payment:  # the payment can't be cancelled here: unconfirmed, it is never charged
+        return [
+            _section(messages.AUTHENTICATE_PAYMENT),
+            {"type": "actions", "block_id": "authentication", "elements": [link]},
+        ]
     return [
         _section(messages.AUTHENTICATE),
         {"type": "actions", "block_id": "authentication", "elements": [link, _cancel_button()]},
     ]
+
+
+def pay_blocks(charge: Charge) -> list[Block]:
+    """The payment's summary with Pay (which alone charges), another card, and Cancel."""
+    pay = {
+        "type": "button",
+        "action_id": PAY,
+        "text": _text(f"Pay {format_amount(charge.amount, charge.currency)}"),
+        "style": "primary",
+        "value": charge.key,
+    }
+    another = {
+        "type": "button",
+        "action_id": OPEN_CARD_FORM,
+        "text": _text("Use another card"),
+        "value": "another",
+    }
+    return [
+        _section(messages.pay_question(charge)),
+        {"type": "actions", "block_id": "pay_offer", "elements": [pay, another, _cancel_button()]},
+    ]
+
+
+def receipt_blocks(receipt: Receipt) -> list[Block]:
+    """The receipt: amount, reference, card (brand and last four), date, Stripe's payment
+    id, and Stripe's own receipt page when it gave one."""
+    fields = [
+        ("Amount", format_amount(receipt.amount, receipt.currency)),
+        ("Invoice", receipt.reference),
+        ("Card", mask(receipt.brand, receipt.last4)),
+        ("Date", messages.paid_on(receipt)),
+        ("Payment", f"`{receipt.intent_id}`"),
+    ]
+    blocks: list[Block] = [
+        {"type": "header", "text": _text("Payment received")},
+        _section(messages.paid(receipt)),
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*{label}*\n{to_mrkdwn(value)}"}
+                for label, value in fields
+            ],
+        },
+    ]
+    if receipt.receipt_url:
+        link = {
+            "type": "button",
+            "action_id": OPEN_RECEIPT,
+            "text": _text("View receipt"),
+            "url": receipt.receipt_url,
+        }
+        blocks.append({"type": "actions", "block_id": "receipt", "elements": [link]})
+    return blocks
 
 
 def card_modal(form_ref: str, slots: Slots) -> dict[str, Any]:

@@ -9,7 +9,14 @@ from slack_sdk import WebClient
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
-from bot.machine import AskTerms, OfferCheckout, OpenCardForm
+from bot.machine import (
+    AskTerms,
+    AskToPay,
+    OfferAuthentication,
+    OfferCheckout,
+    OpenCardForm,
+    SendReceipt,
+)
 from bot.messages import CHECKOUT_SENT, PAN_WARNING, TERMS_SENT
 from bot.models import Slots
 from bot.rules import amount_refusal, extract_slots
@@ -19,6 +26,9 @@ from handlers.slack.copy import FORM_TIMED_OUT, HELP, UNKNOWN_OPTION
 from handlers.slack.links import return_url
 from handlers.slack.mrkdwn import from_mrkdwn, to_mrkdwn
 from handlers.slack.users import chat_user
+
+_DM_ONLY = (SendReceipt, AskToPay, OfferAuthentication)
+"""Effects that belong in the person's DM, never in an ephemeral answer in a channel."""
 
 
 def register(app: App, services: Services) -> None:
@@ -57,7 +67,11 @@ def register(app: App, services: Services) -> None:
             # Never parsed, echoed or kept: answer with the secure form instead.
             text, word, warning = "", "", PAN_WARNING
         if word in subcommands:
-            ack(text=render.replies(subcommands[word](chat_user(team_id, user_id))))
+            effects = subcommands[word](chat_user(team_id, user_id))
+            # A receipt or a payment's next step (status settles a charge) goes to the DM,
+            # where the payment is; the command's own answer stays ephemeral.
+            render.post(client, user_id, [e for e in effects if isinstance(e, _DM_ONLY)])
+            ack(text=render.replies(effects))
             return
         refusal = amount_refusal(text) if text else ""
         if refusal:  # a signed amount, or more decimals than the currency has: say so

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.errors import PaybotError
 from bot.machine import (
     AskTerms,
+    AskToPay,
     CloseForm,
     ConfirmCard,
     Effect,
@@ -20,14 +21,25 @@ from bot.machine import (
     OfferCheckout,
     OpenCardForm,
     Reply,
+    SendReceipt,
     ShowHelp,
 )
-from bot.messages import AUTHENTICATE, OFFER_CHECKOUT, TERMS_ASKED, confirmation
+from bot.messages import (
+    AUTHENTICATE,
+    AUTHENTICATE_PAYMENT,
+    OFFER_CHECKOUT,
+    TERMS_ASKED,
+    confirmation,
+    paid,
+    pay_question,
+)
 from handlers.slack.blocks import (
     authentication_blocks,
     card_modal,
     checkout_blocks,
     confirmation_blocks,
+    pay_blocks,
+    receipt_blocks,
     reply_blocks,
     result_view,
     terms_blocks,
@@ -71,8 +83,15 @@ def post(
             blocks = checkout_blocks(effect.url, effect.slots)
             _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks, thread_ts)
         elif isinstance(effect, OfferAuthentication):
-            blocks = authentication_blocks(effect.url)
-            _post(client, channel, fallback_text(AUTHENTICATE), blocks, thread_ts)
+            blocks = authentication_blocks(effect.url, for_payment=effect.for_payment)
+            text = AUTHENTICATE_PAYMENT if effect.for_payment else AUTHENTICATE
+            _post(client, channel, fallback_text(text), blocks, thread_ts)
+        elif isinstance(effect, AskToPay):
+            text = pay_question(effect.charge)
+            _post(client, channel, fallback_text(text), pay_blocks(effect.charge), thread_ts)
+        elif isinstance(effect, SendReceipt):
+            text = paid(effect.receipt)
+            _post(client, channel, fallback_text(text), receipt_blocks(effect.receipt), thread_ts)
         elif isinstance(effect, AskTerms):
             _post(client, channel, fallback_text(TERMS_ASKED), terms_blocks(effect.url), thread_ts)
 

@@ -76,6 +76,9 @@ def answer(services: Services, activity: MessageActivity, back: str) -> tuple[Ef
     )
     conversation = services.conversation
     pressed = activity.value.get(render.ACTION_KEY) if isinstance(activity.value, dict) else None
+    if pressed == render.CONFIRM_PAY:
+        offer = activity.value.get(render.OFFER_KEY) if isinstance(activity.value, dict) else ""
+        return conversation.pay(user, str(offer or ""), return_url=back)
     if pressed == render.PAY:
         return conversation.open_checkout(user, return_url=back, reply_to=address)
     if pressed == render.CANCEL:

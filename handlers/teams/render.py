@@ -16,8 +16,10 @@ from microsoft_teams.api.activities.message.message import MessageActivityInput
 from microsoft_teams.cards import AdaptiveCard, OpenUrlAction, SubmitAction, TextBlock
 
 from bot import messages
+from bot.cards import mask
 from bot.machine import (
     AskTerms,
+    AskToPay,
     CloseForm,
     ConfirmCard,
     Effect,
@@ -26,8 +28,10 @@ from bot.machine import (
     OfferCheckout,
     OpenCardForm,
     Reply,
+    SendReceipt,
     ShowHelp,
 )
+from bot.money import format_amount
 from handlers.teams.copy import HELP
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,9 @@ log = logging.getLogger(__name__)
 ACTION_KEY = "paybot"
 """The key of an `Action.Submit`'s data naming what the press asks for."""
 PAY, CANCEL, ACCEPT_TERMS, DECLINE_TERMS = "pay", "cancel", "accept_terms", "decline_terms"
+CONFIRM_PAY = "confirm_pay"
+"""The Pay button under a payment's summary; its data's `OFFER_KEY` names the offer."""
+OFFER_KEY = "offer"
 
 _LINK_BRACKETS = re.compile(r"([\[\]])")
 
@@ -83,9 +90,34 @@ def activities(effects: Iterable[Effect]) -> list[MessageActivityInput]:
             said.append(
                 _card(text, messages.OFFER_CHECKOUT, actions=[link, _submit("Cancel", CANCEL)])
             )
+        elif isinstance(effect, OfferAuthentication) and effect.for_payment:
+            link = OpenUrlAction(title="Confirm with your bank", url=effect.url)
+            said.append(_card(messages.AUTHENTICATE_PAYMENT, actions=[link]))
         elif isinstance(effect, OfferAuthentication):
             link = OpenUrlAction(title="Confirm with your bank", url=effect.url)
             said.append(_card(messages.AUTHENTICATE, actions=[link, _submit("Cancel", CANCEL)]))
+        elif isinstance(effect, AskToPay):
+            charge = effect.charge
+            pay = SubmitAction(
+                title=f"Pay {format_amount(charge.amount, charge.currency)}",
+                data={ACTION_KEY: CONFIRM_PAY, OFFER_KEY: charge.key},
+            )
+            offer = [pay, _submit("Use another card", PAY), _submit("Cancel", CANCEL)]
+            said.append(_card(messages.pay_question(charge), actions=list(offer)))
+        elif isinstance(effect, SendReceipt):
+            receipt = effect.receipt
+            lines = [
+                messages.paid(receipt),
+                f"Amount: {format_amount(receipt.amount, receipt.currency)}",
+                f"Invoice: {receipt.reference}",
+                f"Card: {mask(receipt.brand, receipt.last4)}",
+                f"Date: {messages.paid_on(receipt)}",
+                f"Payment: `{receipt.intent_id}`",
+            ]
+            links: list[OpenUrlAction | SubmitAction] = []
+            if receipt.receipt_url:
+                links.append(OpenUrlAction(title="View receipt", url=receipt.receipt_url))
+            said.append(_card("\n\n".join(lines), actions=links))
         elif isinstance(effect, AskTerms):
             choices: list[OpenUrlAction | SubmitAction] = [
                 OpenUrlAction(title="Read the terms", url=effect.url),

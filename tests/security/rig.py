@@ -27,6 +27,7 @@ import pytest
 from aiohttp import web
 
 import handlers.aws_lambda
+from bot.adapters.stripe_charges import StripeCharges
 from bot.adapters.stripe_gateway import StripeGateway
 from bot.logs import RedactingFormatter
 from emulator import slack_requests
@@ -37,7 +38,7 @@ from emulator.slack_api import DEFAULT_USER_ID, SlackWorkspace
 from emulator.slack_api import create_app as slack_app
 from emulator.stripe_api import StripeEmulator
 from emulator.stripe_api import create_app as stripe_app
-from handlers.slack.blocks import CARD_FORM
+from handlers.slack.blocks import CARD_FORM, PAY
 from tests.integration.harness import MODEL_ID, SIGNING_SECRET, app_environment, running_paybot
 
 LOGGERS = (
@@ -268,6 +269,14 @@ class Rig:
         assert forms, f"no card form was opened on {self.name}"
         return forms[-1]
 
+    def offer_to_pay(self) -> dict[str, Any] | None:
+        """The latest DM message with a live Pay button, if any."""
+        for message in reversed(self.bot_messages()):
+            for block in message.get("blocks") or []:
+                if any(e.get("action_id") == PAY for e in block.get("elements") or []):
+                    return message
+        return None
+
     def trigger_id(self) -> str:
         return self.slack.issue_trigger_id(user_id=self.user_id)
 
@@ -326,6 +335,13 @@ def _tap_idempotency_keys(monkeypatch: pytest.MonkeyPatch, keys: list[str]) -> N
         return save_card(self, card, **request)
 
     monkeypatch.setattr(StripeGateway, "save_card", tapped)
+    charge = StripeCharges.charge
+
+    def tapped_charge(self: StripeCharges, pending: Any, **request: Any) -> Any:
+        keys.append(request["idempotency_key"])
+        return charge(self, pending, **request)
+
+    monkeypatch.setattr(StripeCharges, "charge", tapped_charge)
 
 
 BEDROCK = {
@@ -338,6 +354,13 @@ BEDROCK = {
     "LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR": "100000",
     "LIMIT_TURNS_PER_HOUR": "100000",
     "LIMIT_WORKSPACE_TURNS_PER_HOUR": "1000000",
+    "LIMIT_CHARGES_PER_HOUR": "1000",
+    "LIMIT_WORKSPACE_CHARGES_PER_HOUR": "100000",
+    # Cards are saved and then charged on Pay: the save path is a part of the charge path,
+    # and the payment's own sinks (receipts, the audit trail, the PaymentIntent's
+    # idempotency key) are swept with it.
+    "PAYMENT_MODE": "charge",
+    "STRIPE_WEBHOOK_SECRET": "whsec_paybot_security",
 }
 
 

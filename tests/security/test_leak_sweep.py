@@ -56,7 +56,7 @@ from hypothesis import strategies as st
 
 from emulator import bedrock_api, slack_requests
 from emulator.slack_api import DEFAULT_TOKEN, GENERAL_CHANNEL_ID
-from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM
+from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, PAY
 from tests.integration.harness import MODEL_ID
 from tests.security import figures
 from tests.security.cardholders import Cardholder, cardholders
@@ -80,7 +80,7 @@ from tests.security.strategies import (
 
 WELL_FORMED_EXAMPLES = 15
 """Hypothesis examples per runtime and store; each types BATCH cards into the inputs below."""
-BATCH = 16
+BATCH = 17
 OVERSIZED_EXAMPLES = 3
 ACROSS_TURNS_EXAMPLES = 5
 """Examples per runtime and store; each types SPACED wide-gap and SPLIT split numbers."""
@@ -191,7 +191,9 @@ class Sweep:
             **fields,
         )
 
-    def press(self, action_id: str, value: str) -> slack_requests.SlackRequest:
+    def press(
+        self, action_id: str, value: str, *, message: dict[str, Any] | None = None
+    ) -> slack_requests.SlackRequest:
         messages = self.rig.bot_messages()
         return slack_requests.block_actions(
             user_id=self.rig.user_id,
@@ -200,7 +202,7 @@ class Sweep:
             block_id="card_offer",
             trigger_id=self.rig.trigger_id(),
             channel_id=self.rig.dm_channel,
-            message=messages[-1] if messages else None,
+            message=message or (messages[-1] if messages else None),
         )
 
     # ------------------------------------------------------------ the inputs
@@ -237,7 +239,20 @@ class Sweep:
         self.send(
             "button value", self.press(OPEN_CARD_FORM, self.typed(next(card), "button value"))
         )
+        self.send("/pay with a payment", self.command("45 USD INV-1001"))  # what Pay will pay
         self.send("card submitted", self.submission(self.card_fields(next(card))))
+        # PAYMENT_MODE=charge: the saved card is offered for payment; Pay charges it. A Pay
+        # press whose value is a card number comes first, then the offer's own.
+        offer = self.rig.offer_to_pay()
+        self.send("pay button value", self.press(PAY, self.typed(next(card), "pay button value")))
+        if offer is not None:
+            key = next(
+                e["value"]
+                for b in offer["blocks"]
+                for e in b.get("elements") or []
+                if e.get("action_id") == PAY
+            )
+            self.send("pay pressed", self.press(PAY, key, message=offer), lazy_replies=1)
         self.send(
             "button value", self.press(CANCEL_PAYMENT, self.typed(next(card), "button value"))
         )
@@ -750,6 +765,7 @@ def _assert_the_sweep_reached_everything(rig: Rig, captured: dict[str, object]) 
     """A sweep that never reached the model, the store or Stripe would pass for nothing."""
     assert rig.bedrock.requests, "no Bedrock request was made"
     assert rig.stripe.payment_methods, "no card was ever tokenized"
+    assert rig.stripe.payment_intents, "no card was ever charged"
     assert rig.slack.calls_to("views.open"), "no card form was opened"
     assert captured["logs"], "nothing was logged"
     if rig.invokes is not None:

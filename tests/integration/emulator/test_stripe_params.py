@@ -212,4 +212,4 @@ def test_unknown_params_follows_the_changelog_for_older_api_versions(
 
 def test_unknown_params_refuses_a_route_the_stand_in_does_not_serve() -> None:
     with pytest.raises(LookupError):
-        unknown_params("POST", "/v1/payment_intents", {})
+        unknown_params("POST", "/v1/invoices", {})

@@ -1,0 +1,204 @@
+"""`PaymentCharger` on Stripe: one PaymentIntent, created and confirmed in one request.
+
+The charge is made on the card saved on the person's Customer (a SetupIntent made it
+reusable), for the amount in the currency's minor units, under an idempotency key
+derived from the payment (`charging.idempotency_key`). The intent's metadata names
+the person and the offer, so its webhook and any re-read find their way back without
+trusting a payload. Stripe's exceptions stop here.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import stripe
+
+from bot.adapters import stripe_customers
+from bot.adapters.stripe_gateway import TIMEOUT_SECONDS, stripe_client
+from bot.charging import minor_units
+from bot.errors import ChargeUnanswered, PaymentUnavailable
+from bot.models import Charge, ChargeResult, ChatUser
+from bot.money import decimal_places
+
+if TYPE_CHECKING:
+    from stripe.params import PaymentIntentCreateParams, PaymentIntentRetrieveParams
+
+log = logging.getLogger(__name__)
+
+CHARGE_KEY = "paybot_charge"
+"""The offer a PaymentIntent answers (`Charge.key`), in its metadata."""
+REFERENCE_KEY = "reference"
+"""The payment's reference (an invoice number), in its metadata."""
+CHARGE_TIMEOUT_SECONDS = 10.0
+"""A charge runs after the button's ack (lazy work), so it may wait for the card network;
+a first-time authorization can take seconds. One timeout, no automatic retry: the person
+(or the webhook) settles it under the same idempotency key."""
+_INTENT_ID = re.compile(r"^pi_[A-Za-z0-9_]{1,250}$")
+_DECLINED_STATUSES = frozenset({"requires_payment_method", "canceled"})
+
+
+class StripeCharges:
+    """Charges a saved card with a PaymentIntent (`confirm=true`), as Stripe documents for
+    charging a customer's saved payment method while they are present (on-session)."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        api_base: str | None = None,
+        timeout_seconds: float = CHARGE_TIMEOUT_SECONDS,
+    ) -> None:
+        self._client = stripe_client(
+            api_key, api_base, timeout_seconds=timeout_seconds, max_network_retries=0
+        )
+        self._reader = stripe_client(api_key, api_base, timeout_seconds=TIMEOUT_SECONDS)
+
+    def charge(
+        self,
+        charge: Charge,
+        *,
+        user: ChatUser,
+        customer_id: str,
+        return_url: str,
+        idempotency_key: str,
+    ) -> ChargeResult:
+        params = _intent_params(charge, user, customer_id, return_url)
+        try:
+            intent = self._client.v1.payment_intents.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.CardError as exc:
+            return _declined(exc, charge, user)
+        except (stripe.APIConnectionError, stripe.APIError) as exc:
+            # No answer, or Stripe's own failure: the charge may have been made.
+            log.error("Stripe charge unanswered: %s (request %s)", _kind(exc), exc.request_id)
+            raise ChargeUnanswered(f"stripe: {_kind(exc)}") from None
+        except stripe.StripeError as exc:
+            log.error("Stripe refused the charge: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        return _result(intent)
+
+    def charge_outcome(self, intent_id: str) -> ChargeResult:
+        if not _INTENT_ID.match(intent_id):
+            raise PaymentUnavailable("not a PaymentIntent id")
+        params: PaymentIntentRetrieveParams = {"expand": ["latest_charge"]}
+        try:
+            intent = self._reader.v1.payment_intents.retrieve(intent_id, params=params)
+        except stripe.StripeError as exc:
+            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        return _result(intent)
+
+
+def charge_metadata(charge: Charge, user: ChatUser) -> dict[str, str]:
+    """What a PaymentIntent says about its payment: the person's ids, the offer, the
+    reference; never card data."""
+    return {
+        **stripe_customers.metadata(user),
+        CHARGE_KEY: charge.key,
+        REFERENCE_KEY: charge.reference,
+    }
+
+
+def _intent_params(
+    charge: Charge, user: ChatUser, customer_id: str, return_url: str
+) -> PaymentIntentCreateParams:
+    params: PaymentIntentCreateParams = {
+        "amount": minor_units(charge.amount, charge.currency),
+        "currency": charge.currency.lower(),
+        "customer": customer_id,
+        "payment_method": charge.card.payment_method_id,
+        "confirm": True,
+        # Cards only: a saved card is the only payment method paybot offers.
+        "allowed_payment_method_types": ["card"],
+        "description": f"Invoice {charge.reference}",
+        "metadata": charge_metadata(charge, user),
+        # The receipt's details (receipt_url, the card's brand and last four) come in the
+        # same answer: no second request on the happy path.
+        "expand": ["latest_charge"],
+    }
+    if return_url:
+        # Where the bank's check (3-D Secure) sends the cardholder back; without it Stripe
+        # answers with a `use_stripe_sdk` step a chat cannot offer.
+        params["return_url"] = return_url
+    if charge.email:
+        params["receipt_email"] = charge.email
+    return params
+
+
+def _result(intent: stripe.PaymentIntent) -> ChargeResult:
+    metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
+    key = metadata.get(CHARGE_KEY)
+    pending = ChargeResult(
+        intent_id=intent.id,
+        user=stripe_customers.owner(intent),
+        key=str(key) if key else None,
+        status="pending",
+        amount=_major_units(intent.amount, intent.currency),
+        currency=intent.currency.upper(),
+        reference=str(metadata.get(REFERENCE_KEY) or "") or None,
+    )
+    if intent.status == "succeeded":
+        charge = intent.latest_charge
+        if not isinstance(charge, stripe.Charge):
+            raise PaymentUnavailable("stripe returned a payment without its charge")
+        details = charge.payment_method_details
+        card = details.card if details is not None else None
+        return replace(
+            pending,
+            status="succeeded",
+            brand=card.brand if card else None,
+            last4=card.last4 if card else None,
+            paid_at=charge.created,
+            receipt_url=charge.receipt_url,
+        )
+    if intent.status == "requires_action":
+        action = intent.next_action
+        redirect = action.redirect_to_url if action is not None else None
+        if redirect is not None and redirect.url:
+            return replace(pending, status="requires_action", authenticate_url=redirect.url)
+        log.error("Stripe asked for an action a chat cannot offer: %s", action and action.type)
+        raise PaymentUnavailable("stripe: payment intent needs an unsupported action")
+    if intent.status in _DECLINED_STATUSES:
+        error = intent.last_payment_error
+        # Stripe leaves out an error's fields that do not apply (no `decline_code` for a
+        # failed bank check), so each is read as possibly absent.
+        code = getattr(error, "decline_code", None) or getattr(error, "code", None)
+        return replace(
+            pending,
+            status="declined",
+            message=getattr(error, "message", None) or "",
+            code=code or intent.status,
+        )
+    return pending
+
+
+def _declined(exc: stripe.CardError, charge: Charge, user: ChatUser) -> ChargeResult:
+    """A decline at confirmation: Stripe answers 402 with the PaymentIntent in the error."""
+    error = exc.error
+    intent = getattr(error, "payment_intent", None)
+    code = getattr(error, "decline_code", None) or exc.code
+    log.info("charge declined: %s", code)
+    return ChargeResult(
+        intent_id=intent.id if intent is not None else "",
+        user=user,
+        key=charge.key,
+        status="declined",
+        amount=charge.amount,
+        currency=charge.currency,
+        reference=charge.reference,
+        message=exc.user_message or "",
+        code=code,
+    )
+
+
+def _major_units(amount: int, currency: str) -> Decimal:
+    return Decimal(amount).scaleb(-decimal_places(currency.upper()))
+
+
+def _kind(exc: stripe.StripeError) -> str:
+    return f"{type(exc).__name__} {exc.code or ''} http={exc.http_status}".strip()

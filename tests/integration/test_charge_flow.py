@@ -1,0 +1,285 @@
+"""Taking the payment (PAYMENT_MODE=charge) through the served app: DM, card, Pay, receipt.
+
+Slack requests are signed as Slack signs them; Stripe is the stand-in over HTTP, its
+webhooks signed. Only the Pay button charges; only Stripe says paid.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import messages
+from bot.adapters.sqlite_store import SqliteAuditLog
+from bot.models import State
+from emulator import driver
+from handlers.slack.blocks import OPEN_AUTHENTICATION, OPEN_CARD_FORM, PAY
+from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
+from tests.integration.test_slack_flow import GOOD_VISA, session_of
+
+pytestmark = pytest.mark.integration
+
+DECLINED_AT_CHARGE = {**GOOD_VISA, "number": "4000 0000 0000 0341"}
+BANK_EVERY_TIME = {**GOOD_VISA, "number": "4000 0027 6000 3184"}
+INSUFFICIENT_FUNDS = {**GOOD_VISA, "number": "4000 0000 0000 9995"}
+
+
+@pytest.fixture
+def paybot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paybot]:
+    with running_paybot(
+        tmp_path, monkeypatch, PAYMENT_MODE="charge", STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET
+    ) as running:
+        yield running
+
+
+def save_card(paybot: Paybot, card: dict[str, str] = GOOD_VISA) -> dict[str, Any]:
+    """DM the payment, open the form, submit `card`; the modal's answer."""
+    paybot.dm("I need to pay invoice INV-1001, $45")
+    paybot.wait_for_bot_messages(1)
+    paybot.click(OPEN_CARD_FORM)
+    body: dict[str, Any] = paybot.submit(card).json()
+    return body
+
+
+def offer(paybot: Paybot) -> dict[str, Any]:
+    """The DM message asking to pay, once it has come."""
+    paybot.wait_until(lambda: _offers(paybot) != [])
+    return _offers(paybot)[-1]
+
+
+def _offers(paybot: Paybot) -> list[dict[str, Any]]:
+    return [m for m in paybot.bot_messages() if _has_button(m, PAY)]
+
+
+def _has_button(message: dict[str, Any], action_id: str) -> bool:
+    return any(
+        element.get("action_id") == action_id
+        for block in message.get("blocks") or []
+        for element in block.get("elements") or []
+    )
+
+
+def receipts(paybot: Paybot) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in paybot.bot_messages()
+        if any(b.get("type") == "header" for b in m.get("blocks") or [])
+    ]
+
+
+def intents_created(paybot: Paybot) -> int:
+    return sum(
+        1
+        for entry in paybot.stripe.requests
+        if entry.method == "POST" and entry.path == "/v1/payment_intents"
+    )
+
+
+def audit(tmp_path: Path) -> list[dict[str, Any]]:
+    trail = SqliteAuditLog(tmp_path / "sessions.db")
+    return [record.model_dump(mode="json") for record in trail.export(since=0)]
+
+
+def test_a_full_charge_ends_in_one_payment_and_one_receipt(paybot: Paybot, tmp_path: Path) -> None:
+    answer = save_card(paybot)
+    assert answer["response_action"] == "update"  # the modal says the card is saved
+    asking = offer(paybot)
+    assert "Pay *$45.00* for invoice *INV-1001* with Visa •••• 4242?" in json.dumps(
+        asking["blocks"], ensure_ascii=False
+    )
+    assert intents_created(paybot) == 0  # nothing is charged before Pay
+
+    assert paybot.click(PAY, asking).status == 200
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    paybot.wait_for_quiet()
+
+    (receipt,) = receipts(paybot)
+    shown = json.dumps(receipt["blocks"], ensure_ascii=False)
+    for fact in ("$45.00", "INV-1001", "Visa •••• 4242", "pi_", "View receipt"):
+        assert fact in shown
+    assert intents_created(paybot) == 1
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.state is State.COMPLETED
+    assert saved.charge is not None
+    assert saved.charge.status == "succeeded"
+    actions = [record["action"] for record in audit(tmp_path)]
+    assert actions == ["charge_attempted", "charge_succeeded"]
+    # The Pay message lost its buttons: the offer can't be pressed again.
+    updated = [m for m in paybot.slack.messages(paybot.dm_channel) if m["ts"] == asking["ts"]]
+    assert not _has_button(updated[0], PAY)
+
+
+def test_the_receipt_links_to_stripes_own_receipt_page(paybot: Paybot) -> None:
+    save_card(paybot)
+    paybot.click(PAY, offer(paybot))
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    (receipt,) = receipts(paybot)
+    links = [
+        element["url"]
+        for block in receipt["blocks"]
+        for element in block.get("elements") or []
+        if element.get("url")
+    ]
+    assert len(links) == 1
+    with urllib.request.urlopen(links[0], timeout=10) as page:
+        assert "45.00" in page.read().decode()
+
+
+def test_a_double_click_and_a_redelivery_make_exactly_one_payment(paybot: Paybot) -> None:
+    save_card(paybot)
+    asking = offer(paybot)
+    press = driver.click(paybot.slack, paybot.user_id, asking, PAY)
+    threads = [threading.Thread(target=paybot.send, args=(press,)) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    paybot.send(press, retry_num=1)  # and a redelivery of the same press
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    paybot.wait_for_quiet()
+    assert intents_created(paybot) == 1
+    assert len(receipts(paybot)) == 1
+
+
+def test_a_card_declined_at_the_charge_names_only_brand_and_last_four(
+    paybot: Paybot, tmp_path: Path
+) -> None:
+    save_card(paybot, DECLINED_AT_CHARGE)
+    paybot.click(PAY, offer(paybot))
+    paybot.wait_until(lambda: "didn't go through" in paybot.last_bot_message()["text"])
+    paybot.wait_for_quiet()
+    declined = paybot.last_bot_message()
+    text = json.dumps(declined["blocks"], ensure_ascii=False)
+    assert "Visa •••• 0341" in text
+    assert "Nothing was charged" in text
+    assert "4000000000000341" not in text.replace(" ", "")
+    assert _has_button(declined, OPEN_CARD_FORM)  # another card
+    assert receipts(paybot) == []
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.state is State.FAILED
+    assert [r["action"] for r in audit(tmp_path)] == ["charge_attempted", "charge_failed"]
+    assert audit(tmp_path)[-1]["detail"] == "generic_decline"
+
+
+def test_another_card_after_a_decline_is_a_new_attempt_and_pays(
+    paybot: Paybot, tmp_path: Path
+) -> None:
+    save_card(paybot, DECLINED_AT_CHARGE)
+    first = offer(paybot)
+    paybot.click(PAY, first)
+    paybot.wait_until(lambda: "didn't go through" in paybot.last_bot_message()["text"])
+    paybot.click(OPEN_CARD_FORM)
+    paybot.submit(GOOD_VISA)
+    paybot.wait_until(lambda: [m["ts"] for m in _offers(paybot)] not in ([], [first["ts"]]))
+    assert "Visa •••• 4242" in _offers(paybot)[-1]["text"]
+    paybot.click(PAY, _offers(paybot)[-1])
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    assert intents_created(paybot) == 2
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.charge is not None
+    assert saved.charge.attempt == 2
+
+
+def test_a_card_declined_when_saved_says_so_on_the_form(paybot: Paybot) -> None:
+    answer = save_card(paybot, INSUFFICIENT_FUNDS)
+    assert answer["response_action"] == "errors"
+    assert "4000000000009995" not in json.dumps(answer).replace(" ", "")
+    assert _offers(paybot) == []
+    assert intents_created(paybot) == 0
+
+
+def _authenticate(paybot: Paybot, intent_id: str, outcome: str) -> None:
+    request = urllib.request.Request(
+        f"{paybot.stripe_url}/_emulator/payment_intents/{intent_id}/authenticate",
+        data=json.dumps({"outcome": outcome}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
+def _waiting_on_the_bank(paybot: Paybot, tmp_path: Path) -> str:
+    save_card(paybot, BANK_EVERY_TIME)
+    # The card itself is confirmed with the bank first, as Stripe's 3184 card asks.
+    paybot.wait_until(lambda: _has_button(paybot.last_bot_message(), OPEN_AUTHENTICATION))
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.setup_id is not None
+    request = urllib.request.Request(
+        f"{paybot.stripe_url}/_emulator/setup_intents/{saved.setup_id}/authenticate",
+        data=b'{"outcome": "complete"}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).close()
+    paybot.click(PAY, offer(paybot))
+    paybot.wait_until(
+        lambda: (
+            _has_button(paybot.last_bot_message(), OPEN_AUTHENTICATION)
+            and messages.AUTHENTICATE_PAYMENT.split(".")[0] in paybot.last_bot_message()["text"]
+        )
+    )
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.charge is not None
+    assert saved.charge.status == "requires_action"
+    assert saved.charge.intent_id is not None
+    return saved.charge.intent_id
+
+
+def test_a_payment_the_bank_confirms_is_paid_when_stripe_says_so(
+    paybot: Paybot, tmp_path: Path
+) -> None:
+    intent_id = _waiting_on_the_bank(paybot, tmp_path)
+    assert receipts(paybot) == []
+    _authenticate(paybot, intent_id, "complete")  # Stripe's webhook tells the app
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    paybot.wait_for_quiet()
+    assert len(receipts(paybot)) == 1
+    assert intents_created(paybot) == 1
+
+
+def test_an_abandoned_bank_check_is_never_called_paid(paybot: Paybot, tmp_path: Path) -> None:
+    _waiting_on_the_bank(paybot, tmp_path)
+    paybot.wait_for_quiet()
+    assert receipts(paybot) == []
+    answer = paybot.pay("status")
+    assert answer.status == 200
+    assert "waiting for you to confirm it with your bank" in answer.body
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.state is State.CONFIRMING
+
+
+def test_a_failed_bank_check_is_a_decline(paybot: Paybot, tmp_path: Path) -> None:
+    intent_id = _waiting_on_the_bank(paybot, tmp_path)
+    _authenticate(paybot, intent_id, "fail")
+    paybot.wait_until(lambda: "didn't go through" in paybot.last_bot_message()["text"])
+    assert messages.AUTHENTICATE_PAYMENT_FAILED in paybot.last_bot_message()["text"]
+    assert receipts(paybot) == []
+
+
+def test_a_missed_webhook_is_settled_by_reading_the_payment_again(
+    paybot: Paybot, tmp_path: Path
+) -> None:
+    intent_id = _waiting_on_the_bank(paybot, tmp_path)
+    paybot.stripe.webhook_url = None  # the webhook never comes
+    _authenticate(paybot, intent_id, "complete")
+    paybot.wait_for_quiet()
+    assert receipts(paybot) == []
+    paybot.pay("status")  # the person asks; the app reads the payment from Stripe
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    saved = session_of(paybot, tmp_path)
+    assert saved is not None
+    assert saved.charge is not None
+    assert saved.charge.status == "succeeded"
