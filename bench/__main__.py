@@ -8,7 +8,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import ack_latency, cold_start, limits, load, metrics, security, teams, work_per_turn
+from bench import (
+    ack_latency,
+    charges,
+    cold_start,
+    limits,
+    load,
+    metrics,
+    security,
+    teams,
+    work_per_turn,
+)
 from bench.ack_latency import AckLatency
 from bench.cold_start import ColdStart
 from bench.load import Load
@@ -423,6 +433,8 @@ def main() -> None:
     metrics_cost = metrics.measure()
     print("abuse limits ...", flush=True)
     limiter_cost = limits.measure()
+    print("charges ...", flush=True)
+    charge_cost = charges.measure()
     minutes = (time.perf_counter() - started) / 60
     machine = _machine()
     report = "\n".join(
@@ -440,6 +452,7 @@ and rewrites this file.
             _ack_latency(ack),
             _work(work),
             limits.section(limiter_cost, _verdict),
+            charges.section(charge_cost, _verdict),
             _load(loaded),
             _security(secured),
             _how_to_read(machine, minutes),

@@ -46,6 +46,11 @@ class ChargeUnanswered(PaymentUnavailable):
     have been made. Resending it under the same idempotency key is safe."""
 
 
+class RefundRefused(PaybotError):
+    """The provider refused a refund (already refunded, more than is left); its reason is
+    `user_message`."""
+
+
 class CardEntryUnavailable(PaybotError):
     """The Stripe account does not accept raw card numbers from servers."""
 

@@ -212,6 +212,52 @@ CHARGE_UNANSWERED = (
 CHARGE_DECLINED = "The card was declined."
 
 
+REFUND_NOT_ALLOWED = (
+    "Sorry, only this workspace's payment admins can refund payments. "
+    "I've noted the request; please ask one of them."
+)
+REFUND_USAGE = (
+    "To refund, type `pay refund <payment id or invoice> [amount]`, for example "
+    "`pay refund pi_123 10.00` or `pay refund INV-1001` for the whole payment."
+)
+
+
+def refund_not_found(target: str) -> str:
+    return f"I found no paid payment `{target}` in this workspace. Nothing was refunded."
+
+
+def refund_ambiguous(target: str) -> str:
+    return (
+        f"Several paid payments have the reference `{target}`. Refund one by its payment id "
+        "(`pi_…`, on its receipt). Nothing was refunded."
+    )
+
+
+def refund_too_much(paid_amount: str, left: str) -> str:
+    return f"That's more than is left to refund of {paid_amount} ({left}). Nothing was refunded."
+
+
+def refund_made(amount: str, reference: str, intent_id: str, refund_id: str) -> str:
+    """The admin's answer once Stripe has taken the refund."""
+    return (
+        f"Refund of **{amount}** for invoice **{reference}** (`{intent_id}`) sent to Stripe: "
+        f"`{refund_id}`. The payer has been told."
+    )
+
+
+def refund_notice(amount: str, reference: str, card: str) -> str:
+    """The payer's DM when a refund is made."""
+    return (
+        f"↩️ A refund of **{amount}** for invoice **{reference}** is on its way to {card}. "
+        "It can take 5 to 10 days to show on your statement."
+    )
+
+
+def refund_confirmed(amount: str, reference: str, card: str) -> str:
+    """The payer's DM when Stripe reports the refund."""
+    return f"✅ Stripe confirmed the refund of **{amount}** for invoice **{reference}** to {card}."
+
+
 def pay_question(charge: Charge) -> str:
     """The question Pay answers: the amount, the invoice and the card (brand, last four)."""
     amount = format_amount(charge.amount, charge.currency)

@@ -479,6 +479,8 @@ class ChargeResult:
     authenticate_url: str | None = None
     message: str = ""
     code: str | None = None
+    refunded: Decimal = Decimal(0)
+    """How much of a succeeded charge has been refunded so far."""
 
     def receipt(self) -> Receipt | None:
         """The receipt of a succeeded charge; None when it is not one, or lacks a detail."""
@@ -494,6 +496,17 @@ class ChargeResult:
             paid_at=self.paid_at,
             receipt_url=self.receipt_url,
         )
+
+
+@dataclasses.dataclass(frozen=True)
+class RefundResult:
+    """What the provider says about a refund of a paybot payment."""
+
+    refund_id: str
+    intent_id: str
+    status: Literal["succeeded", "pending", "failed"]
+    amount: Decimal
+    currency: str
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

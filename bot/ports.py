@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Protocol
 
 from bot.limits import Rate, Take
@@ -16,6 +17,7 @@ from bot.models import (
     CheckoutLink,
     CheckoutOutcome,
     Decision,
+    RefundResult,
     Session,
     SetupOutcome,
     TermsAcceptance,
@@ -142,6 +144,29 @@ class PaymentCharger(Protocol):
 
     def charge_outcome(self, intent_id: str) -> ChargeResult:
         """Re-read a charge from the provider. Raises `PaymentUnavailable`."""
+        ...
+
+    def paid_for(self, reference: str, *, user: ChatUser) -> list[ChargeResult]:
+        """The succeeded charges for `reference` in `user`'s workspace (tenant), newest
+        first. Raises `PaymentUnavailable`."""
+        ...
+
+    def refund(
+        self,
+        intent_id: str,
+        *,
+        amount: Decimal | None,
+        currency: str,
+        by: ChatUser,
+        idempotency_key: str,
+    ) -> RefundResult:
+        """Refund `amount` (None: all that is left) of a succeeded charge. Raises
+        `RefundRefused` (the provider's reason, safe to show) or `PaymentUnavailable`."""
+        ...
+
+    def refunded_charge(self, charge_id: str) -> ChargeResult:
+        """The payment a refunded charge (`ch_…`) belongs to, as it is now (`refunded`
+        says how much). Raises `PaymentUnavailable`."""
         ...
 
 

@@ -7,21 +7,24 @@ that come back. Card data enters only through `submit_card` and never leaves thi
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from bot import messages
 from bot.card_form import CardFormInvalid, validate_card_form
-from bot.cards import ScreenedTurn, contains_pan, may_continue_card_data, screen_turn
-from bot.charging import ChargePolicy
+from bot.cards import ScreenedTurn, contains_pan, mask, may_continue_card_data, screen_turn
+from bot.charging import ChargePolicy, minor_units
 from bot.errors import (
     CardEntryUnavailable,
     CardRejected,
     ChargeUnanswered,
     PaybotError,
     PaymentUnavailable,
+    RefundRefused,
     SessionConflict,
 )
 from bot.limits import DEFAULT_LIMITS, Allowance, Budget, Limits
@@ -71,6 +74,7 @@ from bot.machine import (
 from bot.metrics import NO_METRICS, Metrics, decline_code
 from bot.models import (
     MAX_TURN_CHARS,
+    REFERENCE_PATTERN,
     AuditAction,
     AuditRecord,
     CardSetup,
@@ -83,6 +87,7 @@ from bot.models import (
     Terms,
     Turn,
 )
+from bot.money import format_amount, within_limits
 from bot.ports import (
     AuditLog,
     DialogueEngine,
@@ -119,6 +124,7 @@ class ConversationService:
         charger: PaymentCharger | None = None,
         charging: ChargePolicy | None = None,
         audit: AuditLog | None = None,
+        admins: frozenset[str] = frozenset(),
         metrics: Metrics = NO_METRICS,
         quick_engine: DialogueEngine | None = None,
         ttl_seconds: int = 3600,
@@ -139,6 +145,7 @@ class ConversationService:
         self._charger = charger
         self._charging = charging
         self._audit = audit
+        self._admins = admins
         self._metrics = metrics
         self._ttl = ttl_seconds
         self._clock = clock
@@ -328,6 +335,129 @@ class ConversationService:
                 return (Reply(messages.CHARGE_IN_PROGRESS),)
             event = answer
         return self._run(user, event).effects
+
+    def refund(
+        self, admin: ChatUser, target: str, amount_text: str = ""
+    ) -> tuple[str, ChatUser | None, tuple[Effect, ...]]:
+        """`pay refund <payment id or reference> [amount]` from `admin`: refund a paid
+        payment in their workspace, wholly or in part. Returns (the admin's answer, the
+        payer, what the payer is told). Every refused and made refund is audited."""
+        if not self._may_refund(admin):
+            self._audited(
+                AuditRecord(
+                    id=f"refund_refused:{self._new_ref()}",
+                    at=0,
+                    action="refund_refused",
+                    actor=str(admin),
+                    payer="",
+                    detail="not_an_admin",
+                )
+            )
+            return messages.REFUND_NOT_ALLOWED, None, ()
+        amount = _refund_amount(amount_text)
+        if (amount_text and amount is None) or not _REFERENCE_OR_ID.match(target):
+            return messages.REFUND_USAGE, None, ()
+        paid = self._refundable(admin, target)
+        if isinstance(paid, str):
+            return paid, None, ()
+        assert paid.user is not None
+        left = paid.amount - paid.refunded
+        if amount is not None and (amount > left or not within_limits(amount, paid.currency)):
+            shown = format_amount(paid.amount, paid.currency)
+            return messages.refund_too_much(shown, format_amount(left, paid.currency)), None, ()
+        assert self._charger is not None
+        asked = amount if amount is not None else left
+        key = (
+            f"paybot-refund-{paid.intent_id}-{minor_units(asked, paid.currency)}"
+            f"-{minor_units(paid.refunded, paid.currency)}"
+        )
+        try:
+            made = self._charger.refund(
+                paid.intent_id,
+                amount=amount,
+                currency=paid.currency,
+                by=admin,
+                idempotency_key=key,
+            )
+        except RefundRefused as exc:
+            return f"Stripe refused the refund: {exc.user_message} Nothing was refunded.", None, ()
+        self._audited(
+            AuditRecord(
+                id=f"refund_created:{made.refund_id}",
+                at=0,
+                action="refund_created" if made.status != "failed" else "refund_failed",
+                actor=str(admin),
+                payer=str(paid.user),
+                amount=made.amount,
+                currency=made.currency,
+                reference=paid.reference,
+                intent_id=paid.intent_id,
+                refund_id=made.refund_id,
+                brand=paid.brand,
+                last4=paid.last4,
+            )
+        )
+        shown = format_amount(made.amount, made.currency)
+        reference = paid.reference or paid.intent_id
+        card = mask(paid.brand or "card", paid.last4 or "0000")
+        notice = (Reply(messages.refund_notice(shown, reference, card)),)
+        answer = messages.refund_made(shown, reference, paid.intent_id, made.refund_id)
+        return answer, paid.user, notice
+
+    def refund_event(self, charge_id: str) -> tuple[ChatUser | None, tuple[Effect, ...]]:
+        """Stripe reports a charge refunded (`charge.refunded`): audit it, tell the payer."""
+        if self._charger is None:
+            return None, ()
+        paid = self._charger.refunded_charge(charge_id)
+        if paid.user is None:
+            log.warning("refund of a payment without paybot's ids in its metadata; ignored")
+            return None, ()
+        refunded = format_amount(paid.refunded, paid.currency)
+        self._audited(
+            AuditRecord(
+                id=f"refund_succeeded:{charge_id}:{minor_units(paid.refunded, paid.currency)}",
+                at=0,
+                action="refund_succeeded",
+                actor="stripe",
+                payer=str(paid.user),
+                amount=paid.refunded,
+                currency=paid.currency,
+                reference=paid.reference,
+                intent_id=paid.intent_id,
+                brand=paid.brand,
+                last4=paid.last4,
+            )
+        )
+        card = mask(paid.brand or "card", paid.last4 or "0000")
+        text = messages.refund_confirmed(refunded, paid.reference or paid.intent_id, card)
+        return paid.user, (Reply(text),)
+
+    def _may_refund(self, user: ChatUser) -> bool:
+        return user.surface == "slack" and user.user_id in self._admins
+
+    def _refundable(self, admin: ChatUser, target: str) -> ChargeResult | str:
+        """The paid payment `target` names in `admin`'s workspace, or what to answer."""
+        if self._charger is None:
+            return messages.CHARGE_NOT_MADE
+        try:
+            if target.startswith("pi_"):
+                found = [self._charger.charge_outcome(target)]
+            else:
+                found = self._charger.paid_for(target, user=admin)
+        except PaymentUnavailable as exc:
+            return exc.user_message
+        ours = [
+            paid
+            for paid in found
+            if paid.status == "succeeded"
+            and paid.user is not None
+            and paid.user.scope == admin.scope
+        ]
+        if not ours:
+            return messages.refund_not_found(target)
+        if len(ours) > 1:
+            return messages.refund_ambiguous(target)
+        return ours[0]
 
     def charge_event(self, intent_id: str) -> tuple[ChatUser | None, tuple[Effect, ...]]:
         """A charge changed (a webhook, the return from the bank's page, a re-read): read
@@ -663,6 +793,19 @@ def _audit_record(
         last4=charge.card.last4,
         detail=detail,
     )
+
+
+_REFERENCE_OR_ID = re.compile(REFERENCE_PATTERN)
+
+
+def _refund_amount(text: str) -> Decimal | None:
+    """`10`, `10.00`, `$10.00` as an amount above zero; None when absent or not one."""
+    cleaned = text.strip().lstrip("$€£¥")
+    try:
+        amount = Decimal(cleaned) if cleaned else None
+    except ArithmeticError:
+        return None
+    return amount if amount is not None and amount.is_finite() and amount > 0 else None
 
 
 def _offer_fact(charge: Charge) -> str:

@@ -218,6 +218,7 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         charger=build_charger(settings),
         charging=ChargePolicy(settings.max_amounts) if charging else None,
         audit=build_audit_log(settings, client) if charging else None,
+        admins=settings.admins,
         metrics=metrics,
         ttl_seconds=settings.SESSION_TTL_SECONDS,
         clock=clock,

@@ -26,7 +26,8 @@ WEBHOOK_PATH = "/stripe/webhook"
 CHECKOUT_EVENTS = frozenset({"checkout.session.completed", "checkout.session.expired"})
 SETUP_EVENTS = frozenset({"setup_intent.succeeded", "setup_intent.setup_failed"})
 PAYMENT_EVENTS = frozenset({"payment_intent.succeeded", "payment_intent.payment_failed"})
-HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS | PAYMENT_EVENTS
+REFUND_EVENTS = frozenset({"charge.refunded"})
+HANDLED = CHECKOUT_EVENTS | SETUP_EVENTS | PAYMENT_EVENTS | REFUND_EVENTS
 _SLACK_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 _SETUP_ID = re.compile(r"^seti_[A-Za-z0-9]{1,250}$")
 _INTENT_ID = re.compile(r"^pi_[A-Za-z0-9]{1,250}$")
@@ -61,6 +62,8 @@ def webhook(
         act = conversation.setup_event
     elif event.type in PAYMENT_EVENTS:
         act = conversation.charge_event
+    elif event.type in REFUND_EVENTS:
+        act = conversation.refund_event
     try:
         user, effects = act(event.object_id)
     except Exception as exc:  # an edge: whatever failed, Stripe must retry, not see a trace

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from bot.ports import HostedCheckout, PaymentCharger, PaymentGateway
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
         ChatUser,
         CheckoutLink,
         CheckoutOutcome,
+        RefundResult,
         SetupOutcome,
     )
 
@@ -120,3 +122,22 @@ class LazyCharger:
 
     def charge_outcome(self, intent_id: str) -> ChargeResult:
         return self._get().charge_outcome(intent_id)
+
+    def paid_for(self, reference: str, *, user: ChatUser) -> list[ChargeResult]:
+        return self._get().paid_for(reference, user=user)
+
+    def refund(
+        self,
+        intent_id: str,
+        *,
+        amount: Decimal | None,
+        currency: str,
+        by: ChatUser,
+        idempotency_key: str,
+    ) -> RefundResult:
+        return self._get().refund(
+            intent_id, amount=amount, currency=currency, by=by, idempotency_key=idempotency_key
+        )
+
+    def refunded_charge(self, charge_id: str) -> ChargeResult:
+        return self._get().refunded_charge(charge_id)

@@ -20,12 +20,17 @@ import stripe
 from bot.adapters import stripe_customers
 from bot.adapters.stripe_gateway import TIMEOUT_SECONDS, stripe_client
 from bot.charging import minor_units
-from bot.errors import ChargeUnanswered, PaymentUnavailable
-from bot.models import Charge, ChargeResult, ChatUser
+from bot.errors import ChargeUnanswered, PaymentUnavailable, RefundRefused
+from bot.models import Charge, ChargeResult, ChatUser, RefundResult
 from bot.money import decimal_places
 
 if TYPE_CHECKING:
-    from stripe.params import PaymentIntentCreateParams, PaymentIntentRetrieveParams
+    from stripe.params import (
+        PaymentIntentCreateParams,
+        PaymentIntentRetrieveParams,
+        PaymentIntentSearchParams,
+        RefundCreateParams,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,9 @@ CHARGE_TIMEOUT_SECONDS = 10.0
 a first-time authorization can take seconds. One timeout, no automatic retry: the person
 (or the webhook) settles it under the same idempotency key."""
 _INTENT_ID = re.compile(r"^pi_[A-Za-z0-9_]{1,250}$")
+_CHARGE_ID = re.compile(r"^ch_[A-Za-z0-9_]{1,250}$")
+REFUNDED_BY_KEY = "paybot_refunded_by"
+"""Who asked for a refund (`slack:T…:U…`), in the Refund's metadata."""
 _DECLINED_STATUSES = frozenset({"requires_payment_method", "canceled"})
 
 
@@ -92,6 +100,72 @@ class StripeCharges:
             log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
             raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
         return _result(intent)
+
+    def paid_for(self, reference: str, *, user: ChatUser) -> list[ChargeResult]:
+        # A reference holds letters, digits and -/_ only (REFERENCE_PATTERN): plain to quote.
+        query = f"metadata['{REFERENCE_KEY}']:'{reference}' AND status:'succeeded'"
+        if user.surface == "slack":
+            query += f" AND metadata['{stripe_customers.SLACK_TEAM_KEY}']:'{user.tenant_id}'"
+        params: PaymentIntentSearchParams = {"query": query, "limit": 10}
+        try:
+            found = self._reader.v1.payment_intents.search(params=params)
+        except stripe.StripeError as exc:
+            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        # Search answers without expansions: each match is read whole (and its owner checked).
+        matches = [self.charge_outcome(intent.id) for intent in found.data]
+        return [m for m in matches if m.user is not None and m.user.scope == user.scope]
+
+    def refund(
+        self,
+        intent_id: str,
+        *,
+        amount: Decimal | None,
+        currency: str,
+        by: ChatUser,
+        idempotency_key: str,
+    ) -> RefundResult:
+        params: RefundCreateParams = {
+            "payment_intent": intent_id,
+            "metadata": {REFUNDED_BY_KEY: str(by)},
+        }
+        if amount is not None:
+            params["amount"] = minor_units(amount, currency)
+        try:
+            refund = self._reader.v1.refunds.create(
+                params=params, options={"idempotency_key": idempotency_key}
+            )
+        except stripe.InvalidRequestError as exc:
+            reason = getattr(exc.error, "message", None) or "Stripe refused the refund."
+            log.warning("Stripe refused a refund: %s", _kind(exc))
+            raise RefundRefused(f"stripe: {_kind(exc)}", user_message=reason) from None
+        except stripe.StripeError as exc:
+            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        status = refund.status or "pending"
+        return RefundResult(
+            refund_id=refund.id,
+            intent_id=intent_id,
+            status="succeeded"
+            if status == "succeeded"
+            else "failed"
+            if status in ("failed", "canceled")
+            else "pending",
+            amount=_major_units(refund.amount, refund.currency),
+            currency=refund.currency.upper(),
+        )
+
+    def refunded_charge(self, charge_id: str) -> ChargeResult:
+        if not _CHARGE_ID.match(charge_id):
+            raise PaymentUnavailable("not a Charge id")
+        try:
+            charge = self._reader.v1.charges.retrieve(charge_id)
+        except stripe.StripeError as exc:
+            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        intent = charge.payment_intent
+        intent_id = intent if isinstance(intent, str) else intent.id if intent else ""
+        return self.charge_outcome(intent_id)
 
 
 def charge_metadata(charge: Charge, user: ChatUser) -> dict[str, str]:
@@ -155,6 +229,7 @@ def _result(intent: stripe.PaymentIntent) -> ChargeResult:
             last4=card.last4 if card else None,
             paid_at=charge.created,
             receipt_url=charge.receipt_url,
+            refunded=_major_units(charge.amount_refunded, intent.currency),
         )
     if intent.status == "requires_action":
         action = intent.next_action

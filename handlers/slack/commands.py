@@ -17,7 +17,7 @@ from bot.machine import (
     OpenCardForm,
     SendReceipt,
 )
-from bot.messages import CHECKOUT_SENT, PAN_WARNING, TERMS_SENT
+from bot.messages import CHECKOUT_SENT, PAN_WARNING, REFUND_USAGE, TERMS_SENT
 from bot.models import Slots
 from bot.rules import amount_refusal, extract_slots
 from handlers.services import Services
@@ -66,6 +66,18 @@ def register(app: App, services: Services) -> None:
         if contains_pan(text):
             # Never parsed, echoed or kept: answer with the secure form instead.
             text, word, warning = "", "", PAN_WARNING
+        if word == "refund":
+            args = text.split()[1:]
+            if not 1 <= len(args) <= 2:
+                ack(text=to_mrkdwn(REFUND_USAGE))
+                return
+            answer_text, payer, notice = conversation.refund(
+                chat_user(team_id, user_id), args[0], args[1] if len(args) == 2 else ""
+            )
+            if payer is not None and payer.surface == "slack":
+                render.post(client, payer.user_id, notice)  # the payer's DM
+            ack(text=to_mrkdwn(answer_text))
+            return
         if word in subcommands:
             effects = subcommands[word](chat_user(team_id, user_id))
             # A receipt or a payment's next step (status settles a charge) goes to the DM,

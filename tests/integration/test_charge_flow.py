@@ -19,6 +19,7 @@ from bot import messages
 from bot.adapters.sqlite_store import SqliteAuditLog
 from bot.models import State
 from emulator import driver
+from emulator.slack_api import user_object
 from handlers.slack.blocks import OPEN_AUTHENTICATION, OPEN_CARD_FORM, PAY
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
 from tests.integration.test_slack_flow import GOOD_VISA, session_of
@@ -283,3 +284,79 @@ def test_a_missed_webhook_is_settled_by_reading_the_payment_again(
     assert saved is not None
     assert saved.charge is not None
     assert saved.charge.status == "succeeded"
+
+
+# Refunds: `/pay refund <payment id or invoice> [amount]`, by PAYBOT_ADMINS only.
+
+ADMIN = "U0PAYADMIN"
+
+
+@pytest.fixture
+def with_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paybot]:
+    with running_paybot(
+        tmp_path,
+        monkeypatch,
+        PAYMENT_MODE="charge",
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PAYBOT_ADMINS=f"U0SOMEONE, {ADMIN}",
+    ) as running:
+        running.slack.add_user(user_object(ADMIN, "admin", team_id=running.slack.team_id))
+        yield running
+
+
+def paid(paybot: Paybot) -> str:
+    """A payment of $45.00 for INV-1001, made; its PaymentIntent id."""
+    save_card(paybot)
+    paybot.click(PAY, offer(paybot))
+    paybot.wait_until(lambda: receipts(paybot) != [])
+    (intent,) = paybot.stripe.payment_intents
+    return str(intent["id"])
+
+
+def refund_as(paybot: Paybot, user_id: str, text: str) -> str:
+    answer = paybot.send(driver.pay(paybot.slack, user_id, f"refund {text}"))
+    assert answer.status == 200
+    return answer.body
+
+
+def test_an_admin_refunds_part_then_the_rest_and_the_payer_hears_of_each(
+    with_admin: Paybot, tmp_path: Path
+) -> None:
+    intent_id = paid(with_admin)
+    answer = refund_as(with_admin, ADMIN, f"{intent_id} 10.00")
+    assert "Refund of *$10.00* for invoice *INV-1001*" in answer
+    with_admin.wait_until(
+        lambda: "Stripe confirmed the refund" in with_admin.last_bot_message()["text"]
+    )
+    said = [json.dumps(m["blocks"], ensure_ascii=False) for m in with_admin.bot_messages()]
+    assert any("A refund of *$10.00*" in text and "Visa •••• 4242" in text for text in said)
+    answer = refund_as(with_admin, ADMIN, "INV-1001")  # by reference: all that is left
+    assert "*$35.00*" in answer
+    assert [r["amount"] for r in with_admin.stripe.refunds] == [1000, 3500]
+    again = refund_as(with_admin, ADMIN, intent_id)
+    assert "Nothing was refunded" in again
+    assert len(with_admin.stripe.refunds) == 2
+    with_admin.wait_for_quiet()
+    actions = [r["action"] for r in audit(tmp_path)]
+    assert actions.count("refund_created") == 2
+    assert "refund_succeeded" in actions
+
+
+def test_a_refund_by_someone_not_an_admin_is_refused_and_recorded(
+    with_admin: Paybot, tmp_path: Path
+) -> None:
+    intent_id = paid(with_admin)
+    answer = refund_as(with_admin, with_admin.user_id, intent_id)
+    assert "only this workspace's payment admins can refund" in answer
+    assert with_admin.stripe.refunds == []
+    refused = [r for r in audit(tmp_path) if r["action"] == "refund_refused"]
+    assert len(refused) == 1
+    assert refused[0]["actor"].endswith(f":{with_admin.user_id}")
+
+
+def test_more_than_is_left_is_refused_before_stripe(with_admin: Paybot) -> None:
+    intent_id = paid(with_admin)
+    answer = refund_as(with_admin, ADMIN, f"{intent_id} 50")
+    assert "more than is left to refund" in answer
+    assert with_admin.stripe.refunds == []
+    assert "Nothing was refunded" in refund_as(with_admin, ADMIN, "INV-9999")

@@ -74,10 +74,12 @@ _TS = r"[0-9]{10}\.[0-9]{6}"
 _HEX = "[0-9a-fA-F]"
 _ID_TOKEN = re.compile(
     rf"(?<![0-9A-Za-z.\-])(?=[0-9a-fA-F-]*[a-fA-F])"
-    rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}|{_HEX}{{32}})"
-    rf"(?![0-9A-Za-z.\-])"
+    rf"(?:{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![0-9a-fA-F\-])"
+    rf"|{_HEX}{{32}}(?![0-9A-Za-z.\-]))"
 )
-"""A UUID or a 32-hex-character id with a letter in it: never a card number."""
+"""A UUID or a 32-hex-character id with a letter in it: never a card number. A UUID's
+8-4-4-4-12 shape is its own boundary: in a database file's raw bytes the next byte may
+be any letter (a record's header), so only a further hex digit or dash would extend it."""
 _NOT_A_CARD = re.compile(rf"(?<![0-9.]){_TS}(?![0-9])|{_ID_TOKEN.pattern}")
 _EXPIRY_WORDS = r"(?:exp|month|year|valid|thru)"
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}={0,2}")

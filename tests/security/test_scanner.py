@@ -45,3 +45,11 @@ def test_a_card_number_beside_a_uuid_is_still_found() -> None:
 def test_a_card_number_run_into_a_uuid_is_still_found() -> None:
     text = f"id {PAN}f47ac10b-58cc-4372-a567-0e02b2c3d479 end"
     assert [f.value for f in Scanner().scan_text("log", text)] == [PAN]
+
+
+def test_a_uuid_followed_by_a_raw_record_byte_is_no_card_number() -> None:
+    """In a database file, a key's UUID runs straight into the next record's bytes."""
+    tenant = "fc788423-6792-4125-9a9e-c23022efe24f"  # its digits hold a Luhn-valid run
+    assert Scanner().scan_text("sqlite bytes", f"turns#teams#{tenant.replace('-', '')}x")
+    assert Scanner().scan_text("sqlite bytes", f"turns#teams#{tenant}k\x14") == []
+    assert Scanner().scan_text("sqlite bytes", f"card {PAN}k\x14") != []
