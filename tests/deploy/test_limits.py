@@ -31,6 +31,10 @@ CARD_LIMITS = {
     "limitWorkspaceCardPagesPerHour": "LIMIT_WORKSPACE_CARD_PAGES_PER_HOUR",
     "limitTurnsPerHour": "LIMIT_TURNS_PER_HOUR",
     "limitWorkspaceTurnsPerHour": "LIMIT_WORKSPACE_TURNS_PER_HOUR",
+    "limitChargesPerHour": "LIMIT_CHARGES_PER_HOUR",
+    "limitWorkspaceChargesPerHour": "LIMIT_WORKSPACE_CHARGES_PER_HOUR",
+    "paymentMaxAmount": "PAYMENT_MAX_AMOUNT",
+    "paybotAdmins": "PAYBOT_ADMINS",
     "termsUrl": "TERMS_URL",
     "termsVersion": "TERMS_VERSION",
 }
@@ -47,6 +51,10 @@ OTHER_LIMITS = {
         "limitWorkspaceCardPagesPerHour": "30",
         "limitTurnsPerHour": "4",
         "limitWorkspaceTurnsPerHour": "40",
+        "limitChargesPerHour": "5",
+        "limitWorkspaceChargesPerHour": "50",
+        "paymentMaxAmount": "USD:500",
+        "paybotAdmins": "U0ADMIN1,U0ADMIN2",
         "termsUrl": "https://example.com/terms",
         "termsVersion": "2024-06",
     },
@@ -184,3 +192,11 @@ def test_the_card_limits_can_be_lowered(smaller: Template) -> None:
     )
     assert (settings.LIMIT_TURNS_PER_HOUR, settings.LIMIT_WORKSPACE_TURNS_PER_HOUR) == (4, 40)
     assert (settings.TERMS_URL, settings.TERMS_VERSION) == ("https://example.com/terms", "2024-06")
+    assert (settings.LIMIT_CHARGES_PER_HOUR, settings.LIMIT_WORKSPACE_CHARGES_PER_HOUR) == (5, 50)
+    assert settings.max_amounts["USD"] == 500
+    assert settings.admins == {"U0ADMIN1", "U0ADMIN2"}
+
+
+def test_payments_are_saved_unless_the_deployment_asks_to_charge(template: Template) -> None:
+    variables = function_resource(template, "slack")[1]["Properties"]["Environment"]["Variables"]
+    assert variables["PAYMENT_MODE"] == "save"
