@@ -301,10 +301,12 @@ class ForgetSession:
 
 @dataclass(frozen=True)
 class OpenCheckout:
-    """Open a provider-hosted card page for the form `form_ref` under `idempotency_key`."""
+    """Open a provider-hosted card page for the form `form_ref` under `idempotency_key`;
+    with `charge`, a page that takes that payment (PAYMENT_MODE=charge)."""
 
     form_ref: str
     idempotency_key: str
+    charge: Charge | None = None
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,8 @@ class OfferCheckout:
 
     url: str
     slots: Slots
+    charge: Charge | None = None
+    """The payment the page takes, when it takes one."""
 
 
 @dataclass(frozen=True)
@@ -708,16 +712,26 @@ def _on_checkout_requested(session: Session, event: CheckoutRequested, ctx: Cont
         return _ask_terms(session.evolve(slots=session.slots.merged(event.slots)), ctx)
     attempt = session.attempt + 1
     form_ref = session.form_ref or ctx.new_ref
+    slots = session.slots.merged(event.slots)
+    charge = None
+    if ctx.charging is not None and _payment_known(slots):
+        # The page takes the payment: the person confirms its amount on Stripe's page.
+        made = _new_charge(session.evolve(slots=slots), ctx)
+        if isinstance(made, Outcome):
+            return _closing_checkout(session, made)
+        charge = made
     updated = session.evolve(
         state=State.AWAITING_CARD,
-        slots=session.slots.merged(event.slots),
+        slots=slots,
         form_ref=form_ref,
         attempt=attempt,
         card_form_offered=False,
         checkout_id=None,
+        charge=charge or session.charge,
     )
     # A new page each time: the old link may have been seen elsewhere, so it closes.
-    opened = Outcome(updated, (OpenCheckout(form_ref, f"paybot-checkout-{form_ref}-{attempt}"),))
+    key = f"paybot-checkout-{form_ref}-{attempt}"
+    opened = Outcome(updated, (OpenCheckout(form_ref, key, charge),))
     return _closing_checkout(session, opened)
 
 
@@ -733,7 +747,8 @@ def _on_checkout_opened(session: Session, event: CheckoutOpened) -> Outcome:
         # nobody would track it, so its link is closed and never shown.
         return Outcome(session, (ExpireCheckout(link.checkout_id),))
     updated = session.evolve(checkout_id=link.checkout_id, customer_id=link.customer_id)
-    opened = Outcome(updated, (OfferCheckout(link.url, session.slots),))
+    charge = session.charge if session.charge and session.charge.status == "proposed" else None
+    opened = Outcome(updated, (OfferCheckout(link.url, session.slots, charge),))
     if session.checkout_id == link.checkout_id:
         return opened
     return _closing_checkout(session, opened)
@@ -824,17 +839,21 @@ def _charge_stale(charge: Charge, ctx: Context) -> bool:
     return charge.since is None or ctx.now - charge.since >= PENDING_TIMEOUT_SECONDS
 
 
+def _payment_known(slots: Slots) -> bool:
+    return None not in (slots.amount, slots.currency, slots.reference)
+
+
 def _may_propose(session: Session, ctx: Context) -> bool:
     """Whether to ask the person to pay now: charging, a card saved, the payment known."""
-    slots = session.slots
-    known = None not in (slots.amount, slots.currency, slots.reference)
-    return ctx.charging is not None and session.payment is not None and known
+    return (
+        ctx.charging is not None and session.payment is not None and _payment_known(session.slots)
+    )
 
 
-def _propose(session: Session, ctx: Context, *, before: tuple[Effect, ...] = ()) -> Outcome:
-    """Show the payment's summary with Pay and Cancel; nothing is charged until Pay."""
+def _new_charge(session: Session, ctx: Context) -> Charge | Outcome:
+    """The payment the session's slots describe, offered for the card on file (or for the
+    card to be entered on the hosted page); or the refusal, when it is over its ceiling."""
     assert ctx.charging is not None
-    assert session.payment is not None
     slots = session.slots
     assert slots.amount is not None
     assert slots.currency is not None
@@ -846,10 +865,9 @@ def _propose(session: Session, ctx: Context, *, before: tuple[Effect, ...] = ())
         )
         dropped = "amount" if refusal == "amount" else "currency"
         kept = Slots.model_validate({**slots.model_dump(), dropped: None})
-        refused = _say(session, text, state=State.COLLECTING, slots=kept)
-        return Outcome(refused.session, (*before, *refused.effects))
+        return _say(session, text, state=State.COLLECTING, slots=kept)
     previous = session.charge
-    charge = Charge(
+    return Charge(
         key=ctx.new_ref,
         attempt=previous.attempt + 1 if previous is not None else 1,
         amount=slots.amount,
@@ -858,6 +876,15 @@ def _propose(session: Session, ctx: Context, *, before: tuple[Effect, ...] = ())
         card=session.payment,
         email=slots.email,
     )
+
+
+def _propose(session: Session, ctx: Context, *, before: tuple[Effect, ...] = ()) -> Outcome:
+    """Show the payment's summary with Pay and Cancel; nothing is charged until Pay."""
+    assert session.payment is not None
+    made = _new_charge(session, ctx)
+    if isinstance(made, Outcome):
+        return Outcome(made.session, (*before, *made.effects))
+    charge = made
     asked = session.evolve(
         state=State.CONFIRMING,
         charge=charge,
@@ -884,7 +911,11 @@ def _on_pay(session: Session, event: PayPressed, ctx: Context) -> Outcome:
         return Outcome(session, (Reply(messages.CHARGE_AWAITS_BANK),))
     if charge.status == "charging" and not _charge_stale(charge, ctx):
         return Outcome(session, (Reply(messages.CHARGE_IN_PROGRESS),))
-    if session.state is not State.CONFIRMING or charge.status not in ("proposed", "charging"):
+    if (
+        session.state is not State.CONFIRMING
+        or charge.card is None  # a payment for Stripe's own page: it is paid there
+        or charge.status not in ("proposed", "charging")
+    ):
         return Outcome(session, (Reply(messages.PAY_STALE),))
     # The claim: from here a second press, a redelivery or a retried invocation finds the
     # charge in progress; one whose worker died resends the same idempotency key.
@@ -906,9 +937,9 @@ def _on_charge_succeeded(session: Session, event: ChargeSucceeded) -> Outcome:
     if charge.status == "succeeded":
         return Outcome(session, ())  # the webhook and the answer both report it: once
     paid = _charge_with(charge, status="succeeded", since=None, intent_id=event.receipt.intent_id)
-    changes: dict[str, object] = {"charge": paid}
-    if session.state is State.CONFIRMING:
-        changes.update(state=State.COMPLETED, card_form_offered=False)
+    changes: dict[str, object] = {"charge": paid, "checkout_id": None}
+    if session.state in (State.CONFIRMING, State.AWAITING_CARD):
+        changes.update(state=State.COMPLETED, card_form_offered=False, form_ref=None)
     done = session.evolve(**changes).with_turn("bot", messages.paid_turn(event.receipt))
     return Outcome(done, (SendReceipt(event.receipt),))
 

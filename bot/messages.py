@@ -258,16 +258,46 @@ def refund_confirmed(amount: str, reference: str, card: str) -> str:
     return f"✅ Stripe confirmed the refund of **{amount}** for invoice **{reference}** to {card}."
 
 
+NO_PAYMENTS = "You haven't paid anything with me yet."
+PAYMENTS_OFF = "Payments aren't taken here: I only save cards."
+
+
+def payments_list(paid: list[tuple[str, str, str, str]]) -> str:
+    """Your last payments: (date, amount, reference, payment id) each, newest first."""
+    lines = [
+        f"• {when}: **{amount}** for invoice **{reference}** (`{intent}`)"
+        for when, amount, reference, intent in paid
+    ]
+    return "Your last payments:\n" + "\n".join(lines)
+
+
+def offer_payment_page(charge: Charge) -> str:
+    """The hosted page that takes the payment: it is confirmed there, with Stripe's button."""
+    amount = format_amount(charge.amount, charge.currency)
+    return (
+        f"Use the secure button below to pay **{amount}** on Stripe's own page: you confirm "
+        "the payment there, and I'll send your receipt here. "
+        "The link is just for you: please don't share it."
+    )
+
+
 def pay_question(charge: Charge) -> str:
     """The question Pay answers: the amount, the invoice and the card (brand, last four)."""
     amount = format_amount(charge.amount, charge.currency)
-    card = mask(charge.card.brand, charge.card.last4)
+    card = _card(charge)
     return f"Pay **{amount}** for invoice **{charge.reference}** with {card}?"
+
+
+def _card(charge: Charge) -> str:
+    """The charge's card as it may be shown: brand and last four."""
+    if charge.card is None:
+        return "your card"
+    return mask(charge.card.brand, charge.card.last4)
 
 
 def charge_declined(charge: Charge, reason: str) -> str:
     """A charge the card's bank refused: the card named by brand and last four only."""
-    card = mask(charge.card.brand, charge.card.last4)
+    card = _card(charge)
     return (
         f"❌ The payment with {card} didn't go through. {reason} Nothing was charged. "
         "You can try another card with the secure button."
@@ -298,7 +328,12 @@ def paid_turn(receipt: Receipt) -> str:
 
 def paid_on(receipt: Receipt) -> str:
     """The receipt's date, `4 Dec 2026, 14:05 UTC`."""
-    when = datetime.fromtimestamp(receipt.paid_at, tz=UTC)
+    return day(receipt.paid_at)
+
+
+def day(timestamp: int) -> str:
+    """`4 Dec 2026, 14:05 UTC`."""
+    when = datetime.fromtimestamp(timestamp, tz=UTC)
     return f"{when.day} {when:%b %Y, %H:%M} UTC"
 
 
@@ -337,5 +372,5 @@ def _charge_status(charge: Charge) -> str:
             f"Your payment of {what} is waiting for you to confirm it with your bank "
             "(see the link I sent)."
         ),
-        "succeeded": f"Paid {what} with {mask(charge.card.brand, charge.card.last4)}.",
+        "succeeded": f"Paid {what} with {_card(charge)}.",
     }.get(charge.status, "")

@@ -181,7 +181,9 @@ class Charge(BaseModel):
     amount: Decimal = Field(gt=0, lt=MAX_AMOUNT, allow_inf_nan=False)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     reference: str = Field(max_length=64, pattern=REFERENCE_PATTERN)
-    card: PaymentRecord
+    card: PaymentRecord | None = None
+    """The saved card Pay charges; None for a payment taken on the provider's own page,
+    whose card is the one typed there."""
     email: str | None = Field(default=None, max_length=254)
     status: ChargeStatus = "proposed"
     since: int | None = None
@@ -425,6 +427,8 @@ class CheckoutOutcome:
     reference: str
     status: Literal["open", "complete", "expired"]
     payment: PaymentRecord | None = None
+    intent_id: str | None = None
+    """A payment page's PaymentIntent (PAYMENT_MODE=charge): its state says paid or not."""
 
 
 @dataclasses.dataclass(frozen=True)

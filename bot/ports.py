@@ -151,6 +151,11 @@ class PaymentCharger(Protocol):
         first. Raises `PaymentUnavailable`."""
         ...
 
+    def paid_by(self, user: ChatUser, *, limit: int) -> list[ChargeResult]:
+        """`user`'s last `limit` succeeded charges, newest first (`paid_at`: when each was
+        made). Raises `PaymentUnavailable`."""
+        ...
+
     def refund(
         self,
         intent_id: str,
@@ -181,8 +186,10 @@ class HostedCheckout(Protocol):
         reference: str,
         return_url: str,
         idempotency_key: str,
+        charge: Charge | None = None,
     ) -> CheckoutLink:
-        """Open a page for the user (reusing `customer_id` when given).
+        """Open a page for the user (reusing `customer_id` when given): one that saves a
+        card, or with `charge`, one that takes that payment (and saves its card).
 
         `reference` is the session's opaque form reference, echoed back by
         `outcome`. Raises `PaymentUnavailable`.

@@ -241,6 +241,7 @@ class ConversationService:
                 reference=request.form_ref,
                 return_url=return_url,
                 idempotency_key=request.idempotency_key,
+                charge=request.charge,
             )
         except PaymentUnavailable as exc:
             self._metrics.count("ProviderErrors", dimension="stripe")
@@ -256,6 +257,9 @@ class ConversationService:
         """A hosted page changed: re-read it from the provider and act. Returns (user, effects)."""
         assert self._hosted is not None
         outcome = self._hosted.outcome(checkout_id)
+        if outcome.status == "complete" and outcome.intent_id is not None:
+            # A payment page: the PaymentIntent, re-read, says whether it is paid.
+            return self.charge_event(outcome.intent_id)
         event: Event
         if outcome.status == "complete" and outcome.payment is not None:
             event = CheckoutCompleted(checkout_id, outcome.reference, outcome.payment)
@@ -335,6 +339,27 @@ class ConversationService:
                 return (Reply(messages.CHARGE_IN_PROGRESS),)
             event = answer
         return self._run(user, event).effects
+
+    def payments(self, user: ChatUser) -> tuple[Effect, ...]:
+        """`pay payments`: the person's own last 10 payments, as the provider lists them."""
+        if self._charger is None:
+            return (Reply(messages.PAYMENTS_OFF),)
+        try:
+            paid = self._charger.paid_by(user, limit=PAYMENTS_LISTED)
+        except PaymentUnavailable as exc:
+            return (Reply(exc.user_message),)
+        if not paid:
+            return (Reply(messages.NO_PAYMENTS),)
+        rows = [
+            (
+                messages.day(payment.paid_at or 0),
+                format_amount(payment.amount, payment.currency),
+                payment.reference or "-",
+                payment.intent_id,
+            )
+            for payment in paid
+        ]
+        return (Reply(messages.payments_list(rows)),)
 
     def refund(
         self, admin: ChatUser, target: str, amount_text: str = ""
@@ -772,6 +797,9 @@ class ConversationService:
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
 
+PAYMENTS_LISTED = 10
+"""How many of a person's payments `pay payments` lists."""
+
 _AWAITED = frozenset({"charging", "requires_action"})
 """Charge statuses whose outcome the provider has yet to tell us."""
 
@@ -789,8 +817,8 @@ def _audit_record(
         amount=charge.amount,
         currency=charge.currency,
         reference=charge.reference,
-        brand=charge.card.brand,
-        last4=charge.card.last4,
+        brand=charge.card.brand if charge.card else None,
+        last4=charge.card.last4 if charge.card else None,
         detail=detail,
     )
 

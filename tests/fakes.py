@@ -10,6 +10,7 @@ from bot.limits import Rate, Take, take
 from bot.models import (
     CardDetails,
     CardSetup,
+    Charge,
     ChatUser,
     CheckoutLink,
     CheckoutOutcome,
@@ -200,6 +201,7 @@ class FakeHostedCheckout:
         reference: str,
         return_url: str,
         idempotency_key: str,
+        charge: Charge | None = None,
     ) -> CheckoutLink:
         if self.error is not None:
             raise self.error

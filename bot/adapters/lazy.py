@@ -75,6 +75,7 @@ class LazyHostedCheckout:
         reference: str,
         return_url: str,
         idempotency_key: str,
+        charge: Charge | None = None,
     ) -> CheckoutLink:
         return self._get().open(
             user=user,
@@ -82,6 +83,7 @@ class LazyHostedCheckout:
             reference=reference,
             return_url=return_url,
             idempotency_key=idempotency_key,
+            charge=charge,
         )
 
     def expire(self, checkout_id: str) -> None:
@@ -125,6 +127,9 @@ class LazyCharger:
 
     def paid_for(self, reference: str, *, user: ChatUser) -> list[ChargeResult]:
         return self._get().paid_for(reference, user=user)
+
+    def paid_by(self, user: ChatUser, *, limit: int) -> list[ChargeResult]:
+        return self._get().paid_by(user, limit=limit)
 
     def refund(
         self,

@@ -116,6 +116,19 @@ class StripeCharges:
         matches = [self.charge_outcome(intent.id) for intent in found.data]
         return [m for m in matches if m.user is not None and m.user.scope == user.scope]
 
+    def paid_by(self, user: ChatUser, *, limit: int) -> list[ChargeResult]:
+        # ChatUser ids hold no quote or backslash (CHAT_ID_PATTERN): plain to quote.
+        query = f"metadata['{stripe_customers.USER_KEY}']:'{user}' AND status:'succeeded'"
+        params: PaymentIntentSearchParams = {"query": query, "limit": limit}
+        try:
+            found = self._reader.v1.payment_intents.search(params=params)
+        except stripe.StripeError as exc:
+            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+        # One request: the search's own fields (no card details), the time it was made.
+        listed = [replace(_listed(intent), paid_at=intent.created) for intent in found.data]
+        return sorted(listed, key=lambda paid: paid.paid_at or 0, reverse=True)
+
     def refund(
         self,
         intent_id: str,
@@ -181,6 +194,8 @@ def charge_metadata(charge: Charge, user: ChatUser) -> dict[str, str]:
 def _intent_params(
     charge: Charge, user: ChatUser, customer_id: str, return_url: str
 ) -> PaymentIntentCreateParams:
+    if charge.card is None:
+        raise PaymentUnavailable("a charge without a saved card is taken on Stripe's page")
     params: PaymentIntentCreateParams = {
         "amount": minor_units(charge.amount, charge.currency),
         "currency": charge.currency.lower(),
@@ -204,18 +219,23 @@ def _intent_params(
     return params
 
 
-def _result(intent: stripe.PaymentIntent) -> ChargeResult:
+def _listed(intent: stripe.PaymentIntent) -> ChargeResult:
+    """What a PaymentIntent says without its Charge: whose, which offer, how much, for what."""
     metadata = intent.metadata.to_dict() if intent.metadata is not None else {}
     key = metadata.get(CHARGE_KEY)
-    pending = ChargeResult(
+    return ChargeResult(
         intent_id=intent.id,
         user=stripe_customers.owner(intent),
         key=str(key) if key else None,
-        status="pending",
+        status="succeeded" if intent.status == "succeeded" else "pending",
         amount=_major_units(intent.amount, intent.currency),
         currency=intent.currency.upper(),
         reference=str(metadata.get(REFERENCE_KEY) or "") or None,
     )
+
+
+def _result(intent: stripe.PaymentIntent) -> ChargeResult:
+    pending = replace(_listed(intent), status="pending")
     if intent.status == "succeeded":
         charge = intent.latest_charge
         if not isinstance(charge, stripe.Charge):

@@ -1,4 +1,7 @@
-"""`HostedCheckout` on Stripe Checkout in setup mode: the card goes to Stripe's page, not us.
+"""`HostedCheckout` on Stripe Checkout: the card goes to Stripe's page, not us.
+
+Setup mode saves a card; payment mode (PAYMENT_MODE=charge, the payment known) takes the
+agreed amount and saves the card for next time.
 
 A completed page is traced back to its user through its Customer's metadata
 (`stripe_customers`), re-read from Stripe, never taken from the webhook's payload.
@@ -14,13 +17,19 @@ from typing import TYPE_CHECKING
 import stripe
 
 from bot.adapters import stripe_customers
+from bot.adapters.stripe_charges import charge_metadata
 from bot.adapters.stripe_gateway import MAX_NETWORK_RETRIES, TIMEOUT_SECONDS, stripe_client
+from bot.charging import minor_units
 from bot.errors import PaymentUnavailable
-from bot.models import ChatUser, CheckoutLink, CheckoutOutcome, PaymentRecord
+from bot.models import Charge, ChatUser, CheckoutLink, CheckoutOutcome, PaymentRecord
 
 if TYPE_CHECKING:
     from stripe.checkout import Session as CheckoutSession
-    from stripe.params.checkout import SessionCreateParams, SessionRetrieveParams
+    from stripe.params.checkout import (
+        SessionCreateParams,
+        SessionCreateParamsPaymentIntentData,
+        SessionRetrieveParams,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -57,17 +66,25 @@ class StripeCheckout:
         reference: str,
         return_url: str,
         idempotency_key: str,
+        charge: Charge | None = None,
     ) -> CheckoutLink:
+        paying = (charge, user) if charge is not None else None
         try:
             customer = customer_id or stripe_customers.find_or_create(self._client, user)
             try:
-                page = self._page(customer, reference, return_url, idempotency_key)
+                page = self._page(customer, reference, return_url, idempotency_key, paying)
             except stripe.InvalidRequestError as exc:
                 if customer_id is None or not stripe_customers.is_gone(exc):
                     raise
                 # The remembered Customer was deleted at Stripe: use the person's current one.
                 customer = stripe_customers.find_or_create(self._client, user)
-                page = self._page(customer, reference, return_url, f"{idempotency_key}-{customer}")
+                page = self._page(
+                    customer,
+                    reference,
+                    return_url,
+                    f"{idempotency_key}-{customer}",
+                    paying,
+                )
         except stripe.StripeError as exc:
             raise _unavailable(exc) from None
         if not page.url:
@@ -75,10 +92,15 @@ class StripeCheckout:
         return CheckoutLink(checkout_id=page.id, customer_id=customer, url=page.url)
 
     def _page(
-        self, customer: str, reference: str, return_url: str, idempotency_key: str
+        self,
+        customer: str,
+        reference: str,
+        return_url: str,
+        idempotency_key: str,
+        paying: tuple[Charge, ChatUser] | None,
     ) -> CheckoutSession:
         params: SessionCreateParams = {
-            "mode": "setup",
+            "mode": "setup" if paying is None else "payment",
             "customer": customer,
             # Cards only. Since API version 2026-09-30 Checkout takes this filter, not
             # `payment_method_types`; with it, setup mode needs no `currency`.
@@ -89,6 +111,27 @@ class StripeCheckout:
             "success_url": return_url,
             "cancel_url": return_url,
         }
+        if paying is not None:
+            charge, user = paying
+            params["line_items"] = [
+                {
+                    "price_data": {
+                        "currency": charge.currency.lower(),
+                        "unit_amount": minor_units(charge.amount, charge.currency),
+                        "product_data": {"name": f"Invoice {charge.reference}"},
+                    },
+                    "quantity": 1,
+                }
+            ]
+            intent: SessionCreateParamsPaymentIntentData = {
+                "description": f"Invoice {charge.reference}",
+                "metadata": charge_metadata(charge, user),
+                # The card paid with is kept on the Customer, as a saved card is.
+                "setup_future_usage": "off_session",
+            }
+            if charge.email:
+                intent["receipt_email"] = charge.email
+            params["payment_intent_data"] = intent
         return self._client.v1.checkout.sessions.create(
             params=params, options={"idempotency_key": idempotency_key}
         )
@@ -114,6 +157,7 @@ class StripeCheckout:
             reference=page.client_reference_id or "",
             status=status,  # type: ignore[arg-type]
             payment=_payment(page) if status == "complete" else None,
+            intent_id=_intent_id(page.payment_intent),
         )
 
 
@@ -130,6 +174,12 @@ def _payment(page: CheckoutSession) -> PaymentRecord | None:
         exp_month=card.exp_month,
         exp_year=card.exp_year,
     )
+
+
+def _intent_id(intent: object) -> str | None:
+    if isinstance(intent, str):
+        return intent or None
+    return getattr(intent, "id", None)
 
 
 def _unavailable(exc: stripe.StripeError) -> PaymentUnavailable:

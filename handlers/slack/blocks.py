@@ -82,13 +82,16 @@ def _cancel_button() -> Block:
     }
 
 
-def checkout_blocks(url: str, slots: Slots) -> list[Block]:
-    """The DM offering Stripe's own card page: a link button (a bearer link: DM only)."""
-    text = "\n".join(part for part in (messages.summary(slots), messages.OFFER_CHECKOUT) if part)
+def checkout_blocks(url: str, slots: Slots, charge: Charge | None = None) -> list[Block]:
+    """The DM offering Stripe's own card page: a link button (a bearer link: DM only); with
+    `charge`, the page takes that payment."""
+    offer = messages.OFFER_CHECKOUT if charge is None else messages.offer_payment_page(charge)
+    text = "\n".join(part for part in (messages.summary(slots), offer) if part)
+    title = "Enter card on Stripe" if charge is None else "Pay on Stripe"
     link = {
         "type": "button",
         "action_id": OPEN_CHECKOUT,
-        "text": _text("Enter card on Stripe"),
+        "text": _text(title),
         "style": "primary",
         "url": url,
     }

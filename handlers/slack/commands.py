@@ -38,6 +38,7 @@ def register(app: App, services: Services) -> None:
         "status": conversation.status,
         "cancel": conversation.cancel,
         "forget": conversation.forget,
+        "payments": conversation.payments,
     }
 
     def pay(

@@ -11,6 +11,7 @@ HELP = (
     "• `/pay status` shows where things stand\n"
     "• `/pay cancel` stops the current payment\n"
     "• `/pay forget` deletes what I keep about you\n"
+    "• `/pay payments` lists your last payments, where I take payments\n"
     "Or just tell me here what you'd like to pay."
 )
 FORM_TIMED_OUT = "I couldn't open the card form in time. Please type `/pay` again."

@@ -80,7 +80,7 @@ def post(
             blocks = confirmation_blocks(effect.payment)
             _post(client, channel, fallback_text(text), blocks, thread_ts)
         elif isinstance(effect, OfferCheckout):
-            blocks = checkout_blocks(effect.url, effect.slots)
+            blocks = checkout_blocks(effect.url, effect.slots, effect.charge)
             _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks, thread_ts)
         elif isinstance(effect, OfferAuthentication):
             blocks = authentication_blocks(effect.url, for_payment=effect.for_payment)

@@ -85,11 +85,14 @@ def activities(effects: Iterable[Effect]) -> list[MessageActivityInput]:
         elif isinstance(effect, ConfirmCard):
             said.append(MessageActivityInput(text=chat_text(messages.confirmation(effect.payment))))
         elif isinstance(effect, OfferCheckout):
-            link = OpenUrlAction(title="Enter card on Stripe", url=effect.url)
+            charge = effect.charge
+            title = "Enter card on Stripe" if charge is None else "Pay on Stripe"
+            link = OpenUrlAction(title=title, url=effect.url)
             text = messages.summary(effect.slots)
-            said.append(
-                _card(text, messages.OFFER_CHECKOUT, actions=[link, _submit("Cancel", CANCEL)])
+            offer = (
+                messages.OFFER_CHECKOUT if charge is None else messages.offer_payment_page(charge)
             )
+            said.append(_card(text, offer, actions=[link, _submit("Cancel", CANCEL)]))
         elif isinstance(effect, OfferAuthentication) and effect.for_payment:
             link = OpenUrlAction(title="Confirm with your bank", url=effect.url)
             said.append(_card(messages.AUTHENTICATE_PAYMENT, actions=[link]))
@@ -102,8 +105,12 @@ def activities(effects: Iterable[Effect]) -> list[MessageActivityInput]:
                 title=f"Pay {format_amount(charge.amount, charge.currency)}",
                 data={ACTION_KEY: CONFIRM_PAY, OFFER_KEY: charge.key},
             )
-            offer = [pay, _submit("Use another card", PAY), _submit("Cancel", CANCEL)]
-            said.append(_card(messages.pay_question(charge), actions=list(offer)))
+            buttons: list[OpenUrlAction | SubmitAction] = [
+                pay,
+                _submit("Use another card", PAY),
+                _submit("Cancel", CANCEL),
+            ]
+            said.append(_card(messages.pay_question(charge), actions=buttons))
         elif isinstance(effect, SendReceipt):
             receipt = effect.receipt
             lines = [

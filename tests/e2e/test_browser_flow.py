@@ -2,7 +2,7 @@
 
 Each test runs `python -m emulator` on free loopback ports and drives the page with
 Playwright and Debian's Chromium. Screenshots go to `test-artifacts/` on every run; with
-`PAYBOT_UPDATE_DOCS=1` the README's two screenshots in `docs/` are written too.
+`PAYBOT_UPDATE_DOCS=1` the README's screenshots in `docs/` are written too.
 """
 
 from __future__ import annotations
@@ -210,6 +210,37 @@ def test_a_person_saves_a_card_on_stripes_own_page(page: Page) -> None:
     expect(messages.last).to_contain_text("Visa •••• 4242 saved")
     for shown in (page.get_by_role("main"), page.get_by_test_id("inspector")):
         expect(shown).not_to_contain_text("4242 4242 4242 4242")
+
+
+@pytest.mark.parametrize("product", [["--payment-mode", "charge"]], indirect=True)
+def test_a_person_pays_an_invoice_with_the_pay_button(page: Page) -> None:
+    messages = page.get_by_test_id("message")
+    send(page, "pay invoice INV-1001 $45")
+    expect(messages).to_have_count(2)
+    messages.last.get_by_test_id("button").filter(has_text="Enter card securely").click()
+    modal = page.get_by_test_id("modal")
+    modal.get_by_label("Cardholder name").fill("Pat Payer")
+    modal.get_by_label("Card number").fill("4242 4242 4242 4242")
+    modal.get_by_label("Expiry (MM/YY)").fill("08/30")
+    modal.get_by_label("CVC").fill("123")
+    modal.get_by_test_id("modal-submit").click()
+    expect(modal.get_by_label("Card number")).to_have_count(0)
+    page.get_by_test_id("modal-close").click()
+
+    offer = messages.filter(has_text="for invoice INV-1001 with Visa •••• 4242?")
+    expect(offer).to_have_count(1)
+    pay = offer.get_by_test_id("button").filter(has_text="Pay $45.00")
+    expect(pay).to_have_count(1)
+    pay.click()
+    receipt = messages.filter(has_text="Payment received")
+    expect(receipt).to_have_count(1)
+    expect(receipt).to_contain_text("$45.00")
+    expect(receipt).to_contain_text("Visa •••• 4242")
+    expect(receipt).to_contain_text("pi_")
+    expect(offer.get_by_test_id("button")).to_have_count(0)  # the offer can't be pressed again
+    for shown in (page.get_by_role("main"), page.get_by_test_id("inspector")):
+        expect(shown).not_to_contain_text("4242 4242 4242 4242")
+    snapshot(page, "charge-receipt", doc="charge.png")
 
 
 def test_pay_typed_in_the_composer_opens_the_card_form(page: Page) -> None:

@@ -22,6 +22,7 @@ from emulator import driver
 from emulator.slack_api import user_object
 from handlers.slack.blocks import OPEN_AUTHENTICATION, OPEN_CARD_FORM, PAY
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, running_paybot
+from tests.integration.test_hosted_flow import CARD_FIELDS, checkout_link, fill_in_hosted_page
 from tests.integration.test_slack_flow import GOOD_VISA, session_of
 
 pytestmark = pytest.mark.integration
@@ -360,3 +361,67 @@ def test_more_than_is_left_is_refused_before_stripe(with_admin: Paybot) -> None:
     assert "more than is left to refund" in answer
     assert with_admin.stripe.refunds == []
     assert "Nothing was refunded" in refund_as(with_admin, ADMIN, "INV-9999")
+
+
+def test_pay_payments_lists_the_persons_own_payments_only(with_admin: Paybot) -> None:
+    assert "You haven't paid anything with me yet." in with_admin.pay("payments").body
+    intent_id = paid(with_admin)
+    listed = with_admin.pay("payments")
+    assert listed.status == 200
+    assert "$45.00" in listed.body
+    assert "INV-1001" in listed.body
+    assert intent_id in listed.body
+    others = with_admin.send(driver.pay(with_admin.slack, ADMIN, "payments")).body
+    assert intent_id not in others
+
+
+# Stripe's own page (CARD_ENTRY=hosted) takes the payment: Checkout in payment mode.
+
+
+@pytest.fixture
+def hosted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paybot]:
+    with running_paybot(
+        tmp_path,
+        monkeypatch,
+        CARD_ENTRY="hosted",
+        PAYMENT_MODE="charge",
+        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
+    ) as running:
+        yield running
+
+
+def test_the_hosted_page_takes_the_agreed_amount_and_the_receipt_follows_once(
+    hosted: Paybot, tmp_path: Path
+) -> None:
+    hosted.pay("45 USD INV-1001")
+    link = checkout_link(hosted)
+    assert "pay *$45.00* on Stripe's own page" in json.dumps(
+        hosted.last_bot_message()["blocks"], ensure_ascii=False
+    )
+    (session,) = hosted.stripe.checkout_sessions
+    assert (session["mode"], session["amount_total"], session["currency"]) == (
+        "payment",
+        4500,
+        "usd",
+    )
+    assert receipts(hosted) == []
+    fill_in_hosted_page(link, {**CARD_FIELDS, "number": "4242 4242 4242 4242"})
+    hosted.wait_until(lambda: receipts(hosted) != [])
+    hosted.wait_for_quiet()
+    (receipt,) = receipts(hosted)  # the page's completion and the payment's event: one receipt
+    assert "Visa •••• 4242" in json.dumps(receipt["blocks"], ensure_ascii=False)
+    (intent,) = hosted.stripe.payment_intents
+    assert intent["metadata"]["reference"] == "INV-1001"
+    saved = session_of(hosted, tmp_path)
+    assert saved is not None
+    assert saved.state is State.COMPLETED
+    assert saved.charge is not None
+    assert saved.charge.status == "succeeded"
+    assert saved.checkout_id is None
+
+
+def test_without_the_amount_the_hosted_page_only_saves_the_card(hosted: Paybot) -> None:
+    hosted.pay()
+    checkout_link(hosted)
+    (session,) = hosted.stripe.checkout_sessions
+    assert session["mode"] == "setup"

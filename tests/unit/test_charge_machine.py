@@ -308,3 +308,29 @@ def test_only_pay_charges_and_only_the_provider_says_paid(
             if not isinstance(event, ForgetRequested)
             else Session(tenant_id="T1", user_id="U1")
         )
+
+
+def test_a_hosted_page_takes_the_known_payment_and_pay_cannot_charge_it() -> None:
+    from bot.machine import CheckoutRequested, OpenCheckout
+
+    fresh = Session(tenant_id="T1", user_id="U1")
+    out = transition(fresh, CheckoutRequested(INVOICE), CHARGING)
+    (opened,) = out.effects
+    assert isinstance(opened, OpenCheckout)
+    assert opened.charge is not None
+    assert (opened.charge.amount, opened.charge.card) == (Decimal("45.00"), None)
+    assert transition(out.session, PayPressed(opened.charge.key), CHARGING).effects == (
+        Reply(messages.PAY_STALE),
+    )
+    paid = transition(out.session, ChargeSucceeded(opened.charge.key, receipt()), CHARGING)
+    assert paid.session.state is State.COMPLETED
+    assert paid.effects == (SendReceipt(receipt()),)
+
+
+def test_without_the_amount_a_hosted_page_only_saves_the_card() -> None:
+    from bot.machine import CheckoutRequested, OpenCheckout
+
+    out = transition(Session(tenant_id="T1", user_id="U1"), CheckoutRequested(), CHARGING)
+    (opened,) = out.effects
+    assert isinstance(opened, OpenCheckout)
+    assert opened.charge is None
