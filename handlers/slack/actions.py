@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
-from bot.machine import Effect, OpenCardForm, Reply
+from bot.machine import AskToPay, Effect, OfferAuthentication, OpenCardForm, Reply, SendReceipt
 from bot.messages import CANCELLED, TERMS_ACCEPTED, TERMS_DECLINED
 from bot.models import ChatUser
 from handlers.services import Services
@@ -46,6 +46,24 @@ def without_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 PAYING = "Paying…"
+PAID = "✅ Paid: the receipt is below."
+WAITING_FOR_BANK = "Waiting for your bank to confirm the payment."
+NOT_PAID = "Not paid: see below."
+
+
+def _pay_outcome(effects: tuple[Effect, ...]) -> str:
+    """What became of a Pay press, for the pressed message's note; "" to leave it."""
+    if any(isinstance(e, SendReceipt) for e in effects):
+        return PAID
+    if any(isinstance(e, OfferAuthentication) for e in effects):
+        return WAITING_FOR_BANK
+    # A decline offers another card; a request Stripe refused offers Pay again. Anything
+    # else (a second press while the first is charging, an old offer) leaves the note.
+    if any(
+        isinstance(e, AskToPay) or (isinstance(e, Reply) and e.offer_card_form) for e in effects
+    ):
+        return NOT_PAID
+    return ""
 
 
 def settled(
@@ -137,6 +155,9 @@ def register(app: App, services: Services) -> None:
         except PaybotError as exc:
             effects = (Reply(render.apology(exc)),)
         render.post(patient(client), channel, effects)
+        outcome = _pay_outcome(effects)
+        if outcome:  # the pressed message says how it ended, not "Paying…" for ever
+            settled(client, body, channel, outcome, note=outcome)
 
     app.action(PAY)(ack=pay_pressed, lazy=[pay])
     app.action(OPEN_RECEIPT)(acknowledge)

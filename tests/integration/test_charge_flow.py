@@ -29,7 +29,6 @@ pytestmark = pytest.mark.integration
 
 DECLINED_AT_CHARGE = {**GOOD_VISA, "number": "4000 0000 0000 0341"}
 BANK_EVERY_TIME = {**GOOD_VISA, "number": "4000 0027 6000 3184"}
-INSUFFICIENT_FUNDS = {**GOOD_VISA, "number": "4000 0000 0000 9995"}
 
 
 @pytest.fixture
@@ -116,6 +115,7 @@ def test_a_full_charge_ends_in_one_payment_and_one_receipt(paybot: Paybot, tmp_p
     # The Pay message lost its buttons: the offer can't be pressed again.
     updated = [m for m in paybot.slack.messages(paybot.dm_channel) if m["ts"] == asking["ts"]]
     assert not _has_button(updated[0], PAY)
+    assert "Paid: the receipt is below" in json.dumps(updated[0]["blocks"], ensure_ascii=False)
 
 
 def test_the_receipt_links_to_stripes_own_receipt_page(paybot: Paybot) -> None:
@@ -191,10 +191,23 @@ def test_another_card_after_a_decline_is_a_new_attempt_and_pays(
     assert saved.charge.attempt == 2
 
 
-def test_a_card_declined_when_saved_says_so_on_the_form(paybot: Paybot) -> None:
-    answer = save_card(paybot, INSUFFICIENT_FUNDS)
+@pytest.mark.parametrize(
+    ("number", "reason"),
+    [
+        ("4000 0000 0000 9995", "insufficient funds"),
+        ("4000 0000 0000 0002", "declined"),
+        ("4000 0000 0000 0069", "expired"),
+    ],
+)
+def test_a_card_declined_when_saved_says_so_on_the_form(
+    paybot: Paybot, number: str, reason: str
+) -> None:
+    answer = save_card(paybot, {**GOOD_VISA, "number": number})
     assert answer["response_action"] == "errors"
-    assert "4000000000009995" not in json.dumps(answer).replace(" ", "")
+    shown = json.dumps(answer)
+    assert reason in shown.lower()
+    assert number.replace(" ", "") not in shown.replace(" ", "")
+    assert number[-4:] not in shown  # not even the last four: Stripe saved no card
     assert _offers(paybot) == []
     assert intents_created(paybot) == 0
 
