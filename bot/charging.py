@@ -81,6 +81,11 @@ def minor_units(amount: Decimal, currency: str) -> int:
     return int(scaled)
 
 
+def major_units(amount: int, currency: str) -> Decimal:
+    """An amount in its currency's smallest unit as the amount itself: 4500 USD -> 45.00."""
+    return Decimal(amount).scaleb(-decimal_places(currency.upper()))
+
+
 def idempotency_key(user: ChatUser, charge: Charge) -> str:
     """The provider's idempotency key for one charge: derived from the business operation
     (the person, the payment's reference, the offer's attempt and opaque key), never from a

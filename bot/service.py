@@ -284,14 +284,15 @@ class ConversationService:
     def status(self, user: ChatUser) -> tuple[Effect, ...]:
         """Where the person's payment stands; a charge still awaiting an answer is re-read
         from the provider first (the webhook may have been missed), and its outcome said."""
-        found = self._store.get(user)
-        charge = found.charge if found is not None else None
+        current = self._load(user)
+        charge = current.charge
+        if charge is None or not charge.intent_id or charge.status not in _AWAITED:
+            return transition(current, StatusRequested(), self._context()).effects
         settled: tuple[Effect, ...] = ()
-        if charge is not None and charge.intent_id and charge.status in _AWAITED:
-            try:
-                _, settled = self.charge_event(charge.intent_id)
-            except PaybotError as exc:
-                log.warning("could not re-read a charge: %s", type(exc).__name__)
+        try:
+            _, settled = self.charge_event(charge.intent_id)
+        except PaybotError as exc:
+            log.warning("could not re-read a charge: %s", type(exc).__name__)
         return (*settled, *self._peek(user, StatusRequested()))
 
     def pay(self, user: ChatUser, key: str, *, return_url: str = "") -> tuple[Effect, ...]:
@@ -306,7 +307,7 @@ class ConversationService:
             log.error("PAYMENT_MODE=charge without a payment provider or a customer")
             refused = messages.CHARGE_NOT_MADE
         if refused is None and not self._audited(
-            _audit_record("charge_attempted", _offer_fact(charge), charge, actor=str(user))
+            _offer_record("charge_attempted", _offer_fact(charge), charge, user, actor=str(user))
         ):
             refused = messages.LIMITS_UNAVAILABLE["charges"]  # no charge without its record
         if refused is not None:
@@ -327,8 +328,13 @@ class ConversationService:
             unanswered = isinstance(exc, ChargeUnanswered)
             detail = "unanswered" if unanswered else "refused"
             self._audited(
-                _audit_record(
-                    "charge_failed", f"{_offer_fact(charge)}:{detail}", charge, detail=detail
+                _offer_record(
+                    "charge_failed",
+                    f"{_offer_fact(charge)}:{detail}",
+                    charge,
+                    user,
+                    actor="stripe",
+                    detail=detail,
                 )
             )
             text = messages.CHARGE_UNANSWERED if unanswered else messages.CHARGE_NOT_MADE
@@ -406,20 +412,15 @@ class ConversationService:
             )
         except RefundRefused as exc:
             return f"Stripe refused the refund: {exc.user_message} Nothing was refunded.", None, ()
+        action: AuditAction = "refund_created" if made.status != "failed" else "refund_failed"
         self._audited(
-            AuditRecord(
-                id=f"refund_created:{made.refund_id}",
-                at=0,
-                action="refund_created" if made.status != "failed" else "refund_failed",
+            _payment_record(
+                action,
+                made.refund_id,
+                paid,
                 actor=str(admin),
-                payer=str(paid.user),
                 amount=made.amount,
-                currency=made.currency,
-                reference=paid.reference,
-                intent_id=paid.intent_id,
                 refund_id=made.refund_id,
-                brand=paid.brand,
-                last4=paid.last4,
             )
         )
         shown = format_amount(made.amount, made.currency)
@@ -438,21 +439,8 @@ class ConversationService:
             log.warning("refund of a payment without paybot's ids in its metadata; ignored")
             return None, ()
         refunded = format_amount(paid.refunded, paid.currency)
-        self._audited(
-            AuditRecord(
-                id=f"refund_succeeded:{charge_id}:{minor_units(paid.refunded, paid.currency)}",
-                at=0,
-                action="refund_succeeded",
-                actor="stripe",
-                payer=str(paid.user),
-                amount=paid.refunded,
-                currency=paid.currency,
-                reference=paid.reference,
-                intent_id=paid.intent_id,
-                brand=paid.brand,
-                last4=paid.last4,
-            )
-        )
+        fact = f"{charge_id}:{minor_units(paid.refunded, paid.currency)}"
+        self._audited(_payment_record("refund_succeeded", fact, paid, amount=paid.refunded))
         card = mask(paid.brand or "card", paid.last4 or "0000")
         text = messages.refund_confirmed(refunded, paid.reference or paid.intent_id, card)
         return paid.user, (Reply(text),)
@@ -518,32 +506,17 @@ class ConversationService:
             action, event = "charge_failed", ChargeDeclined(key, message, result.intent_id or None)
         else:
             return None
-        fact = result.intent_id or key
-        self._audited(
-            AuditRecord(
-                id=f"{action}:{fact}" + (f":{result.code}" if action == "charge_failed" else ""),
-                at=int(self._clock()),
-                action=action,
-                actor="stripe",
-                payer=str(result.user) if result.user else "",
-                amount=result.amount,
-                currency=result.currency,
-                reference=result.reference,
-                intent_id=result.intent_id or None,
-                brand=result.brand,
-                last4=result.last4,
-                detail=result.code if action == "charge_failed" else None,
-            )
-        )
+        failed = action == "charge_failed"
+        fact = (result.intent_id or key) + (f":{result.code}" if failed else "")
+        detail = result.code if failed else None
+        self._audited(_payment_record(action, fact, result, detail=detail))
         return event
 
     def _audited(self, record: AuditRecord) -> bool:
-        """Append `record` to the audit trail; False only when the trail cannot be written
-        (a record already there is the same fact: True)."""
+        """Append `record`, stamped with the time now, to the audit trail; False only when
+        the trail cannot be written (a record already there is the same fact: True)."""
         if self._audit is None:
             return True
-        if record.actor != "stripe" and not record.payer:
-            record = record.model_copy(update={"payer": record.actor})
         try:
             self._audit.append(record.model_copy(update={"at": int(self._clock())}))
         except PaybotError as exc:
@@ -804,21 +777,57 @@ _AWAITED = frozenset({"charging", "requires_action"})
 """Charge statuses whose outcome the provider has yet to tell us."""
 
 
-def _audit_record(
-    action: AuditAction, fact: str, charge: Charge, *, actor: str = "", detail: str | None = None
+def _offer_record(
+    action: AuditAction,
+    fact: str,
+    charge: Charge,
+    payer: ChatUser,
+    *,
+    actor: str,
+    detail: str | None = None,
 ) -> AuditRecord:
-    """A record of what paybot did with `charge` (its attempt, a request that failed)."""
+    """A record of what became of the offer `charge` before the provider charged anything
+    (its attempt, a request that failed); `at` is stamped when it is appended."""
     return AuditRecord(
         id=f"{action}:{fact}",
-        at=0,  # stamped when appended
+        at=0,
         action=action,
-        actor=actor or "paybot",
-        payer=actor,
+        actor=actor,
+        payer=str(payer),
         amount=charge.amount,
         currency=charge.currency,
         reference=charge.reference,
         brand=charge.card.brand if charge.card else None,
         last4=charge.card.last4 if charge.card else None,
+        detail=detail,
+    )
+
+
+def _payment_record(
+    action: AuditAction,
+    fact: str,
+    paid: ChargeResult,
+    *,
+    actor: str = "stripe",
+    amount: Decimal | None = None,
+    refund_id: str | None = None,
+    detail: str | None = None,
+) -> AuditRecord:
+    """A record of a payment as the provider tells it (`amount`: of a refund, if one);
+    `at` is stamped when it is appended."""
+    return AuditRecord(
+        id=f"{action}:{fact}",
+        at=0,
+        action=action,
+        actor=actor,
+        payer=str(paid.user) if paid.user else "",
+        amount=paid.amount if amount is None else amount,
+        currency=paid.currency,
+        reference=paid.reference,
+        intent_id=paid.intent_id or None,
+        refund_id=refund_id,
+        brand=paid.brand,
+        last4=paid.last4,
         detail=detail,
     )
 

@@ -18,11 +18,15 @@ from typing import TYPE_CHECKING
 import stripe
 
 from bot.adapters import stripe_customers
-from bot.adapters.stripe_gateway import TIMEOUT_SECONDS, stripe_client
-from bot.charging import minor_units
+from bot.adapters.stripe_gateway import (
+    TIMEOUT_SECONDS,
+    error_kind,
+    stripe_client,
+    unavailable,
+)
+from bot.charging import major_units, minor_units
 from bot.errors import ChargeUnanswered, PaymentUnavailable, RefundRefused
 from bot.models import Charge, ChargeResult, ChatUser, RefundResult
-from bot.money import decimal_places
 
 if TYPE_CHECKING:
     from stripe.params import (
@@ -83,11 +87,11 @@ class StripeCharges:
             return _declined(exc, charge, user)
         except (stripe.APIConnectionError, stripe.APIError) as exc:
             # No answer, or Stripe's own failure: the charge may have been made.
-            log.error("Stripe charge unanswered: %s (request %s)", _kind(exc), exc.request_id)
-            raise ChargeUnanswered(f"stripe: {_kind(exc)}") from None
+            log.error("Stripe charge unanswered: %s (request %s)", error_kind(exc), exc.request_id)
+            raise ChargeUnanswered(f"stripe: {error_kind(exc)}") from None
         except stripe.StripeError as exc:
-            log.error("Stripe refused the charge: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            log.error("Stripe refused the charge: %s (request %s)", error_kind(exc), exc.request_id)
+            raise PaymentUnavailable(f"stripe: {error_kind(exc)}") from None
         return _result(intent)
 
     def charge_outcome(self, intent_id: str) -> ChargeResult:
@@ -97,8 +101,7 @@ class StripeCharges:
         try:
             intent = self._reader.v1.payment_intents.retrieve(intent_id, params=params)
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         return _result(intent)
 
     def paid_for(self, reference: str, *, user: ChatUser) -> list[ChargeResult]:
@@ -110,8 +113,7 @@ class StripeCharges:
         try:
             found = self._reader.v1.payment_intents.search(params=params)
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         # Search answers without expansions: each match is read whole (and its owner checked).
         matches = [self.charge_outcome(intent.id) for intent in found.data]
         return [m for m in matches if m.user is not None and m.user.scope == user.scope]
@@ -123,8 +125,7 @@ class StripeCharges:
         try:
             found = self._reader.v1.payment_intents.search(params=params)
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         # One request: the search's own fields (no card details), the time it was made.
         listed = [replace(_listed(intent), paid_at=intent.created) for intent in found.data]
         return sorted(listed, key=lambda paid: paid.paid_at or 0, reverse=True)
@@ -150,11 +151,10 @@ class StripeCharges:
             )
         except stripe.InvalidRequestError as exc:
             reason = getattr(exc.error, "message", None) or "Stripe refused the refund."
-            log.warning("Stripe refused a refund: %s", _kind(exc))
-            raise RefundRefused(f"stripe: {_kind(exc)}", user_message=reason) from None
+            log.warning("Stripe refused a refund: %s", error_kind(exc))
+            raise RefundRefused(f"stripe: {error_kind(exc)}", user_message=reason) from None
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         status = refund.status or "pending"
         return RefundResult(
             refund_id=refund.id,
@@ -164,7 +164,7 @@ class StripeCharges:
             else "failed"
             if status in ("failed", "canceled")
             else "pending",
-            amount=_major_units(refund.amount, refund.currency),
+            amount=major_units(refund.amount, refund.currency),
             currency=refund.currency.upper(),
         )
 
@@ -174,8 +174,7 @@ class StripeCharges:
         try:
             charge = self._reader.v1.charges.retrieve(charge_id)
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         intent = charge.payment_intent
         intent_id = intent if isinstance(intent, str) else intent.id if intent else ""
         return self.charge_outcome(intent_id)
@@ -228,7 +227,7 @@ def _listed(intent: stripe.PaymentIntent) -> ChargeResult:
         user=stripe_customers.owner(intent),
         key=str(key) if key else None,
         status="succeeded" if intent.status == "succeeded" else "pending",
-        amount=_major_units(intent.amount, intent.currency),
+        amount=major_units(intent.amount, intent.currency),
         currency=intent.currency.upper(),
         reference=str(metadata.get(REFERENCE_KEY) or "") or None,
     )
@@ -249,7 +248,7 @@ def _result(intent: stripe.PaymentIntent) -> ChargeResult:
             last4=card.last4 if card else None,
             paid_at=charge.created,
             receipt_url=charge.receipt_url,
-            refunded=_major_units(charge.amount_refunded, intent.currency),
+            refunded=major_units(charge.amount_refunded, intent.currency),
         )
     if intent.status == "requires_action":
         action = intent.next_action
@@ -289,11 +288,3 @@ def _declined(exc: stripe.CardError, charge: Charge, user: ChatUser) -> ChargeRe
         message=exc.user_message or "",
         code=code,
     )
-
-
-def _major_units(amount: int, currency: str) -> Decimal:
-    return Decimal(amount).scaleb(-decimal_places(currency.upper()))
-
-
-def _kind(exc: stripe.StripeError) -> str:
-    return f"{type(exc).__name__} {exc.code or ''} http={exc.http_status}".strip()

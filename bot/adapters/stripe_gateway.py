@@ -155,8 +155,7 @@ class StripeGateway:
         except stripe.InvalidRequestError as exc:
             raise self._invalid_request(exc) from None
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         return _setup(intent, customer, method)
 
     def _confirm(
@@ -187,8 +186,7 @@ class StripeGateway:
         try:
             intent = self._client.v1.setup_intents.retrieve(setup_id, params=params)
         except stripe.StripeError as exc:
-            log.error("Stripe unavailable: %s (request %s)", _kind(exc), exc.request_id)
-            raise PaymentUnavailable(f"stripe: {_kind(exc)}") from None
+            raise unavailable(exc) from None
         status: Literal["succeeded", "failed", "pending"] = "pending"
         payment = None
         message = ""
@@ -212,8 +210,8 @@ class StripeGateway:
         param = getattr(exc, "param", None)
         if isinstance(param, str) and _CARD_PARAM.search(param):
             return CardRejected(card_field(param), _user_message(exc), code=_decline_code(exc))
-        log.error("Stripe rejected our request: %s (request %s)", _kind(exc), exc.request_id)
-        return PaymentUnavailable(f"stripe: {_kind(exc)}")
+        log.error("Stripe rejected our request: %s (request %s)", error_kind(exc), exc.request_id)
+        return PaymentUnavailable(f"stripe: {error_kind(exc)}")
 
 
 def _method_params(card: CardDetails) -> PaymentMethodCreateParams:
@@ -269,7 +267,13 @@ def _record(method: stripe.PaymentMethod) -> PaymentRecord:
     )
 
 
-def _kind(exc: stripe.StripeError) -> str:
+def unavailable(exc: stripe.StripeError) -> PaymentUnavailable:
+    """Stripe could not be reached or failed us: logged by kind (never by content)."""
+    log.error("Stripe unavailable: %s (request %s)", error_kind(exc), exc.request_id)
+    return PaymentUnavailable(f"stripe: {error_kind(exc)}")
+
+
+def error_kind(exc: stripe.StripeError) -> str:
     """Error class and code only: Stripe's messages are safe, but we log no more than needed."""
     return f"{type(exc).__name__} {exc.code or ''} http={exc.http_status}".strip()
 
