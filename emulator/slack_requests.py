@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from emulator.slack_signing import signature_headers
@@ -25,7 +25,9 @@ __all__ = [
     "BOT_USER_ID",
     "TEAM_DOMAIN",
     "TEAM_ID",
+    "AppHomeTab",
     "SlackRequest",
+    "app_home_opened",
     "block_actions",
     "blocks_with_ids",
     "full_view",
@@ -58,6 +60,7 @@ _ID_ALPHABET = string.ascii_uppercase + string.digits
 _TEXT_INPUTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input"}
 
 StateValue = str | None | Mapping[str, str | None]
+AppHomeTab = Literal["messages", "home"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,6 +238,70 @@ def message_im_event(
         if parent_user_id is not None:
             event["parent_user_id"] = parent_user_id
     event.update({"channel": channel_id, "event_ts": sent, "channel_type": "im"})
+    return _event_callback(
+        event,
+        team_id=team_id,
+        api_app_id=api_app_id,
+        event_id=event_id,
+        event_time=event_time if event_time is not None else int(float(sent)),
+        authorized_user_id=authorized_user_id,
+    )
+
+
+def app_home_opened(
+    *,
+    user_id: str,
+    channel_id: str,
+    tab: AppHomeTab = "messages",
+    view: Mapping[str, Any] | None = None,
+    team_id: str = TEAM_ID,
+    event_id: str | None = None,
+    event_ts: str | None = None,
+    api_app_id: str = APP_ID,
+    authorized_user_id: str = BOT_USER_ID,
+    event_time: int | None = None,
+) -> SlackRequest:
+    """An `app_home_opened` delivery: `user_id` opened the app's `tab` ("messages" or "home").
+
+    `channel_id` is the app's DM with the person. `view` is the Home tab as last published
+    for them (views.publish); Slack includes it only for the Home tab, once one was published.
+    In Slack's agent messaging experience (`features.agent_view`) this event, with tab
+    "messages", is how an app learns that a person opened its DM.
+    """
+    if tab not in ("messages", "home"):
+        raise ValueError(f"tab must be 'messages' or 'home', not {tab!r}")
+    if view is not None and tab != "home":
+        raise ValueError("only the Home tab carries a view")
+    sent = event_ts or new_ts()
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": channel_id,
+        "tab": tab,
+        "event_ts": sent,
+    }
+    if view is not None:
+        event["view"] = full_view(view, team_id=team_id, app_id=api_app_id)
+    return _event_callback(
+        event,
+        team_id=team_id,
+        api_app_id=api_app_id,
+        event_id=event_id,
+        event_time=event_time if event_time is not None else int(float(sent)),
+        authorized_user_id=authorized_user_id,
+    )
+
+
+def _event_callback(
+    event: dict[str, Any],
+    *,
+    team_id: str,
+    api_app_id: str,
+    event_id: str | None,
+    event_time: int,
+    authorized_user_id: str,
+) -> SlackRequest:
+    """`event` in the Events API's `event_callback` envelope, as Slack wraps every event."""
     return _json_request(
         {
             "token": VERIFICATION_TOKEN,
@@ -245,7 +312,7 @@ def message_im_event(
             "event": event,
             "type": "event_callback",
             "event_id": event_id or new_event_id(),
-            "event_time": event_time if event_time is not None else int(float(sent)),
+            "event_time": event_time,
             "authorizations": [
                 {
                     "enterprise_id": None,
@@ -256,7 +323,7 @@ def message_im_event(
                 }
             ],
             "is_ext_shared_channel": False,
-            "event_context": _event_context("message", team_id, api_app_id, channel_id),
+            "event_context": _event_context(event["type"], team_id, api_app_id, event["channel"]),
         }
     )
 
@@ -513,10 +580,12 @@ def block_actions(
     team_domain: str = TEAM_DOMAIN,
     api_app_id: str = APP_ID,
 ) -> SlackRequest:
-    """A button press, in a message in `channel_id` or, when `view` is given, in that modal.
+    """A button press, in a message in `channel_id` or, when `view` is given, in that view.
 
-    Slack omits `message` for presses in ephemeral messages; `message` defaults to a bot
-    message at `message_ts`.
+    The view is a modal or the Home tab (`"type": "home"`, as views.publish reported it); a
+    press in either arrives with `container: {"type": "view", "view_id": ...}` and the view,
+    without channel, message or response_url. Slack omits `message` for presses in ephemeral
+    messages; `message` defaults to a bot message at `message_ts`.
     """
     if view is None and channel_id is None:
         raise ValueError("a press in a message needs its channel_id")

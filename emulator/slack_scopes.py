@@ -12,6 +12,9 @@ gives (https://docs.slack.dev/reference/methods/<method>, "Required scopes"):
   "channels:write,groups:write,mpim:write,im:write", the scopes of every conversation type
 - users.info: users:read; the profile's `email` also needs users:read.email
 - auth.test, views.open, views.push, views.update, views.publish: no scope
+- assistant.threads.setSuggestedPrompts: assistant:write (https://docs.slack.dev/reference/scopes/assistant.write)
+- assistant.threads.setStatus: chat:write or assistant:write; Slack takes either "for the time
+  being" and will take only chat:write (https://docs.slack.dev/changelog/2026/03/05/set-status-scope-update)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 import yaml  # type: ignore[import-untyped]  # a dev dependency, like this stand-in
 
 __all__ = [
+    "ASSISTANT_WRITE",
     "MANIFEST",
     "METHOD_SCOPES",
     "USERS_READ_EMAIL",
@@ -32,8 +36,11 @@ __all__ = [
 
 MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
 USERS_READ_EMAIL = "users:read.email"
+ASSISTANT_WRITE = "assistant:write"
 
 METHOD_SCOPES: Mapping[str, tuple[str, ...]] = {
+    "assistant.threads.setStatus": ("chat:write", ASSISTANT_WRITE),
+    "assistant.threads.setSuggestedPrompts": (ASSISTANT_WRITE,),
     "auth.test": (),
     "chat.postMessage": ("chat:write",),
     "chat.postEphemeral": ("chat:write",),

@@ -8,7 +8,9 @@ The token carries the bot scopes manifest.yml declares (or those given to `Slack
 a method needing another answers `missing_scope` (`emulator.slack_scopes`), and every answer to
 the token names them in `x-oauth-scopes`. Blocks and views are checked with slack_sdk's Block
 Kit models (`emulator.slack_blocks`): invalid blocks answer `invalid_blocks`, an invalid view
-`invalid_arguments`, each with Slack's `response_metadata.messages`.
+`invalid_arguments`, each with Slack's `response_metadata.messages`. The app is one in Slack's
+agent messaging experience (`emulator.slack_api.assistant`); which events it hears and whether
+it has a Home tab also come from manifest.yml (`emulator.slack_api.manifest`).
 """
 
 from emulator.slack_api.models import (

@@ -6,6 +6,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from emulator.slack_api.assistant import set_status, set_suggested_prompts
 from emulator.slack_api.models import (
     MAX_VIEW_STACK,
     MESSAGE_MARKS,
@@ -219,6 +220,8 @@ def _views_publish(ws: SlackWorkspace, args: Args) -> dict[str, Any]:
 
 
 METHODS: dict[str, Callable[[SlackWorkspace, Args], dict[str, Any]]] = {
+    "assistant.threads.setStatus": set_status,
+    "assistant.threads.setSuggestedPrompts": set_suggested_prompts,
     "auth.test": _auth_test,
     "chat.postMessage": _chat_post_message,
     "chat.postEphemeral": _chat_post_ephemeral,

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from emulator.control import Faults, RequestLog
+from emulator.slack_api.manifest import manifest_bot_events, manifest_home_tab_enabled
 from emulator.slack_requests import (
     APP_ID,
     BOT_ID,
@@ -31,10 +32,11 @@ TRIGGER_LIFETIME_SECONDS = 3.0
 MAX_TEXT_LENGTH = 40_000
 MAX_VIEW_BYTES = 250_000
 MAX_VIEW_STACK = 3
-JSON_ARGS = ("view", "blocks", "attachments", "metadata")
+JSON_ARGS = ("view", "blocks", "attachments", "metadata", "prompts", "loading_messages")
 SCOPES_HEADER = "x-oauth-scopes"
 ACCEPTED_SCOPES_HEADER = "x-accepted-oauth-scopes"
 MESSAGE_MARKS = ("channel", "is_ephemeral", "ephemeral_user")
+STATUS_TIMEOUT_SECONDS = 120.0  # Slack removes a thread's status after two minutes of silence
 
 Args = dict[str, Any]
 
@@ -62,6 +64,14 @@ class SlackError(Exception):
         self.messages = messages
 
 
+class SilentlyIgnored(Exception):
+    """Slack answers `{"ok": true}` but does nothing; `note` says why, in the call log only."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__(note)
+        self.note = note
+
+
 @dataclass(frozen=True)
 class ApiAnswer:
     """What the Web API answers: HTTP status, JSON body, extra headers."""
@@ -73,7 +83,10 @@ class ApiAnswer:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One recorded Web API call (the token is never recorded)."""
+    """One recorded Web API call (the token is never recorded).
+
+    `note` marks a call Slack answered `ok` but silently ignored, and says why.
+    """
 
     method: str
     args: dict[str, Any]
@@ -82,6 +95,7 @@ class ApiCall:
     status: int
     duration: float
     response: dict[str, Any]
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The call as a JSON-ready dict."""
@@ -102,6 +116,18 @@ class _Trigger:
     user_id: str | None
     view_id: str | None
     used: bool = False
+
+
+@dataclass(frozen=True)
+class ThreadStatus:
+    """A thread's status line (assistant.threads.setStatus), set at `set_at` on the clock."""
+
+    status: str
+    loading_messages: tuple[str, ...]
+    set_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "loading_messages": list(self.loading_messages)}
 
 
 def user_object(
@@ -173,15 +199,24 @@ class SlackWorkspace:
         wall_clock: Callable[[], float] = time.time,
         trigger_lifetime: float = TRIGGER_LIFETIME_SECONDS,
         scopes: Iterable[str] | None = None,
+        bot_events: Iterable[str] | None = None,
+        home_tab_enabled: bool | None = None,
     ) -> None:
         """`users` are `users.info` objects (default: one payer); `channels` maps id to name.
 
-        `clock` times trigger ids; `wall_clock` makes message `ts` values. `scopes` are the
-        token's bot scopes (default: manifest.yml's `oauth_config.scopes.bot`).
+        `clock` times trigger ids and thread statuses; `wall_clock` makes message `ts` values.
+        `scopes` are the token's bot scopes, `bot_events` the events the app subscribes to and
+        `home_tab_enabled` whether it has a Home tab (defaults: what manifest.yml says).
         """
         self.token = token
         self.scopes: tuple[str, ...] = (
             tuple(scopes) if scopes is not None else manifest_bot_scopes()
+        )
+        self.bot_events: tuple[str, ...] = (
+            tuple(bot_events) if bot_events is not None else manifest_bot_events()
+        )
+        self.home_tab_enabled = (
+            home_tab_enabled if home_tab_enabled is not None else manifest_home_tab_enabled()
         )
         self.team_id = team_id
         self.team_name = team_name
@@ -223,6 +258,8 @@ class SlackWorkspace:
         self._views: dict[str, dict[str, Any]] = {}
         self._view_users: dict[str, str | None] = {}
         self._home_views: dict[str, dict[str, Any]] = {}
+        self._prompts: dict[str, dict[str, Any]] = {}
+        self._statuses: dict[tuple[str, str], ThreadStatus] = {}
         self._external_ids: dict[str, str] = {}
         self._triggers: dict[str, _Trigger] = {}
         self._last_ts_micros = 0
@@ -309,6 +346,35 @@ class SlackWorkspace:
                 if user_id is None or self._view_users[view_id] == user_id
             ]
 
+    def home_view(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab view last published for `user_id` (views.publish), or None."""
+        with self._lock:
+            shown = self._home_views.get(user_id)
+            return copy.deepcopy(shown) if shown is not None else None
+
+    def suggested_prompts(self, channel_id: str) -> dict[str, Any] | None:
+        """`{"title": str | None, "prompts": [{"title", "message"}]}` shown in a DM, or None."""
+        with self._lock:
+            shown = self._prompts.get(channel_id)
+            return copy.deepcopy(shown) if shown is not None else None
+
+    def thread_statuses(self, channel_id: str) -> dict[str, dict[str, Any]]:
+        """The statuses showing in a channel's threads, by thread_ts: `{status, loading_messages}`.
+
+        A status shows until the app posts in that thread, clears it, or two minutes pass.
+        """
+        with self._lock:
+            now = self._clock()
+            return {
+                thread_ts: status.to_json()
+                for (channel, thread_ts), status in self._statuses.items()
+                if channel == channel_id and now - status.set_at < STATUS_TIMEOUT_SECONDS
+            }
+
+    def subscribes_to(self, event: str) -> bool:
+        """Whether the app hears `event` (a bot event name, e.g. `message.im`)."""
+        return event in self.bot_events
+
     # ------------------------------------------------------------ the Web API
 
     def call(
@@ -321,7 +387,7 @@ class SlackWorkspace:
     ) -> ApiAnswer:
         """Answer one Web API call and record it; `body_error` is a transport-level refusal."""
         started = time.perf_counter()
-        answer = self._answer(method, dict(args), token, body_error)
+        answer, note = self._answer(method, dict(args), token, body_error)
         recorded = ApiCall(
             method=method,
             args=copy.deepcopy(dict(args)),
@@ -330,24 +396,27 @@ class SlackWorkspace:
             status=answer.status,
             duration=time.perf_counter() - started,
             response=copy.deepcopy(answer.body),
+            note=note,
         )
         self._calls.add(recorded)
         return answer
 
     def _answer(
         self, method: str, args: Args, token: str | None, body_error: str | None
-    ) -> ApiAnswer:
+    ) -> tuple[ApiAnswer, str | None]:
+        """The answer, and a note when Slack would silently ignore the call."""
         from emulator.slack_api.methods import METHODS  # the methods read this module
 
         handler = METHODS.get(method)
         if handler is None:
-            return ApiAnswer(404, {"ok": False, "error": "unknown_method", "req_method": method})
+            body = {"ok": False, "error": "unknown_method", "req_method": method}
+            return ApiAnswer(404, body), None
         if body_error is not None:
-            return refusal(SlackError(body_error))
+            return refusal(SlackError(body_error)), None
         if not token:
-            return refusal(SlackError("not_authed"))
+            return refusal(SlackError("not_authed")), None
         if not secrets.compare_digest(token, self.token):
-            return refusal(SlackError("invalid_auth"))
+            return refusal(SlackError("invalid_auth")), None
         granted = self.scopes
         headers = {SCOPES_HEADER: ",".join(granted)}
         if accepted_scopes(method):
@@ -357,7 +426,7 @@ class SlackWorkspace:
             if fault is not None:
                 if fault.status == 429:
                     headers["Retry-After"] = str(fault.retry_after)
-                return ApiAnswer(fault.status, {"ok": False, "error": fault.error}, headers)
+                return ApiAnswer(fault.status, {"ok": False, "error": fault.error}, headers), None
             needed = missing_scope(method, granted)
             if needed is not None:
                 body = {
@@ -366,11 +435,13 @@ class SlackWorkspace:
                     "needed": needed,
                     "provided": ",".join(granted),
                 }
-                return ApiAnswer(200, body, headers)
+                return ApiAnswer(200, body, headers), None
             try:
-                return ApiAnswer(200, {"ok": True, **handler(self, args)}, headers)
+                return ApiAnswer(200, {"ok": True, **handler(self, args)}, headers), None
+            except SilentlyIgnored as ignored:
+                return ApiAnswer(200, {"ok": True}, headers), ignored.note
             except SlackError as refused:
-                return replace(refusal(refused), headers=headers)
+                return replace(refusal(refused), headers=headers), None
 
     def _take_fault(self, method: str) -> _Fault | None:
         """A fault for this method first, then one for any method."""
@@ -445,6 +516,8 @@ class SlackWorkspace:
             "ephemeral_user": ephemeral_user,
         }
         self._messages.setdefault(channel_id, []).append(record)
+        if "thread_ts" in message:  # the app's reply ends the thread's status
+            self._statuses.pop((channel_id, message["thread_ts"]), None)
 
     def _usable_trigger(self, args: Args) -> _Trigger:
         trigger_id = string_arg(args, "trigger_id") or string_arg(args, "interactivity_pointer")

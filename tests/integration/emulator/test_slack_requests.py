@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -15,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from emulator import slack_requests as slack
 from emulator.server import RunningServer, serve_in_thread
 from emulator.slack_api import DEFAULT_TOKEN, DEFAULT_USER_ID, SlackWorkspace, create_app
-from emulator.slack_requests import SlackRequest
+from emulator.slack_requests import APP_ID, BOT_USER_ID, TEAM_ID, SlackRequest
 from emulator.slack_signing import signature, signature_headers, verify
 
 pytestmark = pytest.mark.integration
@@ -89,6 +90,7 @@ def app(client: WebClient, heard: list[dict[str, Any]]) -> App:
         heard.append(body)
 
     bolt.event("message")(record)
+    bolt.event("app_home_opened")(record)
     bolt.command("/pay")(record)
     bolt.action("open_card_form")(record)
     bolt.view("card_form")(record)
@@ -372,3 +374,137 @@ def test_a_request_signed_six_minutes_ago_is_refused_by_bolt(app: App) -> None:
     response = dispatch(app, slack.url_verification("abc"), timestamp=stale)
 
     assert response.status == 401
+
+
+# ---------------------------------------------------------------- the app's tabs (App Home)
+
+HOME: dict[str, Any] = {
+    "type": "home",
+    "callback_id": "home",
+    "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Your payments*"}},
+        {
+            "type": "actions",
+            "block_id": "home_actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "open_card_form",
+                    "value": "home",
+                    "text": {"type": "plain_text", "text": "Enter card securely"},
+                }
+            ],
+        },
+    ],
+}
+
+
+def test_opening_the_messages_tab_reaches_the_app_home_opened_listener(
+    app: App, workspace: SlackWorkspace, heard: list[dict[str, Any]]
+) -> None:
+    dm = workspace.dm_channel(DEFAULT_USER_ID)
+    request = slack.app_home_opened(user_id=DEFAULT_USER_ID, channel_id=dm, tab="messages")
+
+    response = dispatch(app, request)
+
+    assert response.status == 200
+    [body] = heard
+    assert body["event"] == {
+        "type": "app_home_opened",
+        "user": DEFAULT_USER_ID,
+        "channel": dm,
+        "tab": "messages",
+        "event_ts": request.data["event"]["event_ts"],
+    }
+
+
+def test_app_home_opened_comes_in_slacks_event_callback_envelope(workspace: SlackWorkspace) -> None:
+    dm = workspace.dm_channel(DEFAULT_USER_ID)
+
+    data = slack.app_home_opened(
+        user_id=DEFAULT_USER_ID, channel_id=dm, event_ts="1700000000.000200"
+    ).data
+
+    assert (data["type"], data["team_id"], data["api_app_id"]) == (
+        "event_callback",
+        TEAM_ID,
+        APP_ID,
+    )
+    assert data["event_id"].startswith("Ev")
+    assert data["event_time"] == 1700000000
+    [authorization] = data["authorizations"]
+    assert (authorization["user_id"], authorization["is_bot"]) == (BOT_USER_ID, True)
+    context = data["event_context"].removeprefix("4-")
+    decoded = json.loads(base64.urlsafe_b64decode(context + "=" * (-len(context) % 4)))
+    assert decoded == {"et": "app_home_opened", "tid": TEAM_ID, "aid": APP_ID, "cid": dm}
+
+
+def test_app_home_opened_is_signed_as_slack_signs(workspace: SlackWorkspace) -> None:
+    request = slack.app_home_opened(
+        user_id=DEFAULT_USER_ID, channel_id=workspace.dm_channel(DEFAULT_USER_ID)
+    )
+
+    headers = request.headers(SIGNING_SECRET)
+
+    assert headers["Content-Type"] == "application/json"
+    assert SignatureVerifier(SIGNING_SECRET).is_valid_request(request.body, headers)
+    assert not SignatureVerifier("another-secret").is_valid_request(request.body, headers)
+
+
+def test_opening_the_home_tab_carries_the_view_last_published(
+    app: App, client: WebClient, workspace: SlackWorkspace, heard: list[dict[str, Any]]
+) -> None:
+    published = client.views_publish(user_id=DEFAULT_USER_ID, view=HOME)["view"]
+    request = slack.app_home_opened(
+        user_id=DEFAULT_USER_ID,
+        channel_id=workspace.dm_channel(DEFAULT_USER_ID),
+        tab="home",
+        view=published,
+    )
+
+    dispatch(app, request)
+
+    [body] = heard
+    assert body["event"]["tab"] == "home"
+    assert body["event"]["view"] == published
+
+
+def test_the_home_tab_before_any_view_was_published_comes_without_one(
+    workspace: SlackWorkspace,
+) -> None:
+    dm = workspace.dm_channel(DEFAULT_USER_ID)
+
+    event = slack.app_home_opened(user_id=DEFAULT_USER_ID, channel_id=dm, tab="home").data["event"]
+
+    assert "view" not in event
+
+
+def test_only_the_home_tab_carries_a_view() -> None:
+    with pytest.raises(ValueError, match="only the Home tab"):
+        slack.app_home_opened(user_id=DEFAULT_USER_ID, channel_id="D1", tab="messages", view=HOME)
+
+
+def test_there_is_no_third_tab() -> None:
+    with pytest.raises(ValueError, match="tab must be"):
+        slack.app_home_opened(user_id=DEFAULT_USER_ID, channel_id="D1", tab="about")  # type: ignore[arg-type]
+
+
+def test_a_button_in_the_home_tab_reaches_the_action_listener_from_the_view(
+    app: App, client: WebClient, workspace: SlackWorkspace, heard: list[dict[str, Any]]
+) -> None:
+    published = client.views_publish(user_id=DEFAULT_USER_ID, view=HOME)["view"]
+    request = slack.block_actions(
+        user_id=DEFAULT_USER_ID,
+        action_id="open_card_form",
+        block_id="home_actions",
+        value="home",
+        trigger_id=workspace.issue_trigger_id(user_id=DEFAULT_USER_ID),
+        view=published,
+    )
+
+    dispatch(app, request)
+
+    [body] = heard
+    assert body["container"] == {"type": "view", "view_id": published["id"]}
+    assert (body["view"]["type"], body["view"]["id"]) == ("home", published["id"])
+    assert not {"channel", "message", "response_url"} & set(body)
