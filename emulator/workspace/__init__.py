@@ -2,10 +2,17 @@
 
 The page at `/` talks only to this server, which plays Slack towards the app: what the person
 does becomes the signed request Slack would send to the app's Request URL (`message.im` events,
-slash commands, `block_actions`, `view_submission`, `view_closed`), and the app's HTTP answers
-are applied as Slack applies them. The Slack Web API is served here too (`/api/<method>`, the
-`slack_api` emulator), and every call the app makes is pushed to the page as it happens
-(Server-Sent Events at `/_workspace/events`).
+slash commands, `block_actions`, `view_submission`, `view_closed`, and `app_home_opened` when
+they open the DM's Messages or Home tab, for an app that subscribes to it), and the app's HTTP
+answers are applied as Slack applies them. The Slack Web API is served here too
+(`/api/<method>`, the `slack_api` emulator), and every call the app makes is pushed to the page
+as it happens (Server-Sent Events at `/_workspace/events`).
+
+The DM is shown as in Slack's agent messaging experience: the app's replies in a thread sit
+under the message they answer, its suggested prompts (assistant.threads.setSuggestedPrompts)
+are chips above the composer that send their message as the person's, its status
+(assistant.threads.setStatus) is a line under the thread until it replies there, and the Home
+tab shows the view it published (views.publish), buttons and all.
 
 With a `teams` endpoint (`emulator.workspace.teams.TeamsEndpoint`, as `python -m emulator`
 gives it), the page's `/teams` is the same person's 1:1 Teams chat with the app: what they type

@@ -1,4 +1,5 @@
-"""What the page shows (the DM, the modal stack, the inspector), pushed as Server-Sent Events."""
+"""What the page shows (the DM and its tabs, the modal stack, the inspector), pushed as
+Server-Sent Events."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ class EventHub:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._fan_out, sse(kind, data))
 
+    def later(self, delay: float, callback: Callable[[], None]) -> None:
+        """Run `callback` on the server's loop `delay` seconds from now (from any thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._loop.call_later, delay, callback)
+
     def close(self) -> None:
         for queue in self._queues:
             queue.put_nowait(None)
@@ -61,8 +67,11 @@ def sse(kind: str, data: Any) -> bytes:
 class Page:
     """What the browser shows: the DM, the modal stack and the inspector (thread-safe).
 
-    Every change is published as an idempotent event (`message`, `modal`, `inspector`), under
-    the lock, so the stream's order is the order of the changes.
+    The DM has Slack's app tabs: Messages (the messages, the app's suggested prompts above the
+    composer, a status line under each thread the app is working in) and Home (the view the
+    app published for the person). Every change is published as an idempotent event
+    (`message`, `modal`, `inspector`, `tab`, `home`, `agent`), under the lock, so the stream's
+    order is the order of the changes.
     """
 
     def __init__(self, publish: Callable[[str, Any], None]) -> None:
@@ -74,6 +83,9 @@ class Page:
         self._notice: str | None = None
         self._inspector: dict[int, Json] = {}
         self._next_entry = 1
+        self._tab = "messages"
+        self._home: Json | None = None
+        self._agent: Json = {"suggested_prompts": None, "statuses": {}}
 
     def snapshot(self) -> Json:
         with self._lock:
@@ -81,7 +93,28 @@ class Page:
                 "messages": list(self._messages.values()),
                 "modal": self._modal(),
                 "inspector": list(self._inspector.values()),
+                "tab": self._tab,
+                "home_view": self._home,
+                **self._agent,
             }
+
+    def show_tab(self, tab: str) -> None:
+        """The app tab the person has open: "messages" or "home"."""
+        with self._lock:
+            self._tab = tab
+            self._publish("tab", {"tab": tab})
+
+    def show_home(self, view: Json | None) -> None:
+        """The Home tab view the app published for the person."""
+        with self._lock:
+            self._home = view
+            self._publish("home", {"view": view})
+
+    def show_agent(self, suggested_prompts: Json | None, statuses: Mapping[str, Json]) -> None:
+        """The app's suggested prompts for the DM, and its status line in each thread."""
+        with self._lock:
+            self._agent = {"suggested_prompts": suggested_prompts, "statuses": dict(statuses)}
+            self._publish("agent", self._agent)
 
     def message(self, message_id: str) -> Json | None:
         with self._lock:

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from emulator.slack_api import DEFAULT_USER_ID, ApiCall, SlackWorkspace
+from emulator.slack_api.models import STATUS_TIMEOUT_SECONDS
 from emulator.slack_requests import (
+    AppHomeTab,
     SlackRequest,
+    app_home_opened,
     block_actions,
     full_view,
     message_im_event,
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 USER_NAME, USER_REAL_NAME = "pat", "Pat Payer"  # slack_api's default user
 SLACK_TIMEOUT_SECONDS = 3.0  # Slack gives an app 3 s to answer
 RESPONSE_URL_LIMIT = 1000
+AGENT_METHODS = ("assistant.threads.setSuggestedPrompts", "assistant.threads.setStatus")
 
 
 @dataclass(frozen=True)
@@ -102,11 +106,14 @@ class WorkspaceUI:
             "app_name": ws.bot_name,
             "user_name": USER_REAL_NAME,
             "people": {self.user_id: USER_NAME, ws.bot_user_id: ws.bot_name},
+            "home_tab": ws.home_tab_enabled,
             "teams": self.teams.snapshot() if self.teams is not None else None,
         }
 
     async def start(self) -> None:
         self.hub.attach(asyncio.get_running_loop())
+        self.page.show_home(self.workspace.home_view(self.user_id))
+        self._show_agent_state()
 
     async def close(self) -> None:
         self.hub.close()
@@ -123,25 +130,43 @@ class WorkspaceUI:
         if command:
             await self._command(command[1], slack_escape(command[2] or ""), base_url=base_url)
             return
-        ts, sent = new_ts(), slack_escape(text)
-        self.page.show_message(
-            _message(f"u:{ts}", ts, "you", USER_REAL_NAME, mask_card_numbers(sent))
-        )
-        request = message_im_event(user_id=self.user_id, channel_id=self.dm_channel, text=sent)
-        await self._deliver("message.im", request)
+        await self._send(slack_escape(text))
+
+    async def send_prompt(self, index: int) -> None:
+        """The person clicked the app's suggested prompt `index`: its message is sent as theirs."""
+        shown = self.workspace.suggested_prompts(self.dm_channel)
+        prompts = shown["prompts"] if shown is not None else []
+        if not 0 <= index < len(prompts):
+            raise InvalidAction("no such suggested prompt")
+        await self._send(slack_escape(prompts[index]["message"]))
+
+    async def open_tab(self, tab: AppHomeTab) -> None:
+        """The person opened the app's Messages or Home tab: Slack tells the app if it listens."""
+        if tab == "home" and not self.workspace.home_tab_enabled:
+            raise InvalidAction("the app has no Home tab (features.app_home.home_tab_enabled)")
+        self.page.show_tab(tab)
+        if self.workspace.subscribes_to("app_home_opened"):
+            view = self.workspace.home_view(self.user_id) if tab == "home" else None
+            request = app_home_opened(
+                user_id=self.user_id, channel_id=self.dm_channel, tab=tab, view=view
+            )
+            await self._deliver("app_home_opened", request)
 
     async def press(
         self, *, block_id: str, index: int, base_url: str, message_id: str = "", view_id: str = ""
     ) -> None:
-        """The person pressed a button in a message, or in the open modal."""
+        """The person pressed a button in a message, in the open modal, or in the Home tab."""
         if view_id:
-            view = self._open_view(view_id)
+            view, in_modal = self._pressed_view(view_id)
             element = _element(view["blocks"], block_id, index)
             request = block_actions(
                 **_button_fields(element, block_id),
                 user_id=self.user_id,
-                trigger_id=self.workspace.issue_trigger_id(user_id=self.user_id, view_id=view_id),
+                trigger_id=self.workspace.issue_trigger_id(
+                    user_id=self.user_id, view_id=view_id if in_modal else None
+                ),
                 view=view,
+                user_name=USER_NAME,
             )
         else:
             message = self.page.message(message_id)
@@ -207,6 +232,18 @@ class WorkspaceUI:
         else:
             self._show_reply(body)
         return True
+
+    async def _send(self, sent: str) -> None:
+        """A top-level message from the person (already escaped), delivered as `message.im`."""
+        ts = new_ts()
+        self.page.show_message(
+            _message(f"u:{ts}", ts, "you", USER_REAL_NAME, mask_card_numbers(sent))
+        )
+        if self.workspace.subscribes_to("message.im"):
+            request = message_im_event(
+                user_id=self.user_id, channel_id=self.dm_channel, text=sent, ts=ts
+            )
+            await self._deliver("message.im", request)
 
     # ------------------------------------------------------------ the app's answers
 
@@ -287,6 +324,7 @@ class WorkspaceUI:
                 call.error,
                 call.duration,
                 call.response,
+                call.note,
             )
         )
         if not call.ok:
@@ -294,6 +332,8 @@ class WorkspaceUI:
         answer = call.response
         if call.method in ("views.open", "views.push", "views.update"):
             self._apply_view_call(call.method, answer["view"])
+        elif call.method == "views.publish" and call.args.get("user_id") == self.user_id:
+            self.page.show_home(answer["view"])
         elif call.method in ("chat.postMessage", "chat.update") and (
             answer.get("channel") == self.dm_channel
         ):
@@ -302,6 +342,16 @@ class WorkspaceUI:
             for message in self.workspace.messages(self.dm_channel):
                 if message["ts"] == answer.get("message_ts"):
                     self._show_app_message(message, ephemeral=True)
+        if call.method in AGENT_METHODS or call.args.get("thread_ts"):
+            self._show_agent_state()  # a reply in a thread ends its status
+        if call.method == "assistant.threads.setStatus" and call.args.get("status"):
+            self.hub.later(STATUS_TIMEOUT_SECONDS + 0.1, self._show_agent_state)
+
+    def _show_agent_state(self) -> None:
+        self.page.show_agent(
+            self.workspace.suggested_prompts(self.dm_channel),
+            self.workspace.thread_statuses(self.dm_channel),
+        )
 
     def _apply_view_call(self, method: str, view: Json) -> None:
         if method == "views.open":
@@ -314,6 +364,7 @@ class WorkspaceUI:
     def _show_app_message(self, message: Json, *, ephemeral: bool) -> None:
         shown = _message(f"m:{message['ts']}", message["ts"], "app", self.workspace.bot_name, "")
         shown.update(_content(message), ephemeral=ephemeral, edited="edited" in message)
+        shown["thread_ts"] = message.get("thread_ts")
         self.page.show_message(shown)
 
     # ------------------------------------------------------------ plumbing
@@ -363,6 +414,13 @@ class WorkspaceUI:
             raise InvalidAction("that view is no longer open")
         return view
 
+    def _pressed_view(self, view_id: str) -> tuple[Json, bool]:
+        """The view a button was pressed in, and whether it is the open modal (else: Home)."""
+        home = self.workspace.home_view(self.user_id)
+        if home is not None and home["id"] == view_id:
+            return home, False
+        return self._open_view(view_id), True
+
     def _stored_message(self, ts: str) -> Json | None:
         for message in self.workspace.messages(self.dm_channel):
             if message["ts"] == ts and not message["is_ephemeral"]:
@@ -392,6 +450,7 @@ def _message(message_id: str, ts: str, author: str, name: str, text: str) -> Jso
     return {
         "id": message_id,
         "ts": ts,
+        "thread_ts": None,
         "author": author,
         "name": name,
         "text": text,
@@ -440,8 +499,9 @@ def _api_entry(
     error: str | None,
     duration: float,
     response: Mapping[str, Any],
+    note: str | None = None,
 ) -> Json:
-    return {
+    entry = {
         "direction": "from_app",
         "name": name,
         "at": time.time(),
@@ -452,3 +512,4 @@ def _api_entry(
         "request": dict(args),
         "response": dict(response),
     }
+    return entry if note is None else {**entry, "note": note}

@@ -126,6 +126,22 @@ async def _post_action(request: web.Request) -> web.Response:
     return await _act(press)
 
 
+async def _post_tab(request: web.Request) -> web.Response:
+    body = await _page_request(request)
+    tab = body.get("tab")
+    if tab not in ("messages", "home"):
+        raise web.HTTPBadRequest(text='`tab` must be "messages" or "home"')
+    return await _act(request.app[UI].open_tab(tab))
+
+
+async def _post_prompt(request: web.Request) -> web.Response:
+    body = await _page_request(request)
+    index = body.get("index")
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise web.HTTPBadRequest(text="`index` must be a number")
+    return await _act(request.app[UI].send_prompt(index))
+
+
 async def _post_submission(request: web.Request) -> web.Response:
     body = await _page_request(request)
     values = body.get("values", {})
@@ -203,6 +219,8 @@ def create_app(
     app.router.add_get("/_workspace/events", _events)
     app.router.add_post("/_workspace/messages", _post_message)
     app.router.add_post("/_workspace/actions", _post_action)
+    app.router.add_post("/_workspace/tabs", _post_tab)
+    app.router.add_post("/_workspace/prompts", _post_prompt)
     app.router.add_post("/_workspace/submissions", _post_submission)
     app.router.add_post("/_workspace/closes", _post_close)
     app.router.add_post("/_workspace/response_urls/{token}", _post_response_url)

@@ -1,7 +1,9 @@
 // The page: a DM with the app, and (at /teams) the same person's Teams chat with it.
 // Everything it shows comes from the workspace server's event stream; everything the person
-// does is posted to the server, which plays Slack, or Teams.
+// does is posted to the server, which plays Slack, or Teams. The app's replies in a thread
+// show under the message they answer.
 
+import { AgentSurface } from "./agent.js";
 import { renderMessageBody } from "./blocks.js";
 import { element } from "./dom.js";
 import { Inspector } from "./inspector.js";
@@ -24,6 +26,18 @@ const modal = new Modal(document.getElementById("modal-root"), {
 });
 
 const teams = new TeamsChat(document.getElementById("teams-chat"), post);
+const agent = new AgentSurface({
+  messages,
+  home: document.getElementById("home"),
+  prompts: document.getElementById("prompts"),
+  tabs: document.querySelectorAll("[data-app-tab]"),
+  panes: document.querySelectorAll("[data-app-pane]"),
+  post,
+  threadOf,
+  appName: () => state.names.app,
+  people: () => state.people,
+});
+let dmOpened = false; // the Messages tab is opened once, when the Slack DM is first shown
 
 async function post(path, body) {
   const answer = await fetch(path, {
@@ -88,6 +102,19 @@ function renderMessage(message, previous) {
   return row;
 }
 
+/** The thread under the top-level message at `ts`, made when first needed; null if not shown. */
+function threadOf(ts) {
+  const parent = messages.querySelector(`:scope > .message[data-ts="${CSS.escape(ts)}"]`);
+  if (!parent) return null;
+  const next = parent.nextElementSibling;
+  if (next?.classList.contains("thread") && next.dataset.threadTs === ts) return next;
+  const thread = element("div", "thread");
+  thread.dataset.threadTs = ts;
+  thread.dataset.testid = "thread";
+  parent.after(thread);
+  return thread;
+}
+
 function showMessage(message) {
   const existing = messages.querySelector(`.message[data-id="${CSS.escape(message.id)}"]`);
   if (message.deleted) {
@@ -95,10 +122,14 @@ function showMessage(message) {
     return;
   }
   const stick = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
-  const previous = existing ? existing.previousElementSibling : messages.lastElementChild;
+  const reply = Boolean(message.thread_ts) && message.thread_ts !== message.ts;
+  const container = (reply && threadOf(message.thread_ts)) || messages;
+  const status = container.querySelector(":scope > .thread-status"); // stays last
+  const previous = existing ? existing.previousElementSibling : (status?.previousElementSibling ?? container.lastElementChild);
   const row = renderMessage(message, previous?.classList.contains("message") ? previous : null);
+  if (reply) row.classList.add("reply");
   if (existing) existing.replaceWith(row);
-  else messages.append(row);
+  else container.insertBefore(row, status);
   if (stick || !existing) messages.scrollTop = messages.scrollHeight;
 }
 
@@ -110,8 +141,11 @@ function showSnapshot(snapshot) {
   for (const node of document.querySelectorAll(".app-name")) node.textContent = snapshot.app_name;
   composer.placeholder = `Message ${snapshot.app_name} (Enter to send, /pay for the command)`;
   composer.setAttribute("aria-label", `Message ${snapshot.app_name}`);
-  for (const node of messages.querySelectorAll(".message")) node.remove();
+  for (const node of messages.querySelectorAll(":scope > .message, :scope > .thread, :scope > .thread-status")) {
+    node.remove();
+  }
   for (const message of snapshot.messages) showMessage(message);
+  agent.reset(snapshot);
   modal.show(snapshot.modal);
   inspector.reset(snapshot.inspector);
   teams.reset(snapshot.teams);
@@ -126,6 +160,9 @@ function connect() {
   on("inspector", (entry) => inspector.show(entry));
   on("teams_message", (message) => teams.show(message));
   on("teams_typing", (typing) => teams.typing(typing.name));
+  on("tab", (shown) => agent.showTab(shown.tab));
+  on("home", (home) => agent.showHome(home.view));
+  on("agent", (shown) => agent.showAgent(shown));
   events.addEventListener("open", () => {
     connection.textContent = "connected";
     connection.className = "topbar-status online";
@@ -177,6 +214,10 @@ function showSurface(surface, push = false) {
   }
   document.title = `paybot · ${SURFACES[surface].title}`;
   if (push) history.pushState({ surface }, "", SURFACES[surface].path);
+  if (surface === "slack" && !dmOpened) {
+    dmOpened = true;
+    agent.open("messages");
+  }
 }
 
 function surfaceAt(path) {

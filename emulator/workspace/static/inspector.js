@@ -61,6 +61,10 @@ export class Inspector {
     summary.title = `${direction.label(surface)} at ${clock(entry.at)}`;
     const details = element("details", "", [summary]);
     details.open = open;
+    if (entry.note) {
+      summary.append(element("span", "entry-note", ["⚠ ignored"]));
+      details.append(json("note", entry.note));
+    }
     if (entry.headers) details.append(json("headers", entry.headers));
     details.append(json(entry.direction === "to_app" ? "payload" : "arguments", entry.request));
     if (entry.response !== undefined) details.append(json("response", entry.response));
