@@ -1,4 +1,5 @@
-"""Does this message ask to cancel? Word-boundary and state-aware (DESIGN.md, "Dialogue").
+"""Does this message ask to cancel, or to be forgotten? Word-boundary and state-aware
+(DESIGN.md, "Dialogue").
 
 Linear in the length of the message, and only its first `MAX_TURN_CHARS` are read:
 a cancel word beyond them is not seen.
@@ -50,3 +51,19 @@ def _negated_starts(text: str) -> set[int]:
         covered.add(negation.end())
         covered.update(negation.end(name) for name in ("purpose", "word") if negation[name])
     return covered
+
+
+# "forget me", "please delete my details", "erase my data": never "forget it" (a cancel).
+_FORGET = re.compile(
+    r"^\W*+(?:please\s+)?(?:forget|delete|erase|remove)\s+"
+    r"(?:me|my\s+(?:details|data|card|information|info))\b[\s.!]*+$",
+    re.IGNORECASE,
+)
+
+
+def is_forget(text: str) -> bool:
+    """True when the whole of `text` asks the bot to forget the person ("forget my details").
+
+    Only the plain request: the words inside a longer message do not delete anything.
+    """
+    return bool(_FORGET.match(text[:MAX_TURN_CHARS]))

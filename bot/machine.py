@@ -8,6 +8,7 @@ submission arrives as "the form `ref` was submitted", not as its contents.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from bot import messages
 from bot.cancellation import is_cancel
@@ -299,6 +300,25 @@ class ForgetSession:
     pass
 
 
+OfferEnd = Literal["saved", "paid", "cancelled", "forgotten", "superseded", "closed"]
+"""Why an offer's message no longer takes presses."""
+
+
+@dataclass(frozen=True)
+class CloseOffers:
+    """Update these posted offers in place to say why they ended, with no live buttons."""
+
+    posts: tuple[str, ...]
+    why: OfferEnd
+
+
+@dataclass(frozen=True)
+class OfferClosed:
+    """A button on an ended offer was pressed: tell the presser, and close that message."""
+
+    post: str
+
+
 @dataclass(frozen=True)
 class OpenCheckout:
     """Open a provider-hosted card page for the form `form_ref` under `idempotency_key`;
@@ -317,6 +337,8 @@ class OfferCheckout:
     slots: Slots
     charge: Charge | None = None
     """The payment the page takes, when it takes one."""
+    lead: str = ""
+    """Words to say before the offer (the turn that made it), if any."""
 
 
 @dataclass(frozen=True)
@@ -389,6 +411,8 @@ Effect = (
     | AskToPay
     | ChargeCard
     | SendReceipt
+    | CloseOffers
+    | OfferClosed
 )
 
 
@@ -413,7 +437,7 @@ class Outcome:
 
 def transition(session: Session, event: Event, ctx: Context) -> Outcome:
     """Decide the next session and the effects for one event."""
-    outcome = _dispatch(session, event, ctx)
+    outcome = _closing_offers(session, _dispatch(session, event, ctx))
     if isinstance(event, ForgetRequested):
         return outcome
     return Outcome(outcome.session.evolve(expires_at=ctx.now + ctx.ttl_seconds), outcome.effects)
@@ -472,6 +496,50 @@ def _dispatch(session: Session, event: Event, ctx: Context) -> Outcome:
             return _on_charge_declined(session, event, ctx)
         case ChargeNotMade():
             return _on_charge_not_made(session, event)
+
+
+def takes_offers(session: Session) -> bool:
+    """Whether the conversation is under way, so that an offer posted now can stand."""
+    return session.state in _ACTIVE
+
+
+def offer_stands(session: Session, post: str) -> bool:
+    """Whether a press on the offer posted as `post` may still act.
+
+    A tracked offer stands while the session tracks it. An untracked one (posted before
+    offers were tracked, or its record was lost) stands while nothing else is tracked and
+    the payment is still under way.
+    """
+    if post in session.offer_posts:
+        return True
+    return not session.offer_posts and session.state in _ACTIVE
+
+
+def _offers_end(before: Session, outcome: Outcome) -> OfferEnd | None:
+    """Why `outcome` ends the offers `before` had posted; None while they stand.
+
+    A new offer does not end them here: the surface closes the ones it replaces once the
+    new one is posted (`ConversationService.offers_posted`).
+    """
+    effects = outcome.effects
+    if any(isinstance(e, ForgetSession) for e in effects):
+        return "forgotten"
+    if any(isinstance(e, SendReceipt) for e in effects):
+        return "paid"
+    if any(isinstance(e, ConfirmCard) for e in effects):
+        return "saved"
+    if outcome.session.state is State.CANCELLED and before.state is not State.CANCELLED:
+        return "cancelled"
+    return None
+
+
+def _closing_offers(before: Session, outcome: Outcome) -> Outcome:
+    """`outcome`, first closing the offers it ends (see `_offers_end`)."""
+    why = _offers_end(before, outcome) if before.offer_posts else None
+    if why is None:
+        return outcome
+    closed = outcome.session.evolve(offer_posts=())
+    return Outcome(closed, (CloseOffers(before.offer_posts, why), *outcome.effects))
 
 
 def _say(session: Session, text: str, *, offer: bool = False, **changes: object) -> Outcome:

@@ -49,6 +49,8 @@ OFFER_CHECKOUT = (
     "Use the secure button below to enter your card on Stripe's own page. "
     "The link is just for you: please don't share it."
 )
+CHECKOUT_LINK = "The button opens Stripe's own page, just for you: please don't share the link."
+"""Said after the turn's own words when they lead the hosted page's offer."""
 TRY_AGAIN = "Nothing was saved. You can try again with the secure button."
 BANK_DECLINED = "Your bank didn't confirm the card."
 AUTHENTICATE = (

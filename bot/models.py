@@ -7,7 +7,7 @@ import json
 import logging
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
@@ -24,6 +24,11 @@ from bot.money import ISO_CURRENCIES, MAX_AMOUNT, within_limits
 
 MAX_HISTORY = 20
 """Turns kept per session: enough context for the engine, bounded cost per turn."""
+
+MAX_OFFER_POSTS = 8
+"""Live offer messages a session tracks; a new offer replaces the ones before it."""
+MAX_POST_REF = 128
+"""How long a surface's name for a posted message may be."""
 
 MAX_TURN_CHARS = 4000
 """Characters of one message the dialogue reads (and keeps); the rest is never parsed."""
@@ -331,6 +336,11 @@ class Session(BaseModel):
     terms: TermsAcceptance | None = Field(default=None, exclude_if=lambda terms: terms is None)
     """The person's acceptance of the terms, when the deployment has terms (TERMS_URL).
     Also kept apart from the session (`SessionStore.put_terms`): it outlives the session."""
+    offer_posts: tuple[Annotated[str, Field(max_length=MAX_POST_REF)], ...] = Field(
+        default=(), max_length=MAX_OFFER_POSTS, exclude_if=lambda posts: not posts
+    )
+    """The chat messages holding this conversation's live offers (buttons a person may
+    still press), as the surface names them; closed in place when the offer ends."""
     version: int = Field(default=0, ge=0)
     expires_at: int = 0
 
@@ -384,7 +394,7 @@ class Session(BaseModel):
         return self.evolve(history=(*self.history, Turn(role=role, text=text[:4000])))
 
 
-_PLATFORM_IDS = {"surface", "tenant_id", "user_id", "reply_to"}
+_PLATFORM_IDS = {"surface", "tenant_id", "user_id", "reply_to", "offer_posts"}
 
 
 def _strings(value: Any) -> list[str]:

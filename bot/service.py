@@ -6,15 +6,17 @@ that come back. Card data enters only through `submit_card` and never leaves thi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from bot import messages
+from bot.cancellation import is_forget
 from bot.card_form import CardFormInvalid, validate_card_form
 from bot.cards import ScreenedTurn, contains_pan, mask, may_continue_card_data, screen_turn
 from bot.charging import ChargePolicy, minor_units
@@ -45,6 +47,7 @@ from bot.machine import (
     CheckoutOpened,
     CheckoutRequested,
     CloseForm,
+    CloseOffers,
     ConfirmCard,
     Context,
     Effect,
@@ -55,6 +58,7 @@ from bot.machine import (
     ForgetSession,
     HelpRequested,
     OfferCheckout,
+    OfferClosed,
     OpenCardForm,
     OpenCheckout,
     Outcome,
@@ -69,10 +73,13 @@ from bot.machine import (
     TermsAccepted,
     TermsDeclined,
     UserMessage,
+    offer_stands,
+    takes_offers,
     transition,
 )
 from bot.metrics import NO_METRICS, Metrics, decline_code
 from bot.models import (
+    MAX_OFFER_POSTS,
     MAX_TURN_CHARS,
     REFERENCE_PATTERN,
     AuditAction,
@@ -152,16 +159,30 @@ class ConversationService:
         self._new_ref = new_ref
 
     def message(
-        self, user: ChatUser, text: str, *, reply_to: ReplyAddress | None = None
+        self,
+        user: ChatUser,
+        text: str,
+        *,
+        reply_to: ReplyAddress | None = None,
+        return_url: str = "",
     ) -> tuple[Effect, ...]:
         """A DM from the user; card data in it, or completed by it, is removed before use.
 
         `reply_to`: where the person's chat is, on surfaces that need it to reach them later.
+        `return_url`: where the hosted card page sends the person back, when one is offered.
         """
+        effects = self._answer(user, text, reply_to)
+        return self._with_page(user, effects, return_url=return_url, reply_to=reply_to)
+
+    def _answer(
+        self, user: ChatUser, text: str, reply_to: ReplyAddress | None
+    ) -> tuple[Effect, ...]:
         current, screened = self._screened(user, text)
         # Card data was looked for in the whole text; the rest of the turn reads at most
         # MAX_TURN_CHARS of it (what the history keeps, and what the engines may cost).
         said = screened.text[:MAX_TURN_CHARS]
+        if is_forget(said):  # asked in so many words: as `/pay forget`, never the model's call
+            return self._run(user, ForgetRequested(), first=current).effects
         # One engine call per turn: on a write conflict the machine re-decides
         # against the fresh session, but the engine's proposal is reused.
         engine = self._quick_engine if screened.removed else self._engine
@@ -173,6 +194,69 @@ class ConversationService:
         decision = engine.respond(current, said)
         event = UserMessage(said, decision, pan_removed=screened.removed, reply_to=reply_to)
         return self._run(user, event, first=current).effects
+
+    def _with_page(
+        self,
+        user: ChatUser,
+        effects: tuple[Effect, ...],
+        *,
+        return_url: str,
+        reply_to: ReplyAddress | None,
+    ) -> tuple[Effect, ...]:
+        """`effects`, a card-entry offer made one step on the hosted page: its link itself.
+
+        With CARD_ENTRY=hosted the page is opened as the offer is made, and the offer's
+        words lead the message with the page's link; when no page can be made (a limit,
+        the terms first, Stripe down), the words come without a button, then the reason.
+        """
+        offer = next((e for e in effects if isinstance(e, Reply) and e.offer_card_form), None)
+        if offer is None or self._card_entry != "hosted" or self._hosted is None:
+            return effects
+        page = self.open_checkout(user, return_url=return_url, reply_to=reply_to)
+        link = next((e for e in page if isinstance(e, OfferCheckout)), None)
+        instead = (
+            (dataclasses.replace(link, lead=offer.text),)
+            if link is not None
+            else (Reply(offer.text), *page)
+        )
+        others = tuple(e for e in page if e is not link) if link is not None else ()
+        done: list[Effect] = []
+        for effect in effects:
+            done.extend(instead if effect is offer else (effect,))
+        return (*done, *others)
+
+    def current(self, user: ChatUser) -> Session | None:
+        """The person's conversation as stored, if any (reads, never writes)."""
+        return self._store.get(user)
+
+    def offer_stands(self, user: ChatUser, post: str) -> bool:
+        """Whether a press on the offer posted as `post` may still act (reads, never writes)."""
+        found = self._store.get(user)
+        return found is not None and offer_stands(found, post)
+
+    def offers_posted(self, user: ChatUser, posts: Sequence[str]) -> CloseOffers | None:
+        """Track `posts` as the conversation's live offers, in place of the ones before.
+
+        Returns what the surface should close in place: the offers they replace; or the
+        posts themselves when the conversation ended while they were being posted (a
+        cancel pressed at once, forgotten, expired), so that none of them stays live.
+        """
+        tracked = tuple(posts)[-MAX_OFFER_POSTS:]
+        for _ in range(MAX_CONFLICT_RETRIES):
+            current = self._store.get(user)
+            if current is None or not takes_offers(current):
+                return CloseOffers(tuple(posts), "closed")
+            if current.offer_posts == tracked:
+                return None
+            try:
+                self._store.save(
+                    current.evolve(offer_posts=tracked), expected_version=current.version
+                )
+            except SessionConflict:
+                continue
+            replaced = tuple(post for post in current.offer_posts if post not in tracked)
+            return CloseOffers(replaced, "superseded") if replaced else None
+        raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
     def holds_card_data(self, user: ChatUser, text: str) -> bool:
         """Whether `message` would remove card data from this DM; reads, never writes.
@@ -207,13 +291,24 @@ class ConversationService:
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
     def request_card(
-        self, user: ChatUser, slots: Slots | None = None, *, return_url: str = ""
+        self,
+        user: ChatUser,
+        slots: Slots | None = None,
+        *,
+        return_url: str = "",
+        post: str | None = None,
+        show: Callable[[OpenCardForm], bool] | None = None,
     ) -> tuple[Effect, ...]:
-        """Offer the card entry this deployment uses: the modal, or the hosted page."""
+        """Offer the card entry this deployment uses: the modal, or the hosted page.
+
+        `post` and `show`: as for `open_form`.
+        """
         if self._card_entry != "hosted":
-            return self.open_form(user, slots)
+            return self.open_form(user, slots, post=post, show=show)
         if self._hosted is None:
             return self._hosted_unavailable()
+        if post is not None and not self.offer_stands(user, post):
+            return (OfferClosed(post),)
         return self.open_checkout(user, slots, return_url=return_url)
 
     def open_checkout(
@@ -272,11 +367,38 @@ class ConversationService:
             return None, ()
         return outcome.user, self._run(outcome.user, event).effects
 
-    def open_form(self, user: ChatUser, slots: Slots | None = None) -> tuple[Effect, ...]:
-        """Open the card modal, unless this deployment takes cards on the hosted page only."""
+    def open_form(
+        self,
+        user: ChatUser,
+        slots: Slots | None = None,
+        *,
+        post: str | None = None,
+        show: Callable[[OpenCardForm], bool] | None = None,
+    ) -> tuple[Effect, ...]:
+        """Open the card modal, unless this deployment takes cards on the hosted page only.
+
+        `post`: the offer whose button was pressed; a press on an ended offer opens nothing
+        (`OfferClosed`). `show`: opens the modal on the surface, False when it could not.
+        Given, the modal opens right after the one read, before the session is written:
+        a modal's trigger lasts 3 seconds, and the write need not come first. When `show`
+        fails nothing is written and nothing returned.
+        """
         if self._card_entry == "hosted":
             return self._hosted_unavailable()
-        return self._run(user, CardFormRequested(slots or Slots())).effects
+        event = CardFormRequested(slots or Slots())
+        current = self._load(user)
+        if post is not None and not offer_stands(current, post):
+            return (OfferClosed(post),)
+        if show is None:
+            return self._run(user, event, first=current).effects
+        ctx = self._context()  # the write below decides with the same form ref
+        decided = transition(current, event, ctx).effects
+        form = next((e for e in decided if isinstance(e, OpenCardForm)), None)
+        if form is None:  # the terms first, a card being saved: nothing to open
+            return self._run(user, event, first=current).effects
+        if not show(form):
+            return ()
+        return self._run(user, event, first=current, ctx=ctx).effects
 
     def cancel(self, user: ChatUser) -> tuple[Effect, ...]:
         return self._run(user, CancelRequested()).effects
@@ -743,15 +865,17 @@ class ConversationService:
         *,
         first: Session | None = None,
         recreate: bool = True,
+        ctx: Context | None = None,
     ) -> Outcome:
         """Decide and write `event` from `first` (or the stored session), re-reading on conflicts.
 
         With `recreate=False`, a session deleted since `first` was read is not written
         back (a fresh one would start at a lower version): `_SessionGone` is raised instead.
+        `ctx`: decide in this context (its time and fresh ref) on every try.
         """
         current = first or self._load(user)
         for _ in range(MAX_CONFLICT_RETRIES):
-            outcome = transition(current, event, self._context())
+            outcome = transition(current, event, ctx or self._context())
             if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
                 self._store.delete(user)
                 return self._carry_out(outcome, outcome.session)

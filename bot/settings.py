@@ -118,6 +118,10 @@ class Settings(BaseModel):
     SECRETS_ARN: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:secretsmanager:")
     SESSION_TTL_SECONDS: int = Field(default=3600, ge=60, le=30 * 24 * 3600)
     CARD_ENTRY: Literal["modal", "hosted"] = "modal"
+    SLACK_AGENT_VIEW: bool = False
+    """The Slack app uses the agent messaging experience (manifest.yml's `agent_view`):
+    replies go in the thread of the person's message, with a status while they are worked
+    on, and the Messages tab gets suggested prompts. Off: the classic DM, unchanged."""
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     PUBLIC_URL: str | None = Field(default=None, pattern=r"^https?://")
     """Where Stripe's hosted page sends people back; by default, the host Slack called."""

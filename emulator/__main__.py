@@ -60,6 +60,13 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="save the card, or then charge it on the Pay button (default: PAYMENT_MODE)",
     )
     parser.add_argument(
+        "--agent-view",
+        choices=("on", "off"),
+        default="off" if os.environ.get("SLACK_AGENT_VIEW", "").lower() == "false" else "on",
+        help="Slack's agent messaging experience: threads, status, suggested prompts "
+        "(default on; off: the classic DM, as SLACK_AGENT_VIEW=false)",
+    )
+    parser.add_argument(
         "--raw-card-data-disabled",
         action="store_true",
         help="emulate a Stripe account without raw card data APIs",
@@ -87,6 +94,7 @@ def bot_environment(
     card_entry: str,
     teams: Mapping[str, str] | None,
     payment_mode: str = "save",
+    agent_view: bool = True,
 ) -> dict[str, str]:
     """The bot's settings: this workspace's credentials, SQLite, the emulated Stripe, and
     `teams` (the Teams app's settings; None: Teams off, whatever the environment says)."""
@@ -104,6 +112,7 @@ def bot_environment(
             DIALOGUE_ENGINE=engine,
             CARD_ENTRY=card_entry,
             PAYMENT_MODE=payment_mode,
+            SLACK_AGENT_VIEW="true" if agent_view else "false",
         ),
     }
     if stripe is not None and stripe_url is not None:
@@ -184,6 +193,7 @@ def run(options: argparse.Namespace) -> int:
                 options.card_entry,
                 teams.environment() if teams else None,
                 options.payment_mode,
+                options.agent_view == "on",
             ),
             cwd=ROOT,
             stdin=subprocess.DEVNULL,

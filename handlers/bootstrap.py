@@ -232,6 +232,7 @@ def build_services(settings: Settings, *, clock: Callable[[], float] = time.time
         public_url=settings.PUBLIC_URL,
         signing_secret=signing.get_secret_value() if signing else "",
         metrics=metrics,
+        agent_view=settings.SLACK_AGENT_VIEW,
     )
 
 

@@ -17,7 +17,7 @@ from bot.models import ChatUser, Surface
 from handlers import stripe
 from handlers.bootstrap import Wiring
 from handlers.http import NOT_FOUND, RETURN_PATH, Answer, Request, Route
-from handlers.slack import render
+from handlers.slack import offers
 from handlers.slack.app import EVENTS_PATH, events_route
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def routes(wiring: Wiring) -> Routes:
         client = wiring.app.client
 
         def to_slack(user: ChatUser, effects: Sequence[Effect]) -> None:
-            render.post(client, user.user_id, effects)
+            offers.deliver(services.conversation, client, user, user.user_id, effects)
 
         surfaces["slack"] = to_slack
         slack_route = events_route(wiring.app, services.signing_secret)

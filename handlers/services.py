@@ -69,3 +69,6 @@ class Services:
     """Slack's signing secret, for the HTTP edge's own check before Bolt (see `guard`)."""
     metrics: Metrics = NO_METRICS
     """Where the app's metrics go (EMF lines on Lambda; nowhere by default)."""
+    agent_view: bool = False
+    """Slack's agent messaging experience (SLACK_AGENT_VIEW): replies in the thread of the
+    person's message, a status while a turn works, suggested prompts in the Messages tab."""

@@ -14,7 +14,7 @@ from bot.settings import Settings
 from handlers.doctor.report import Check, fail, mask, ok, warn
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
-BOT_SCOPES = ("chat:write", "commands", "im:history")
+BOT_SCOPES = ("assistant:write", "chat:write", "commands", "im:history")
 """manifest.yml's bot scopes, for where the file is not at hand; a test keeps the two equal."""
 
 SCOPES_HEADER = "x-oauth-scopes"

@@ -13,11 +13,18 @@ from slack_sdk.errors import SlackApiError
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
-from bot.machine import AskToPay, Effect, OfferAuthentication, OpenCardForm, Reply, SendReceipt
+from bot.machine import (
+    AskToPay,
+    Effect,
+    OfferAuthentication,
+    OfferClosed,
+    Reply,
+    SendReceipt,
+)
 from bot.messages import CANCELLED, TERMS_ACCEPTED, TERMS_DECLINED
 from bot.models import ChatUser
 from handlers.services import Services
-from handlers.slack import render
+from handlers.slack import offers, render
 from handlers.slack.blocks import (
     ACCEPT_TERMS,
     CANCEL_PAYMENT,
@@ -30,14 +37,21 @@ from handlers.slack.blocks import (
     PAY,
 )
 from handlers.slack.client import patient
-from handlers.slack.copy import FORM_DID_NOT_OPEN
+from handlers.slack.copy import CHARGING, FORM_DID_NOT_OPEN, OFFER_CLOSED
 from handlers.slack.links import return_url
+from handlers.slack.messages import status
 from handlers.slack.mrkdwn import to_mrkdwn
 from handlers.slack.users import chat_user
 
 
 def _channel(body: dict[str, Any], user_id: str) -> str:
     return str((body.get("channel") or {}).get("id") or user_id)
+
+
+def _thread(body: dict[str, Any]) -> str | None:
+    """The thread the pressed message is in, if any: the answer goes there too."""
+    thread = (body.get("message") or {}).get("thread_ts")
+    return str(thread) if thread else None
 
 
 def without_buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,6 +101,25 @@ def settled(
 def register(app: App, services: Services) -> None:
     conversation = services.conversation
 
+    def tell_closed(
+        client: WebClient, body: dict[str, Any], user: ChatUser, channel: str, post: str
+    ) -> None:
+        """The presser told the offer ended (only they see it); its message closed."""
+        with contextlib.suppress(SlackApiError):
+            client.chat_postEphemeral(
+                channel=channel, user=user.user_id, text=to_mrkdwn(OFFER_CLOSED)
+            )
+        note = offers.closed_text(offers.kind_of(post), "closed")
+        settled(client, body, channel, note, note=note)
+
+    def closed(client: WebClient, body: dict[str, Any], user: ChatUser, channel: str) -> bool:
+        """True (and the presser told, the message closed) when the pressed offer ended."""
+        post = offers.pressed_post(body)
+        if post is None or conversation.offer_stands(user, post):
+            return False
+        tell_closed(client, body, user, channel, post)
+        return True
+
     def open_card_form(
         ack: Ack,
         body: dict[str, Any],
@@ -103,14 +136,26 @@ def register(app: App, services: Services) -> None:
             payload=body,
         )
         try:
-            effects = conversation.request_card(chat_user(team_id, user_id), return_url=back)
+            user = chat_user(team_id, user_id)
+            entry = offers.card_entry(
+                conversation,
+                client,
+                user,
+                str(body.get("trigger_id") or ""),
+                return_url=back,
+                post=offers.pressed_post(body),
+            )
         except PaybotError as exc:
-            effects = (Reply(render.apology(exc)),)
-        form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
-        if form is None:  # a reply or a checkout link: the user's DM, nowhere else
-            render.post(client, user_id, effects)
-        elif not render.open_form(client, str(body.get("trigger_id") or ""), form):
-            render.post(client, user_id, (Reply(FORM_DID_NOT_OPEN, offer_card_form=True),))
+            render.post(client, user_id, (Reply(render.apology(exc)),))
+            return
+        ended = next((e for e in entry.effects if isinstance(e, OfferClosed)), None)
+        if ended is not None:
+            tell_closed(client, body, user, _channel(body, user_id), ended.post)
+        elif entry.opened is False:  # Slack refused it (the trigger expired): nothing kept
+            again = (Reply(FORM_DID_NOT_OPEN, offer_card_form=True),)
+            offers.deliver(conversation, client, user, user_id, again)
+        else:  # the form is open; or a reply, a checkout link: the person's DM, nowhere else
+            offers.deliver(conversation, client, user, user_id, entry.effects)
 
     def acknowledge(ack: Ack) -> None:
         ack()  # Slack reports clicks on link buttons too; the browser does the rest
@@ -127,12 +172,15 @@ def register(app: App, services: Services) -> None:
             team_id, user_id = context.team_id or "", context.user_id or ""
             channel = _channel(body, user_id)
             try:
-                effects = run(chat_user(team_id, user_id))
+                user = chat_user(team_id, user_id)
+                if closed(client, body, user, channel):
+                    return
+                effects = run(user)
             except PaybotError as exc:
                 render.post(client, channel, (Reply(render.apology(exc)),))
                 return
             settled(client, body, channel, fallback)
-            render.post(client, channel, effects)
+            offers.deliver(conversation, client, user, channel, effects, thread_ts=_thread(body))
 
         return pressed
 
@@ -146,15 +194,26 @@ def register(app: App, services: Services) -> None:
         channel = _channel(body, user_id)
         actions = body.get("actions") or [{}]
         key = str(actions[0].get("value") or "") if isinstance(actions[0], dict) else ""
-        settled(client, body, channel, PAYING, note=PAYING)
         back = return_url(
             request.headers, public_url=services.public_url, team_id=team_id, payload=body
         )
+        thread = _thread(body)
+        user: ChatUser | None = None
         try:
-            effects = conversation.pay(chat_user(team_id, user_id), key, return_url=back)
+            user = chat_user(team_id, user_id)
+            if closed(client, body, user, channel):
+                return
+            settled(client, body, channel, PAYING, note=PAYING)
+            if services.agent_view and thread:
+                status(client, channel, thread, CHARGING)
+            effects = conversation.pay(user, key, return_url=back)
         except PaybotError as exc:
             effects = (Reply(render.apology(exc)),)
-        render.post(patient(client), channel, effects)
+        said = offers.deliver(
+            conversation, patient(client), user, channel, effects, thread_ts=thread
+        )
+        if services.agent_view and thread and not said:
+            status(client, channel, thread, "")
         outcome = _pay_outcome(effects)
         if outcome:  # the pressed message says how it ended, not "Paying…" for ever
             settled(client, body, channel, outcome, note=outcome)

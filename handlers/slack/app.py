@@ -11,7 +11,7 @@ from bot.logs import install_redaction
 from bot.settings import Settings
 from handlers.http import Answer, Request, Route
 from handlers.services import Services
-from handlers.slack import actions, commands, guard, messages, views
+from handlers.slack import actions, commands, guard, home, messages, views
 from handlers.slack.client import build_client
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,7 @@ def register_listeners(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
     views.register(app, services)
+    home.register(app, services)
 
 
 def build_slack_app(settings: Settings, services: Services) -> App:

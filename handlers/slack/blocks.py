@@ -14,7 +14,7 @@ from typing import Any
 
 from bot import messages
 from bot.cards import mask
-from bot.models import Charge, PaymentRecord, Receipt, Slots
+from bot.models import Charge, PaymentRecord, Receipt, Session, Slots
 from bot.money import format_amount
 from handlers.slack.mrkdwn import to_mrkdwn
 
@@ -27,6 +27,9 @@ ACCEPT_TERMS = "accept_terms"
 DECLINE_TERMS = "decline_terms"
 PAY = "pay"
 OPEN_RECEIPT = "open_receipt"
+HOME_PAY = "home_pay"
+HOME_REPLACE_CARD = "home_replace_card"
+HOME_FORGET = "home_forget"
 CARD_FORM = "card_form"
 """Action ids of the buttons, and the card modal's callback id."""
 
@@ -82,11 +85,15 @@ def _cancel_button() -> Block:
     }
 
 
-def checkout_blocks(url: str, slots: Slots, charge: Charge | None = None) -> list[Block]:
+def checkout_blocks(
+    url: str, slots: Slots, charge: Charge | None = None, *, lead: str = ""
+) -> list[Block]:
     """The DM offering Stripe's own card page: a link button (a bearer link: DM only); with
-    `charge`, the page takes that payment."""
+    `charge`, the page takes that payment. `lead`: the turn's words, said first."""
     offer = messages.OFFER_CHECKOUT if charge is None else messages.offer_payment_page(charge)
-    text = "\n".join(part for part in (messages.summary(slots), offer) if part)
+    if lead and charge is None:
+        offer = messages.CHECKOUT_LINK
+    text = "\n".join(part for part in (lead or messages.summary(slots), offer) if part)
     title = "Enter card on Stripe" if charge is None else "Pay on Stripe"
     link = {
         "type": "button",
@@ -260,3 +267,67 @@ def result_view(text: str, *, title: str = "Card") -> dict[str, Any]:
 def confirmation_blocks(payment: PaymentRecord) -> list[Block]:
     """The DM confirmation: brand, last four, expiry and Stripe's id; nothing more."""
     return [_section(messages.confirmation(payment))]
+
+
+def home_view(session: Session | None) -> dict[str, Any]:
+    """The person's App Home tab: their card on file (brand, last four, expiry), where their
+    payment stands, and buttons to pay, replace the card or be forgotten. Slack shows each
+    person only their own Home tab."""
+    card = session.payment if session is not None else None
+    on_file = (
+        f"*Card on file:* {mask(card.brand, card.last4)}, expires "
+        f"{card.exp_month:02d}/{card.exp_year}"
+        if card is not None
+        else "*Card on file:* none yet."
+    )
+    buttons: list[Block] = [
+        {
+            "type": "button",
+            "action_id": HOME_PAY,
+            "text": _text("Pay an invoice"),
+            "style": "primary",
+            "value": "pay",
+        }
+    ]
+    if card is not None:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": HOME_REPLACE_CARD,
+                "text": _text("Replace card"),
+                "value": "replace",
+            }
+        )
+    if session is not None:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": HOME_FORGET,
+                "text": _text("Forget me"),
+                "style": "danger",
+                "value": "forget",
+                "confirm": {
+                    "title": _text("Forget your details?"),
+                    "text": _text(
+                        "This deletes what paybot keeps about you: your conversation and "
+                        "your card on file. Payments already made stay at Stripe."
+                    ),
+                    "confirm": _text("Forget me"),
+                    "deny": _text("Keep them"),
+                    "style": "danger",
+                },
+            }
+        )
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": _text("paybot")},
+            _section(on_file),
+            _section(f"*Your payment:* {messages.status(session)}"),
+            {"type": "actions", "block_id": "home_actions", "elements": buttons},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": "Only you can see this page."}],
+            },
+        ],
+    }

@@ -12,22 +12,22 @@ from bot.errors import PaybotError
 from bot.machine import (
     AskTerms,
     AskToPay,
+    CloseOffers,
     OfferAuthentication,
     OfferCheckout,
-    OpenCardForm,
     SendReceipt,
 )
 from bot.messages import CHECKOUT_SENT, PAN_WARNING, REFUND_USAGE, TERMS_SENT
 from bot.models import Slots
 from bot.rules import amount_refusal, extract_slots
 from handlers.services import Services
-from handlers.slack import render
+from handlers.slack import offers, render
 from handlers.slack.copy import FORM_TIMED_OUT, HELP, UNKNOWN_OPTION
 from handlers.slack.links import return_url
 from handlers.slack.mrkdwn import from_mrkdwn, to_mrkdwn
 from handlers.slack.users import chat_user
 
-_DM_ONLY = (SendReceipt, AskToPay, OfferAuthentication)
+_DM_ONLY = (SendReceipt, AskToPay, OfferAuthentication, CloseOffers)
 """Effects that belong in the person's DM, never in an ephemeral answer in a channel."""
 
 
@@ -61,6 +61,7 @@ def register(app: App, services: Services) -> None:
         request: BoltRequest,
     ) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
+        user = chat_user(team_id, user_id)
         text = from_mrkdwn(command.get("text") or "").strip()
         word = text.split(maxsplit=1)[0].lower() if text else ""
         warning = ""
@@ -73,17 +74,18 @@ def register(app: App, services: Services) -> None:
                 ack(text=to_mrkdwn(REFUND_USAGE))
                 return
             answer_text, payer, notice = conversation.refund(
-                chat_user(team_id, user_id), args[0], args[1] if len(args) == 2 else ""
+                user, args[0], args[1] if len(args) == 2 else ""
             )
             if payer is not None and payer.surface == "slack":
-                render.post(client, payer.user_id, notice)  # the payer's DM
+                offers.deliver(conversation, client, payer, payer.user_id, notice)  # their DM
             ack(text=to_mrkdwn(answer_text))
             return
         if word in subcommands:
-            effects = subcommands[word](chat_user(team_id, user_id))
+            effects = subcommands[word](user)
             # A receipt or a payment's next step (status settles a charge) goes to the DM,
             # where the payment is; the command's own answer stays ephemeral.
-            render.post(client, user_id, [e for e in effects if isinstance(e, _DM_ONLY)])
+            in_dm = [e for e in effects if isinstance(e, _DM_ONLY)]
+            offers.deliver(conversation, client, user, user_id, in_dm)
             ack(text=render.replies(effects))
             return
         refusal = amount_refusal(text) if text else ""
@@ -100,17 +102,18 @@ def register(app: App, services: Services) -> None:
             team_id=team_id,
             payload=command,
         )
-        effects = conversation.request_card(chat_user(team_id, user_id), slots, return_url=back)
-        form = next((e for e in effects if isinstance(e, OpenCardForm)), None)
+        trigger = str(command.get("trigger_id") or "")
+        entry = offers.card_entry(conversation, client, user, trigger, slots=slots, return_url=back)
+        effects = entry.effects
         if any(isinstance(e, OfferCheckout) for e in effects):
-            render.post(client, user_id, effects)  # a bearer link: the DM only, never here
+            offers.deliver(conversation, client, user, user_id, effects)  # a bearer link: DM only
             ack(text=to_mrkdwn("\n".join(filter(None, (warning, CHECKOUT_SENT)))))
         elif any(isinstance(e, AskTerms) for e in effects):
-            render.post(client, user_id, effects)  # answered in the DM, where the card follows
+            offers.deliver(conversation, client, user, user_id, effects)  # the card follows there
             ack(text=to_mrkdwn("\n".join(filter(None, (warning, TERMS_SENT)))))
-        elif form is None:
+        elif entry.opened is None:  # a refusal, a card being saved: said here
             ack(text=render.replies(effects))
-        elif render.open_form(client, str(command.get("trigger_id") or ""), form):
+        elif entry.opened:
             ack(text=to_mrkdwn(warning)) if warning else ack()
         else:
             ack(text=FORM_TIMED_OUT)

@@ -15,17 +15,34 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.cards import contains_pan
 from bot.errors import PaybotError
 from bot.machine import Effect, Reply
+from bot.models import ChatUser
 from handlers.services import EVENT_CLAIM_SECONDS, Services, in_progress_seconds
-from handlers.slack import render
+from handlers.slack import offers, render
 from handlers.slack.client import patient
+from handlers.slack.copy import WORKING, WORKING_STEPS
+from handlers.slack.links import return_url
 from handlers.slack.mrkdwn import from_mrkdwn
 from handlers.slack.users import chat_user
 
 log = logging.getLogger(__name__)
+
+
+def status(
+    client: WebClient, channel: str, thread_ts: str, text: str, steps: list[str] | None = None
+) -> None:
+    """The thread's status line ("paybot is working on it…"); "" clears it. Cosmetic: a
+    refusal is logged by kind and the turn goes on."""
+    try:
+        client.assistant_threads_setStatus(
+            channel_id=channel, thread_ts=thread_ts, status=text, loading_messages=steps
+        )
+    except SlackApiError as exc:
+        log.info("assistant.threads.setStatus failed: %s", exc.response.get("error", "?"))
 
 
 FILE_SHARE = "file_share"
@@ -146,21 +163,47 @@ def register(app: App, services: Services) -> None:
 
         return claims_it
 
-    def answer_later(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        answer(body, event, patient(client))  # async: there is time to honour Retry-After
+    def answer_later(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient, request: BoltRequest
+    ) -> None:
+        # async: there is time to honour Retry-After, and to show the thread a status
+        answer(body, event, patient(client), request, working=services.agent_view)
 
-    def answer(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        """Answer the event, then complete its claim; a failure releases it for a redelivery."""
+    def answer(
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: WebClient,
+        request: BoltRequest,
+        *,
+        working: bool = False,
+    ) -> None:
+        """Answer the event, then complete its claim; a failure releases it for a redelivery.
+
+        With the agent messaging experience the answer goes in the thread the person's
+        message started, with a status there until it comes (`working`).
+        """
         key = claim_key(body, event)
+        thread = event.get("thread_ts") or (event.get("ts") if services.agent_view else None)
+        if working and thread:
+            status(client, event["channel"], thread, WORKING, WORKING_STEPS)
         team_id = body.get("team_id") or event.get("team") or ""
+        back = return_url(
+            request.headers, public_url=services.public_url, team_id=team_id, payload=body
+        )
+        user: ChatUser | None = None
         effects: tuple[Effect, ...]
         try:
             try:
                 user = chat_user(team_id, event["user"])
-                effects = services.conversation.message(user, from_mrkdwn(event["text"]))
+                text = from_mrkdwn(event["text"])
+                effects = services.conversation.message(user, text, return_url=back)
             except PaybotError as exc:
                 effects = (Reply(render.apology(exc)),)
-            render.post(client, event["channel"], effects, thread_ts=event.get("thread_ts"))
+            said = offers.deliver(
+                services.conversation, client, user, event["channel"], effects, thread_ts=thread
+            )
+            if working and thread and not said:  # Slack clears a status only on a reply
+                status(client, event["channel"], thread, "")
         except Exception:
             _release(key)
             raise
@@ -176,10 +219,14 @@ def register(app: App, services: Services) -> None:
             log.warning("could not release %s: %s", key, type(exc).__name__)
 
     def answer_now(
-        ack: Ack, body: dict[str, Any], event: dict[str, Any], client: WebClient
+        ack: Ack,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        client: WebClient,
+        request: BoltRequest,
     ) -> None:
         ack()
-        answer(body, event, client)
+        answer(body, event, client, request)
 
     def ack_only(ack: Ack) -> None:
         ack()

@@ -61,53 +61,71 @@ def fallback_text(text: str) -> str:
     return to_mrkdwn(text.split("\n", 1)[0]).replace("*", "")[:300]
 
 
+Posted = tuple[str, str, list[dict[str, Any]]]
+"""A message as posted: its channel, its ts, its blocks."""
+
+
 def post(
     client: WebClient, channel: str, effects: Iterable[Effect], *, thread_ts: str | None = None
-) -> None:
+) -> list[Posted]:
     """Post each reply or confirmation in `channel` (a DM id, or a user id for their DM).
 
     `thread_ts`: answer inside that thread (the one the person wrote in).
+    Returns the messages Slack took, in order.
     """
+    posted: list[Posted] = []
+
+    def _post(text: str, blocks: list[dict[str, Any]]) -> None:
+        sent = _send(client, channel, text, blocks, thread_ts)
+        if sent is not None:
+            posted.append((sent[0], sent[1], blocks))
+
     for effect in effects:
         if isinstance(effect, ShowHelp):
             blocks = reply_blocks(HELP, offer_card_form=False)
-            _post(client, channel, fallback_text(HELP), blocks, thread_ts)
+            _post(fallback_text(HELP), blocks)
         elif isinstance(effect, Reply):
             blocks = reply_blocks(effect.text, offer_card_form=effect.offer_card_form)
-            _post(client, channel, fallback_text(effect.text), blocks, thread_ts)
+            _post(fallback_text(effect.text), blocks)
         elif isinstance(effect, ConfirmCard):
             text = confirmation(effect.payment)
             blocks = confirmation_blocks(effect.payment)
-            _post(client, channel, fallback_text(text), blocks, thread_ts)
+            _post(fallback_text(text), blocks)
         elif isinstance(effect, OfferCheckout):
-            blocks = checkout_blocks(effect.url, effect.slots, effect.charge)
-            _post(client, channel, fallback_text(OFFER_CHECKOUT), blocks, thread_ts)
+            blocks = checkout_blocks(effect.url, effect.slots, effect.charge, lead=effect.lead)
+            _post(fallback_text(effect.lead or OFFER_CHECKOUT), blocks)
         elif isinstance(effect, OfferAuthentication):
             blocks = authentication_blocks(effect.url, for_payment=effect.for_payment)
             text = AUTHENTICATE_PAYMENT if effect.for_payment else AUTHENTICATE
-            _post(client, channel, fallback_text(text), blocks, thread_ts)
+            _post(fallback_text(text), blocks)
         elif isinstance(effect, AskToPay):
             text = pay_question(effect.charge)
-            _post(client, channel, fallback_text(text), pay_blocks(effect.charge), thread_ts)
+            _post(fallback_text(text), pay_blocks(effect.charge))
         elif isinstance(effect, SendReceipt):
             text = paid(effect.receipt)
-            _post(client, channel, fallback_text(text), receipt_blocks(effect.receipt), thread_ts)
+            _post(fallback_text(text), receipt_blocks(effect.receipt))
         elif isinstance(effect, AskTerms):
-            _post(client, channel, fallback_text(TERMS_ASKED), terms_blocks(effect.url), thread_ts)
+            _post(fallback_text(TERMS_ASKED), terms_blocks(effect.url))
+    return posted
 
 
-def _post(
+def _send(
     client: WebClient,
     channel: str,
     text: str,
     blocks: list[dict[str, Any]],
     thread_ts: str | None = None,
-) -> None:
+) -> tuple[str, str] | None:
+    """The posted message's channel and ts; None when Slack refused it."""
     try:
-        client.chat_postMessage(channel=channel, text=text, blocks=blocks, thread_ts=thread_ts)
+        sent = client.chat_postMessage(
+            channel=channel, text=text, blocks=blocks, thread_ts=thread_ts
+        )
     except SlackApiError as exc:
         # The user's state is saved; only this message is lost. Say which, never what.
         log.error("chat.postMessage failed: %s", exc.response.get("error", "unknown_error"))
+        return None
+    return str(sent.get("channel") or channel), str(sent.get("ts") or "")
 
 
 def open_form(client: WebClient, trigger_id: str, effect: OpenCardForm) -> bool:

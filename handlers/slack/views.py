@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.card_form import FIELDS
 from bot.errors import PaybotError
 from handlers.services import Services
-from handlers.slack import render
+from handlers.slack import offers, render
 from handlers.slack.blocks import CARD_FORM, result_view
 from handlers.slack.links import return_url
 from handlers.slack.users import chat_user
@@ -34,6 +34,7 @@ def register(app: App, services: Services) -> None:
         request: BoltRequest,
     ) -> None:
         team_id, user_id = context.team_id or "", context.user_id or ""
+        user = chat_user(team_id, user_id)
         form_ref = view.get("private_metadata")
         fields = {name: field_value(view, name) for name in FIELDS}
         back = return_url(
@@ -44,7 +45,7 @@ def register(app: App, services: Services) -> None:
         )
         try:
             effects = services.conversation.submit_card(
-                chat_user(team_id, user_id),
+                user,
                 form_ref if isinstance(form_ref, str) else "",
                 return_url=back,
                 **fields,
@@ -54,6 +55,6 @@ def register(app: App, services: Services) -> None:
             return
         response = render.view_response(effects)
         ack(**response) if response else ack()
-        render.post(client, user_id, effects)
+        offers.deliver(services.conversation, client, user, user_id, effects)
 
     app.view(CARD_FORM)(submit)

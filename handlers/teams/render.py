@@ -88,10 +88,12 @@ def activities(effects: Iterable[Effect]) -> list[MessageActivityInput]:
             charge = effect.charge
             title = "Enter card on Stripe" if charge is None else "Pay on Stripe"
             link = OpenUrlAction(title=title, url=effect.url)
-            text = messages.summary(effect.slots)
+            text = effect.lead or messages.summary(effect.slots)
             offer = (
                 messages.OFFER_CHECKOUT if charge is None else messages.offer_payment_page(charge)
             )
+            if effect.lead and charge is None:
+                offer = messages.CHECKOUT_LINK
             said.append(_card(text, offer, actions=[link, _submit("Cancel", CANCEL)]))
         elif isinstance(effect, OfferAuthentication) and effect.for_payment:
             link = OpenUrlAction(title="Confirm with your bank", url=effect.url)

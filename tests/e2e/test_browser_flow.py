@@ -7,6 +7,7 @@ Playwright and Debian's Chromium. Screenshots go to `test-artifacts/` on every r
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -314,3 +316,116 @@ def test_block_kit_is_drawn_as_slack_draws_it(browser: Browser) -> None:
         expect(message.get_by_test_id("unsupported")).to_have_text("Unsupported block: markdown")
         snapshot(page, "block-kit")
         context.close()
+
+
+def save_card_with_pay(page: Page) -> None:
+    """`/pay`, then a good card typed into the modal, which is then closed."""
+    send(page, "/pay 45 USD INV-1001")
+    modal = page.get_by_test_id("modal")
+    modal.get_by_label("Cardholder name").fill("Pat Payer")
+    modal.get_by_label("Card number").fill("4242 4242 4242 4242")
+    modal.get_by_label("Expiry (MM/YY)").fill("08/30")
+    modal.get_by_label("CVC").fill("123")
+    modal.get_by_test_id("modal-submit").click()
+    expect(modal.get_by_label("Card number")).to_have_count(0)
+    page.get_by_test_id("modal-close").click()
+
+
+def test_the_messages_tab_suggests_prompts_and_answers_in_the_thread(page: Page) -> None:
+    prompts = page.get_by_test_id("prompt")
+    expect(prompts).to_have_count(3)
+    expect(prompts).to_have_text(
+        ["Pay an invoice", "What card do you have on file?", "Forget my details"]
+    )
+    snapshot(page, "agent-prompts")
+    prompts.first.click()
+    messages = page.get_by_test_id("message")
+    expect(messages.first).to_contain_text("I'd like to pay an invoice")
+    thread = page.get_by_test_id("thread")
+    expect(thread).to_have_count(1)
+    expect(thread.get_by_test_id("button").filter(has_text="Enter card securely")).to_be_visible()
+    expect(page.get_by_test_id("thread-status")).to_have_count(0)  # cleared by the reply
+    snapshot(page, "agent-thread", doc="agent.png")
+
+
+@pytest.mark.parametrize("product", [["--card-entry", "hosted"]], indirect=True)
+def test_the_status_line_shows_while_stripe_is_asked(page: Page) -> None:
+    send(page, "pay invoice INV-2002 $120")
+    link = page.get_by_test_id("button").filter(has_text="Enter card on Stripe")
+    expect(link).to_have_count(1)
+    with urllib.request.urlopen(page.url.rstrip("/") + "/_workspace/state", timeout=10) as got:
+        state = got.read().decode()
+    stripe = re.search(r'"url": "(http://127\.0\.0\.1:\d+)/', state)  # the page's server
+    assert stripe is not None
+    slow = {"delay": 2.0, "count": 1, "path": "/v1/checkout/sessions"}
+    request = urllib.request.Request(
+        f"{stripe.group(1)}/_emulator/faults",
+        data=json.dumps(slow).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+    send(page, "sorry, it is invoice INV-2003 for $130")
+    status = page.get_by_test_id("thread-status")
+    expect(status).to_contain_text("paybot is working on it")
+    snapshot(page, "agent-status", doc="status.png")
+    expect(status).to_have_count(0, timeout=10_000)  # the answer came, and cleared it
+    expect(page.get_by_test_id("message").filter(has_text="INV-2003")).not_to_have_count(0)
+
+
+def test_the_home_tab_shows_the_card_on_file(page: Page) -> None:
+    save_card_with_pay(page)
+    page.get_by_test_id("tab-home").click()
+    home = page.get_by_test_id("home")
+    expect(home).to_contain_text("Visa •••• 4242, expires 08/2030")
+    expect(home.get_by_test_id("button")).to_have_text(
+        ["Pay an invoice", "Replace card", "Forget me"]
+    )
+    expect(home).not_to_contain_text("4242 4242")
+    snapshot(page, "home-tab", doc="home.png")
+    home.get_by_test_id("button").filter(has_text="Replace card").click()
+    expect(page.get_by_test_id("modal")).to_be_visible()
+
+
+def test_a_finished_offer_is_closed_in_place_with_the_modal(page: Page) -> None:
+    messages = page.get_by_test_id("message")
+    send(page, "pay invoice INV-2002 $120")
+    offer = messages.filter(has_text="INV-2002").last
+    offer.get_by_test_id("button").filter(has_text="Enter card securely").click()
+    modal = page.get_by_test_id("modal")
+    modal.get_by_label("Cardholder name").fill("Pat Payer")
+    modal.get_by_label("Card number").fill("4242 4242 4242 4242")
+    modal.get_by_label("Expiry (MM/YY)").fill("08/30")
+    modal.get_by_label("CVC").fill("123")
+    modal.get_by_test_id("modal-submit").click()
+    expect(modal.get_by_label("Card number")).to_have_count(0)
+    page.get_by_test_id("modal-close").click()
+    closed = messages.filter(has_text="Card entry closed: your card is saved")
+    expect(closed).to_have_count(1)
+    expect(closed.get_by_test_id("button")).to_have_count(0)
+    expect(messages.filter(has_text="Visa •••• 4242 saved")).to_have_count(1)
+    snapshot(page, "offer-closed")
+
+
+@pytest.mark.parametrize("product", [["--card-entry", "hosted"]], indirect=True)
+def test_the_hosted_offer_is_one_step_and_closes_in_place(page: Page) -> None:
+    messages = page.get_by_test_id("message")
+    send(page, "pay invoice INV-2002 $120")
+    link = page.get_by_test_id("button").filter(has_text="Enter card on Stripe")
+    expect(link).to_have_count(1)
+    expect(page.get_by_test_id("button").filter(has_text="Enter card securely")).to_have_count(0)
+    with page.context.expect_page() as opened:
+        link.click()
+    stripe_page = opened.value
+    stripe_page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    stripe_page.get_by_label("Expiry (MM/YY)").fill("08/30")
+    stripe_page.get_by_label("CVC").fill("123")
+    stripe_page.get_by_label("Cardholder name").fill("Pat Payer")
+    stripe_page.get_by_test_id("checkout-submit").click()
+    expect(stripe_page.get_by_role("link", name="Back to Slack")).to_be_visible()
+    stripe_page.close()
+    expect(messages.filter(has_text="Visa •••• 4242 saved")).to_have_count(1)
+    closed = messages.filter(has_text="Card entry closed: your card is saved")
+    expect(closed).to_have_count(1)
+    expect(closed.get_by_test_id("button")).to_have_count(0)
+    expect(page.get_by_test_id("button").filter(has_text="Enter card on Stripe")).to_have_count(0)

@@ -109,6 +109,10 @@ class Paybot:
     def bot_messages(self) -> list[dict[str, Any]]:
         return [m for m in self.slack.messages(self.dm_channel) if m.get("bot_id")]
 
+    def now_as(self, message: dict[str, Any]) -> dict[str, Any]:
+        """`message` as the DM shows it now, after any `chat.update`."""
+        return next(m for m in self.bot_messages() if m["ts"] == message["ts"])
+
     def last_bot_message(self) -> dict[str, Any]:
         messages = self.bot_messages()
         assert messages, "the bot has said nothing in the DM"

@@ -91,7 +91,7 @@ def come_back(back: str, setup_id: str, status: str = "succeeded") -> str:
 
 
 def confirmations(paybot: Paybot) -> list[dict[str, Any]]:
-    return [m for m in paybot.bot_messages() if "saved" in m["text"]]
+    return [m for m in paybot.bot_messages() if "saved" in m["text"] and "••••" in m["text"]]
 
 
 def submit_card_the_bank_checks(paybot: Paybot) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def checkout_events(paybot: Paybot) -> list[dict[str, Any]]:
 
 
 def confirmations(paybot: Paybot) -> list[dict[str, Any]]:
-    return [m for m in paybot.bot_messages() if "saved" in m["text"]]
+    return [m for m in paybot.bot_messages() if "saved" in m["text"] and "••••" in m["text"]]
 
 
 def test_pay_sends_the_checkout_link_to_the_dm_and_never_the_channel(hosted: Paybot) -> None:

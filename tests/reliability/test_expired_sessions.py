@@ -25,6 +25,7 @@ from bot.ports import SessionStore
 from emulator import slack_requests
 from emulator.slack_requests import TEAM_ID
 from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, card_modal, reply_blocks
+from handlers.slack.copy import OFFER_CLOSED
 from handlers.slack.mrkdwn import to_mrkdwn
 from tests.fakes import slack_user
 from tests.integration.harness import Paybot
@@ -108,17 +109,16 @@ def test_pay_after_expiry_opens_a_fresh_form(stale: Paybot) -> None:
     assert "999" not in json.dumps(form["blocks"])
 
 
-def test_the_secure_button_from_before_expiry_opens_a_fresh_form(stale: Paybot) -> None:
-    assert stale.click(OPEN_CARD_FORM, the_stale_offer(stale)).status == 200
-    form = stale.card_form()
-    assert form["private_metadata"] != STALE_REF
-    assert "999" not in json.dumps(form["blocks"])
-
-
-def test_the_cancel_button_from_before_expiry_has_nothing_to_cancel(stale: Paybot) -> None:
-    assert stale.click(CANCEL_PAYMENT, the_stale_offer(stale)).status == 200
-    (reply,) = stale.wait_for_bot_messages(1)
-    assert reply["text"] == messages.NOTHING_TO_CANCEL
+@pytest.mark.parametrize("button", [OPEN_CARD_FORM, CANCEL_PAYMENT])
+def test_a_button_from_before_expiry_says_its_offer_is_closed(stale: Paybot, button: str) -> None:
+    offer = the_stale_offer(stale)
+    assert stale.click(button, offer).status == 200
+    (said,) = stale.wait_for_bot_messages(1)  # only the presser sees it; nothing new starts
+    assert said["is_ephemeral"]
+    assert said["text"] == to_mrkdwn(OFFER_CLOSED)
+    stale.wait_for_quiet()
+    assert stale.slack.views(stale.user_id) == []
+    assert [c.method for c in stale.slack.calls_to("chat.update")] == ["chat.update"]
 
 
 def test_the_card_form_from_before_expiry_is_refused_as_no_longer_active(stale: Paybot) -> None:

@@ -315,10 +315,10 @@ def test_a_dm_whose_answer_failed_unexpectedly_is_answered_by_the_next_redeliver
     answer = ConversationService.message
     failures = [RuntimeError("a bug")]
 
-    def fails_once(self: ConversationService, *args: Any) -> Any:
+    def fails_once(self: ConversationService, *args: Any, **options: Any) -> Any:
         if failures:
             raise failures.pop()
-        return answer(self, *args)
+        return answer(self, *args, **options)
 
     monkeypatch.setattr(ConversationService, "message", fails_once)
     request = dm_event(paybot, f"my card is {PAN}")  # answered inside the ack

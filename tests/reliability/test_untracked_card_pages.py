@@ -1,4 +1,7 @@
-"""Card pages nobody tracks: a double click, a cancel or a replacement while one is open.
+"""Card pages nobody tracks: a double send, a cancel or a replacement while one is open.
+
+With CARD_ENTRY=hosted the page is made with the offer, in the turn of the DM that
+asks to pay, so the races start from DMs.
 
 Every Stripe page or bank check the bot opens for a person is either tracked by their
 session, closed at Stripe before anyone sees its link, or, if a card was saved on it
@@ -17,7 +20,7 @@ import pytest
 from bot import messages
 from bot.models import State
 from handlers import bootstrap
-from handlers.slack.blocks import CANCEL_PAYMENT, OPEN_CARD_FORM, OPEN_CHECKOUT
+from handlers.slack.blocks import OPEN_CHECKOUT
 from tests.integration.harness import WEBHOOK_SECRET, Paybot, Response, running_paybot
 from tests.integration.test_card_authentication import NEEDS_BANK, authenticate
 from tests.integration.test_hosted_flow import checkout_id, confirmations, fill_in_hosted_page
@@ -93,11 +96,7 @@ def page_status(paybot: Paybot, page_id: str) -> str:
     return str(page["status"])
 
 
-def offer(paybot: Paybot) -> dict[str, Any]:
-    """The bot's offer with the secure button, as a person sees it in the DM."""
-    paybot.dm("I need to pay invoice INV-1001, $45")
-    (message,) = paybot.wait_for_bot_messages(1)
-    return message
+ASK = "I need to pay invoice INV-1001, $45"
 
 
 def in_background(action: Callable[[], Response]) -> Callable[[], Response]:
@@ -114,16 +113,17 @@ def in_background(action: Callable[[], Response]) -> Callable[[], Response]:
     return answer
 
 
-def test_a_double_click_on_the_secure_button_posts_one_live_link(
+def test_a_message_sent_twice_at_once_posts_one_live_link(
     hosted: Paybot, page_opening: Hold, tmp_path: Path
 ) -> None:
-    message = offer(hosted)
     page_opening.on = True
-    first = in_background(lambda: hosted.click(OPEN_CARD_FORM, message))
-    second = in_background(lambda: hosted.click(OPEN_CARD_FORM, message))
-    page_opening.wait_for(2)  # both clicks claimed a page before either page existed
-    page_opening.go.release(2)
+    first = in_background(lambda: hosted.dm(ASK))
+    second = in_background(lambda: hosted.dm(ASK))
     assert (first().status, second().status) == (200, 200)
+    page_opening.wait_for(2)  # both turns claimed a page before either page existed
+    page_opening.go.release(2)
+    hosted.wait_for_bot_messages(2)
+    hosted.wait_for_quiet()
 
     (link,) = links(hosted)
     pages = hosted.stripe.checkout_sessions
@@ -139,15 +139,15 @@ def test_a_double_click_on_the_secure_button_posts_one_live_link(
 def test_cancel_while_the_page_is_being_created_posts_no_link_and_closes_the_page(
     hosted: Paybot, page_opening: Hold, tmp_path: Path
 ) -> None:
-    message = offer(hosted)
     page_opening.on = True
-    click = in_background(lambda: hosted.click(OPEN_CARD_FORM, message))
+    assert hosted.dm(ASK).status == 200
     page_opening.wait_for(1)
 
-    assert hosted.click(CANCEL_PAYMENT, message).status == 200
+    assert hosted.dm("cancel").status == 200
     hosted.wait_until(lambda: any(messages.CANCELLED in m["text"] for m in hosted.bot_messages()))
     page_opening.go.release()
-    assert click().status == 200
+    hosted.wait_for_bot_messages(2)
+    hosted.wait_for_quiet()
 
     assert links(hosted) == []
     (page,) = hosted.stripe.checkout_sessions
@@ -158,14 +158,15 @@ def test_cancel_while_the_page_is_being_created_posts_no_link_and_closes_the_pag
 def test_a_card_saved_on_a_page_replaced_meanwhile_is_confirmed(
     hosted: Paybot, tmp_path: Path
 ) -> None:
-    message = offer(hosted)
-    hosted.click(OPEN_CARD_FORM, message)
+    hosted.dm(ASK)
+    hosted.wait_for_bot_messages(1)
     (first_link,) = links(hosted)
     first = checkout_id(first_link)
     hosted.stripe.webhook_url, webhook_url = None, hosted.stripe.webhook_url
-    hosted.stripe.complete_checkout(first)  # the card is saved there as the second click lands
-    hosted.click(OPEN_CARD_FORM, message)
-    second = checkout_id(links(hosted)[-1])
+    hosted.stripe.complete_checkout(first)  # the card is saved there as the second ask lands
+    hosted.dm(ASK)
+    hosted.wait_until(lambda: any(checkout_id(link) != first for link in links(hosted)))
+    (second,) = {checkout_id(link) for link in links(hosted)} - {first}
     assert second != first
     hosted.stripe.webhook_url = webhook_url
 

@@ -57,13 +57,14 @@ def test_without_a_manifest_the_fallback_scopes_are_used(tmp_path: Path) -> None
 
 
 def test_a_token_with_every_needed_scope_is_ok() -> None:
-    check = scope_check({"X-OAuth-Scopes": "chat:write,commands,im:history,users:read"}, BOT_SCOPES)
+    granted = "assistant:write,chat:write,commands,im:history,users:read"
+    check = scope_check({"X-OAuth-Scopes": granted}, BOT_SCOPES)
 
     assert check.status == "ok"
 
 
 def test_a_missing_scope_fails_naming_it() -> None:
-    check = scope_check({"x-oauth-scopes": "chat:write,im:history"}, BOT_SCOPES)
+    check = scope_check({"x-oauth-scopes": "assistant:write,chat:write,im:history"}, BOT_SCOPES)
 
     assert check.status == "FAIL"
     assert check.detail == "the bot token lacks commands"

@@ -26,8 +26,12 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views_open": None,
     "views_update": None,
     "views_push": None,
+    "views_publish": None,
+    "assistant_threads_setSuggestedPrompts": "assistant:write",
+    # Takes chat:write or assistant:write (Slack's changelog, 2026-03-05): chat:write is had.
+    "assistant_threads_setStatus": "chat:write",
 }
-EVENT_SCOPES = {"message.im": "im:history"}
+EVENT_SCOPES = {"message.im": "im:history", "app_home_opened": None}
 
 
 class RecordingApp(App):
@@ -100,6 +104,7 @@ def test_bot_scopes_are_exactly_what_the_code_needs(
 ) -> None:
     needed = {METHOD_SCOPES[m] for m in web_api_methods_called()} - {None}
     needed |= {EVENT_SCOPES[e] for e in manifest["settings"]["event_subscriptions"]["bot_events"]}
+    needed -= {None}
     if registered["command"]:
         needed.add("commands")
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
@@ -115,8 +120,11 @@ def test_slash_commands_match_the_registered_listeners(
 def test_bot_events_match_the_registered_listeners(
     manifest: dict[str, Any], registered: dict[str, list[Any]]
 ) -> None:
-    assert set(registered["event"]) == {"message"}
-    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["message.im"]
+    assert set(registered["event"]) == {"message", "app_home_opened"}
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == [
+        "message.im",
+        "app_home_opened",
+    ]
 
 
 def test_interactivity_is_on_because_buttons_and_the_modal_are_used(
@@ -131,6 +139,20 @@ def test_the_app_home_messages_tab_is_writable(manifest: dict[str, Any]) -> None
     home = manifest["features"]["app_home"]
     assert home["messages_tab_enabled"] is True
     assert home["messages_tab_read_only_enabled"] is False
+
+
+def test_the_home_tab_is_on_because_the_app_publishes_it(manifest: dict[str, Any]) -> None:
+    assert "views_publish" in web_api_methods_called()
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_agent_messaging_experience_is_declared_with_a_description(
+    manifest: dict[str, Any],
+) -> None:
+    agent = manifest["features"]["agent_view"]
+    assert agent["agent_description"].strip()
+    assert "assistant_view" not in manifest["features"]  # the older experience, not both
+    assert "assistant_threads_setSuggestedPrompts" in web_api_methods_called()
 
 
 def test_every_request_url_is_the_one_marked_placeholder(manifest: dict[str, Any]) -> None:

@@ -13,8 +13,10 @@ from bot.cards import REDACTED, contains_pan
 from bot.errors import CardEntryUnavailable, PaymentUnavailable, SessionConflict
 from bot.machine import (
     CloseForm,
+    CloseOffers,
     ConfirmCard,
     FieldErrors,
+    OfferClosed,
     OpenCardForm,
     Reply,
 )
@@ -344,3 +346,92 @@ def test_the_engine_reads_at_most_a_turns_worth_of_a_very_long_dm(
     session = store.get(slack_user("T1", "U1"))
     assert session is not None
     assert len(session.history[0].text) == MAX_TURN_CHARS
+
+
+def test_posted_offers_replace_the_ones_before_which_come_back_to_close(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    service.message(user, "hi")
+    service.open_form(user)  # a payment under way
+    assert service.offers_posted(user, ["D1/1.1/card"]) is None
+    assert service.offers_posted(user, ["D1/2.2/card"]) == CloseOffers(
+        ("D1/1.1/card",), "superseded"
+    )
+    saved = store.get(user)
+    assert saved is not None
+    assert saved.offer_posts == ("D1/2.2/card",)
+    assert service.offer_stands(user, "D1/2.2/card")
+    assert not service.offer_stands(user, "D1/1.1/card")
+
+
+def test_tracking_the_same_offers_again_writes_nothing(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    service.open_form(user)
+    service.offers_posted(user, ["D1/1.1/card"])
+    version = store.get(user).version  # type: ignore[union-attr]
+    assert service.offers_posted(user, ["D1/1.1/card"]) is None
+    assert store.get(user).version == version  # type: ignore[union-attr]
+
+
+def test_no_press_stands_and_nothing_is_tracked_without_a_conversation(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    assert not service.offer_stands(user, "D1/1.1/card")
+    assert service.offers_posted(user, ["D1/1.1/card"]) == CloseOffers(("D1/1.1/card",), "closed")
+    assert store.get(user) is None
+
+
+def test_an_offer_posted_as_the_conversation_ended_is_closed_at_once(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    service.open_form(user)
+    service.cancel(user)  # pressed before the offer's post was tracked
+    assert service.offers_posted(user, ["D1/1.1/card"]) == CloseOffers(("D1/1.1/card",), "closed")
+    assert store.get(user).offer_posts == ()  # type: ignore[union-attr]
+
+
+def test_the_modal_opens_before_the_session_is_written(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    service.message(user, "hi")
+    seen: list[tuple[str, str | None]] = []
+
+    def show(form: OpenCardForm) -> bool:
+        stored = store.get(user)
+        seen.append((form.form_ref, stored.form_ref if stored else None))
+        return True
+
+    (form,) = service.open_form(user, show=show)
+    assert isinstance(form, OpenCardForm)
+    assert seen == [(form.form_ref, None)]  # shown while the store had no form yet
+    saved = store.get(user)
+    assert saved is not None
+    assert saved.form_ref == form.form_ref  # then written, with the ref the modal carries
+
+
+def test_a_modal_that_did_not_open_leaves_the_session_as_it_was(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    service.message(user, "hi")
+    before = store.get(user)
+    assert service.open_form(user, show=lambda form: False) == ()
+    assert store.get(user) == before
+
+
+def test_a_press_on_an_ended_offer_opens_nothing(
+    service: ConversationService, store: MemoryStore
+) -> None:
+    user = slack_user("T", "U")
+    service.open_form(user)
+    service.offers_posted(user, ["D1/2x2/card"])
+    shown: list[OpenCardForm] = []
+    closed = service.open_form(user, post="D1/1x1/card", show=lambda f: bool(shown.append(f)))
+    assert closed == (OfferClosed("D1/1x1/card"),)
+    assert shown == []
