@@ -334,7 +334,11 @@ def measure(users: int = BURST_USERS, progress: Callable[[str], None] = print) -
 
 
 if __name__ == "__main__":
-    result = measure()
+    import argparse
+
+    options = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
+    options.add_argument("--users", type=int, default=BURST_USERS, help="the burst's size")
+    result = measure(options.parse_args().users)
     print(
         f"burst: {result.flows_completed}/{result.users} flows completed in "
         f"{result.burst_seconds:.1f} s, errors {result.errors or 0}"

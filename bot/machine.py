@@ -506,13 +506,14 @@ def takes_offers(session: Session) -> bool:
 def offer_stands(session: Session, post: str) -> bool:
     """Whether a press on the offer posted as `post` may still act.
 
-    A tracked offer stands while the session tracks it. An untracked one (posted before
-    offers were tracked, or its record was lost) stands while nothing else is tracked and
-    the payment is still under way.
+    A tracked offer stands while the session tracks it. An untracked one stands while the
+    payment is under way if it was posted after every tracked one: the newest offer, its
+    tracking not yet written (or lost). Surfaces name their posts so that a later post
+    sorts after an earlier one.
     """
     if post in session.offer_posts:
         return True
-    return not session.offer_posts and session.state in _ACTIVE
+    return session.state in _ACTIVE and all(post > tracked for tracked in session.offer_posts)
 
 
 def _offers_end(before: Session, outcome: Outcome) -> OfferEnd | None:

@@ -2,8 +2,10 @@
 
 An offer is a posted message with buttons a person may still press (the card entry,
 Pay, the terms, the bank's check). Each is tracked in the session by its post reference,
-`<channel>/<ts>/<kind>`, the ts's dot written as `x`: a ts is 16 digits, which may pass
-the Luhn check, and no stored value may read as a card number.
+`<ts>/<channel>/<kind>[/<thread ts>]`, each ts's dot written as `x`: a ts is 16 digits,
+which may pass the Luhn check, and no stored value may read as a card number. A ts is
+fixed-width, so a later post sorts after an earlier one (`machine.offer_stands` relies
+on it). What follows a closed offer (the confirmation, the receipt) goes in its thread.
 
 When an offer ends (the card saved, the payment made, cancelled, forgotten, or replaced
 by a newer offer) its message is updated in place to say so, with no buttons left; a
@@ -59,15 +61,15 @@ def offer_kind(blocks: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def post_ref(channel: str, ts: str, kind: str) -> str:
-    return f"{channel}/{ts.replace('.', 'x')}/{kind}"
+def post_ref(channel: str, ts: str, kind: str, thread_ts: str | None = None) -> str:
+    ref = f"{ts.replace('.', 'x')}/{channel}/{kind}"
+    return f"{ref}/{thread_ts.replace('.', 'x')}" if thread_ts else ref
 
 
-def _parts(post: str) -> tuple[str, str, str]:
-    """A post reference's channel, ts and kind."""
-    channel, _, rest = post.partition("/")
-    token, _, kind = rest.partition("/")
-    return channel, token.replace("x", "."), kind
+def _parts(post: str) -> tuple[str, str, str, str | None]:
+    """A post reference's channel, ts, kind and thread ts (None: not in a thread)."""
+    token, channel, kind, thread = [*post.split("/"), "", "", ""][:4]
+    return channel, token.replace("x", "."), kind, thread.replace("x", ".") or None
 
 
 def pressed_post(body: Mapping[str, Any]) -> str | None:
@@ -78,11 +80,16 @@ def pressed_post(body: Mapping[str, Any]) -> str | None:
     kind = offer_kind(message.get("blocks") or ())
     if not channel or not message.get("ts") or kind is None:
         return None
-    return post_ref(channel, str(message["ts"]), kind)
+    thread = message.get("thread_ts")
+    return post_ref(channel, str(message["ts"]), kind, str(thread) if thread else None)
 
 
 def kind_of(post: str) -> str:
     return _parts(post)[2]
+
+
+def thread_of(post: str) -> str | None:
+    return _parts(post)[3]
 
 
 def closed_text(kind: str, why: OfferEnd) -> str:
@@ -95,7 +102,7 @@ def close(client: WebClient, posts: Sequence[str], why: OfferEnd) -> None:
     A failed update leaves that message's buttons; a press on it is still refused.
     """
     for post in posts:
-        channel, ts, kind = _parts(post)
+        channel, ts, kind, _ = _parts(post)
         if not channel or not ts:
             continue
         text = closed_text(kind, why)
@@ -119,9 +126,11 @@ def deliver(
     for effect in effects:
         if isinstance(effect, CloseOffers):
             close(client, effect.posts, effect.why)
+            # What ends an offer is said where the offer was: in its thread, if any.
+            thread_ts = thread_ts or next(filter(None, map(thread_of, effect.posts)), None)
     said = render.post(client, channel, effects, thread_ts=thread_ts)
     posted = [
-        post_ref(channel_id, ts, kind)
+        post_ref(channel_id, ts, kind, thread_ts)
         for channel_id, ts, blocks in said
         if ts and (kind := offer_kind(blocks)) is not None
     ]

@@ -22,7 +22,8 @@ CTX = Context(now=1_800_000_000, ttl_seconds=3600, new_ref="ref-new")
 VISA = PaymentRecord(
     payment_method_id="pm_123", brand="visa", last4="4242", exp_month=8, exp_year=2030
 )
-POSTS = ("D1/1700000000.000100/card", "D1/1700000001.000200/card")
+POSTS = ("1700000000x000100/D1/card", "1700000001x000200/D1/card")
+"""Two offers as Slack names them, older first."""
 
 
 def awaiting(**changes: object) -> Session:
@@ -67,10 +68,15 @@ def test_nothing_to_close_when_no_offer_was_tracked() -> None:
     assert not any(isinstance(e, CloseOffers) for e in out.effects)
 
 
-def test_a_tracked_offer_stands_and_any_other_is_closed() -> None:
+def test_a_tracked_offer_stands_and_an_older_one_is_closed() -> None:
     live = awaiting(offer_posts=POSTS[1:])
     assert offer_stands(live, POSTS[1])
     assert not offer_stands(live, POSTS[0])
+
+
+def test_the_newest_offer_stands_before_its_tracking_is_written() -> None:
+    tracking_the_older = awaiting(offer_posts=POSTS[:1])
+    assert offer_stands(tracking_the_older, POSTS[1])
 
 
 def test_an_untracked_offer_stands_only_while_the_payment_is_under_way() -> None:
@@ -83,5 +89,5 @@ def test_an_untracked_offer_stands_only_while_the_payment_is_under_way() -> None
 
 def test_offer_posts_are_platform_ids_never_read_as_card_numbers() -> None:
     # A Slack ts is 16 digits with a dot; some pass the Luhn check.
-    luhn_ts = "D1/4242424242.424242/card"
+    luhn_ts = "4242424242.424242/D1/card"
     assert awaiting(offer_posts=(luhn_ts,)).offer_posts == (luhn_ts,)

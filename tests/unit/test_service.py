@@ -430,8 +430,8 @@ def test_a_press_on_an_ended_offer_opens_nothing(
 ) -> None:
     user = slack_user("T", "U")
     service.open_form(user)
-    service.offers_posted(user, ["D1/2x2/card"])
+    service.offers_posted(user, ["2x2/D1/card"])
     shown: list[OpenCardForm] = []
-    closed = service.open_form(user, post="D1/1x1/card", show=lambda f: bool(shown.append(f)))
-    assert closed == (OfferClosed("D1/1x1/card"),)
+    closed = service.open_form(user, post="1x1/D1/card", show=lambda f: bool(shown.append(f)))
+    assert closed == (OfferClosed("1x1/D1/card"),)
     assert shown == []
