@@ -5,28 +5,61 @@ first request and reused by the container; when `SECRETS_ARN` is set, the
 Slack and Stripe keys come from that secret, and a rotated secret (seen once
 the cache's max age passes) rebuilds the app. Settings that cannot serve, or a
 secret never read, answer 503 with one log line for the operator, not a crash.
+
+A cold start (this module's import, then the first answer) runs without the cyclic
+garbage collector (`cold_start`). With SnapStart (serverless.yml's `snapStart`
+parameter), the runtime hooks at the end do the cold start's work before the snapshot
+and make each restored copy its own: its own random state, the secret read after the
+restore.
 """
 
 from __future__ import annotations
 
-import base64
-import logging
-import os
-import threading
-from collections.abc import Mapping
-from typing import Any
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from bot.logs import configure_logging, install_redaction
 
-install_redaction()
+@contextmanager
+def cold_start() -> Iterator[None]:
+    """Run the block without the cyclic collector, then leave what it made out of later
+    collections: a cold start only makes objects that live as long as the container, and
+    the collector would walk that growing heap over and over (BENCHMARKS.md, cold start).
+    """
+    if not gc.isenabled():  # the process runs its collector itself
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
 
-from bot.adapters.secrets_manager import CachedSecret, SecretUnavailable  # noqa: E402
-from bot.settings import SettingsError, load_settings  # noqa: E402
-from handlers.bootstrap import build  # noqa: E402
-from handlers.http import MAX_BODY_BYTES, Answer, Request  # noqa: E402
-from handlers.routes import Routes, answer, routes  # noqa: E402
-from handlers.services import lambda_invocation  # noqa: E402
-from handlers.slack.lazy import ContainedLazyRunner  # noqa: E402
+
+with cold_start():  # the import is the cold start's first half
+    import base64
+    import importlib
+    import logging
+    import os
+    import random
+    import threading
+    from collections.abc import Mapping
+    from typing import Any
+
+    from bot.logs import configure_logging, install_redaction
+
+    install_redaction()
+
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+    from bot.adapters.secrets_manager import CachedSecret, SecretUnavailable
+    from bot.settings import Settings, SettingsError, load_settings
+    from handlers.bootstrap import build
+    from handlers.http import MAX_BODY_BYTES, Answer, Request
+    from handlers.routes import Routes, answer, routes
+    from handlers.services import lambda_invocation
+    from handlers.slack.lazy import ContainedLazyRunner
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +76,21 @@ class Container:
         self._built_with: Mapping[str, str] | None = None
         self._routes: Routes | None = None
         self._secret = secret
+        self._settings: Settings | None = None
         try:
             settings = load_settings(self._environ)
         except SettingsError as exc:
             configure_logging("INFO")
             log.error("paybot cannot start: %s", exc)
-            self._broken = True
             return
-        self._broken = False
+        self._settings = settings
         configure_logging(settings.LOG_LEVEL)
         if secret is None and settings.SECRETS_ARN:
             self._secret = CachedSecret(settings.SECRETS_ARN)
 
     def routes(self) -> Routes | None:
         """The routes for the current settings; None, its cause logged once, when there are none."""
-        if self._broken:
+        if self._settings is None:
             return None
         try:
             values = self._secret.get() if self._secret else {}
@@ -67,6 +100,33 @@ class Container:
             if values != self._built_with:
                 self._build(values)
             return self._routes
+
+    def prepare(self) -> None:
+        """Load every module and AWS service model this container's requests may use.
+
+        For the snapshot: what a request would otherwise load on first use (the Stripe
+        SDK, the DynamoDB adapters, Bedrock, Teams) is loaded here once. The secret is
+        not read, so no snapshot holds a key; `restored` reads it.
+        """
+        settings = self._settings
+        if settings is None:
+            return
+        for module in _modules_for(settings):
+            importlib.import_module(module)
+        import boto3
+
+        # botocore keeps each service's model, endpoint rules and partitions after its
+        # first client: the clients the requests make later build from that.
+        for service in _services_for(settings):
+            boto3.client(service)  # type: ignore[call-overload]
+
+    def restored(self) -> None:
+        """After a restore: read the secret as it is now, and build."""
+        try:
+            self.routes()
+        except Exception:  # a failed restore fails its invocation: the first request retries
+            self._built_with = None
+            log.exception("paybot could not build after a restore")
 
     def _build(self, values: Mapping[str, str]) -> None:
         self._built_with = values
@@ -85,8 +145,50 @@ class Container:
         self._routes = routes(wiring)
 
 
+def _modules_for(settings: Settings) -> list[str]:
+    """The modules `settings`' requests import on first use."""
+    modules = [
+        "bot.adapters.stripe_gateway",
+        "bot.adapters.stripe_checkout",
+        "bot.adapters.stripe_charges",
+        "bot.adapters.stripe_webhook",
+    ]
+    if settings.SESSION_STORE == "dynamodb":
+        modules += [
+            "bot.adapters.dynamodb_store",
+            "bot.adapters.dynamodb_limits",
+            "bot.adapters.dynamodb_audit",
+        ]
+    else:
+        modules += ["bot.adapters.sqlite_store"]
+    if settings.DIALOGUE_ENGINE == "bedrock":
+        modules += ["bot.adapters.bedrock_engine"]
+    if settings.TEAMS_APP_ID:
+        modules += [
+            "microsoft_teams.apps",
+            "microsoft_teams.api.auth.cloud_environment",
+            "handlers.teams.app",
+            "handlers.teams.listeners",
+            "handlers.teams.render",
+        ]
+    return modules
+
+
+def _services_for(settings: Settings) -> list[str]:
+    """The AWS services `settings`' requests call: lazy work invokes this function."""
+    services = ["lambda"]
+    if settings.SECRETS_ARN:
+        services.append("secretsmanager")
+    if settings.SESSION_STORE == "dynamodb":
+        services.append("dynamodb")
+    if settings.DIALOGUE_ENGINE == "bedrock":
+        services.append("bedrock-runtime")
+    return services
+
+
 _container: Container | None = None
 _container_lock = threading.Lock()
+_cold = True
 
 
 def _current() -> Container:
@@ -99,6 +201,15 @@ def _current() -> Container:
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda function's entry point: every route in `handlers.routes`."""
+    global _cold
+    if not _cold:
+        return _handle(event, context)
+    _cold = False
+    with cold_start():  # the first answer builds the app: the rest of the cold start
+        return _handle(event, context)
+
+
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     table = _current().routes()
     if table is None:
         return _response(UNAVAILABLE)
@@ -154,3 +265,30 @@ def _raw_body(event: dict[str, Any]) -> bytes | None:
 def _response(answered: Answer) -> dict[str, Any]:
     status, content_type, body = answered
     return {"statusCode": status, "headers": {"Content-Type": content_type}, "body": body}
+
+
+# --- SnapStart ---------------------------------------------------------------------------
+# Lambda runs these only for a version published with SnapStart (serverless.yml,
+# `snapStart`): before the snapshot is taken, and in each copy restored from it.
+
+
+def before_snapshot() -> None:
+    """The cold start's work, once, for every copy: settings, imports, service models."""
+    with cold_start():
+        _current().prepare()
+    # Nothing waits on a collection here. Only what lives goes into the snapshot, frozen:
+    # a copy's collections never walk the snapshot's heap (nor page it in after a restore).
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
+def after_restore() -> None:
+    """Make this copy its own, and current: every copy starts from the same memory."""
+    random.seed()  # from os.urandom: no two copies draw the same numbers (retry jitter, ...)
+    with cold_start():
+        _current().restored()
+
+
+register_before_snapshot(before_snapshot)
+register_after_restore(after_restore)

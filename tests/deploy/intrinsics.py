@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+_NO_VALUE = object()
+"""`Ref: AWS::NoValue`: the list item or property it stands for is left out."""
 
 
 @dataclass(frozen=True)
@@ -44,17 +46,18 @@ class Stack:
     def value(self, node: Any) -> Any:
         """`node` with every intrinsic function replaced by its value."""
         if isinstance(node, list):
-            return [self.value(item) for item in node]
+            return [v for v in (self.value(item) for item in node) if v is not _NO_VALUE]
         if not isinstance(node, dict):
             return node
         if len(node) != 1 or not next(iter(node)).startswith(("Fn::", "Ref", "Condition")):
-            return {key: self.value(item) for key, item in node.items()}
+            values = {key: self.value(item) for key, item in node.items()}
+            return {key: value for key, value in values.items() if value is not _NO_VALUE}
         ((function, argument),) = node.items()
         return self._call(function, argument)
 
     def _call(self, function: str, argument: Any) -> Any:
         if function == "Ref":
-            return self.pseudo(argument)
+            return _NO_VALUE if argument == "AWS::NoValue" else self.pseudo(argument)
         if function == "Fn::If":
             name, when_true, when_false = argument
             return self.value(when_true if self.condition(name) else when_false)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.adapters import dynamodb_store
+from tests.deploy.intrinsics import Stack
 
 Template = dict[str, Any]
 
@@ -34,6 +35,20 @@ def function_resource(template: Template, name: str) -> tuple[str, dict[str, Any
         ):
             return logical_id, resource
     raise AssertionError(f"no {name} function in the template")
+
+
+def invoke_configs(template: Template, name: str) -> dict[str, dict[str, Any]]:
+    """The asynchronous-invocation configs the stack creates for a function, by qualifier
+    (`$LATEST`, or an alias)."""
+    function_id = function_resource(template, name)[0]
+    stack = Stack(template)
+    return {
+        resource["Properties"]["Qualifier"]: dict(resource["Properties"])
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig"
+        and resource["Properties"]["FunctionName"] == {"Ref": function_id}
+        and stack.created(logical_id)
+    }
 
 
 def role_of(template: Template, name: str) -> str:

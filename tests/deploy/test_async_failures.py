@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.deploy.monitoring import only, resources
-from tests.deploy.roles import actions_of, function_resource, role_of, statements_of
+from tests.deploy.roles import actions_of, function_resource, invoke_configs, role_of, statements_of
 
 Template = dict[str, Any]
 
@@ -23,8 +23,8 @@ A_MINUTE = 60
 
 @pytest.fixture(scope="module")
 def invoke_config(template: Template) -> dict[str, Any]:
-    (config,) = resources(template, "AWS::Lambda::EventInvokeConfig").values()
-    return dict(config["Properties"])
+    (config,) = invoke_configs(template, "slack").values()
+    return config
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ ones explained below.
 The default template is linted as packaged; the other ways of naming the model (no
 profile with a Marketplace product, the global profile) are linted too, since they take
 other branches of the template's conditions, and so are other concurrency and throttle
-limits, given as `--param` gives them (strings), or with no reservation.
+limits, given as `--param` gives them (strings), or with no reservation, and SnapStart.
 """
 
 from __future__ import annotations
@@ -45,6 +45,12 @@ EXPLAINED: tuple[tuple[str, tuple[str, ...], str], ...] = (
         "in DependsOn and in the GetAtt of its Role",
     ),
     (
+        "W3005",
+        ("Resources", "SlackSnapStartLambdaAlias"),
+        "with SnapStart (snapStart=true) the framework writes the function's alias with the "
+        "function both in DependsOn and in the Ref of its FunctionName",
+    ),
+    (
         "W8003",
         ("Conditions", ""),
         "Serverless resolves ${param:...} before CloudFormation sees the template, so each "
@@ -60,7 +66,7 @@ OTHER_MODELS = {
     },
     "the global profile": {"modelProfile": "global"},
 }
-OTHER_PARAMETERS = {**OTHER_MODELS, **OTHER_LIMITS}
+OTHER_PARAMETERS = {**OTHER_MODELS, **OTHER_LIMITS, "SnapStart": {"snapStart": "true"}}
 
 
 def lint(template: Path) -> list[dict[str, Any]]:
