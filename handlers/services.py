@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -72,3 +74,15 @@ class Services:
     agent_view: bool = False
     """Slack's agent messaging experience (SLACK_AGENT_VIEW): replies in the thread of the
     person's message, a status while a turn works, suggested prompts in the Messages tab."""
+
+
+_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$")
+
+
+def lambda_target(invoked_arn: str) -> str:
+    """The function to hand later work to: the ARN this invocation was called by (with
+    SnapStart, the alias, so the work runs on the snapshot too), or the function's own
+    name where the ARN is a placeholder (serverless-offline reports one)."""
+    if _FUNCTION_ARN.match(invoked_arn):
+        return invoked_arn
+    return os.environ.get("AWS_LAMBDA_FUNCTION_NAME", invoked_arn)

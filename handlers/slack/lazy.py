@@ -8,8 +8,6 @@ refuses them a second time, so a future listener cannot undo that by mistake.
 from __future__ import annotations
 
 import logging
-import os
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +15,12 @@ from slack_bolt import BoltRequest
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot.cards import contains_pan
+from handlers.services import lambda_target
 
 if TYPE_CHECKING:  # the stubs are a development dependency; the Lambda zip has none
     from types_boto3_lambda import LambdaClient
 
 log = logging.getLogger(__name__)
-
-_FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$")
 
 
 def carries_card_data(body: dict[str, Any]) -> bool:
@@ -51,9 +48,5 @@ class ContainedLazyRunner(LambdaLazyListenerRunner):
             log.error("refused to defer a request that carries card data; it was not re-sent")
             return
         arn = str(request.context.get("aws_lambda_invoked_function_arn") or "")
-        if not _FUNCTION_ARN.match(arn):
-            # serverless-offline reports a placeholder ARN; the function's own name works
-            # both there and on AWS.
-            name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", arn)
-            request.context["aws_lambda_invoked_function_arn"] = name
+        request.context["aws_lambda_invoked_function_arn"] = lambda_target(arn)
         super().start(function, request)

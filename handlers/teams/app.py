@@ -20,7 +20,6 @@ import asyncio
 import dataclasses
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -35,7 +34,7 @@ from bot.machine import Effect
 from bot.models import ChatUser
 from bot.settings import Settings
 from handlers.http import Answer, Request, header, return_url
-from handlers.services import Services
+from handlers.services import Services, lambda_target
 
 if TYPE_CHECKING:
     from microsoft_teams.apps import App
@@ -164,7 +163,7 @@ async def _answered(
 def _lambda_deferral(request: Request) -> Callable[[], None] | None:
     """On Lambda, how to hand this request to a second, asynchronous invocation."""
     event = request.context.get("lambda_request")
-    function = str(request.context.get("aws_lambda_function_name") or "")
+    function = lambda_target(str(request.context.get("aws_lambda_invoked_function_arn") or ""))
     if not isinstance(event, dict) or not function:
         return None
 
@@ -173,7 +172,7 @@ def _lambda_deferral(request: Request) -> Callable[[], None] | None:
 
         resent = {**event, "headers": {**event.get("headers", {}), DEFERRED_HEADER: "1"}}
         boto3.client("lambda").invoke(
-            FunctionName=os.environ.get("AWS_LAMBDA_FUNCTION_NAME", function),
+            FunctionName=function,
             InvocationType="Event",
             Payload=json.dumps(resent).encode(),
         )

@@ -200,3 +200,12 @@ def test_the_card_limits_can_be_lowered(smaller: Template) -> None:
 def test_payments_are_saved_unless_the_deployment_asks_to_charge(template: Template) -> None:
     variables = function_resource(template, "slack")[1]["Properties"]["Environment"]["Variables"]
     assert variables["PAYMENT_MODE"] == "save"
+
+
+def test_the_deployment_speaks_the_agent_experience_its_manifest_declares(
+    template: Template,
+) -> None:
+    variables = function_resource(template, "slack")[1]["Properties"]["Environment"]["Variables"]
+    assert load_settings({"SLACK_AGENT_VIEW": variables["SLACK_AGENT_VIEW"]}).SLACK_AGENT_VIEW
+    manifest = yaml.safe_load((PROJECT_ROOT / "manifest.yml").read_text())
+    assert "agent_view" in manifest["features"]  # the Slack app the deployment is made for

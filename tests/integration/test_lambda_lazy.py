@@ -40,10 +40,13 @@ class InvokeCapture:
     """Lambda's Invoke API on loopback: records every payload, runs nothing."""
 
     payloads: list[dict[str, Any]] = field(default_factory=list)
+    functions: list[str] = field(default_factory=list)
+    """The FunctionName of each invocation, as Lambda's API got it."""
 
     def app(self) -> web.Application:
         async def invoke(request: web.Request) -> web.Response:
             self.payloads.append(json.loads(await request.read()))
+            self.functions.append(request.match_info["name"])
             return web.json_response({}, status=202)
 
         app = web.Application()

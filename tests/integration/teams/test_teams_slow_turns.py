@@ -122,12 +122,24 @@ def test_on_lambda_a_slow_turn_is_answered_by_a_second_invocation(
     (resent,) = invokes.payloads
     assert resent["headers"][DEFERRED_HEADER] == "1"
     assert resent["body"] == event["body"]
+    assert invokes.functions == [Context.invoked_function_arn]  # the ARN it was called by
 
     second = handlers.aws_lambda.handler(resent, Context())
 
     assert second["statusCode"] == 200
     (reply,) = messages(on_lambda)
     assert MODEL_SAYS in words(reply)
+
+
+def test_with_snapstart_the_second_invocation_goes_to_the_alias_too(
+    on_lambda: TeamsPaybot, invokes: InvokeCapture
+) -> None:
+    class ByAlias(Context):
+        invoked_function_arn = f"{Context.invoked_function_arn}:snapstart"
+
+    event = lambda_event(on_lambda, on_lambda.message(text="I have a bill to settle"))
+    assert handlers.aws_lambda.handler(event, ByAlias())["statusCode"] == 200
+    assert invokes.functions == [ByAlias.invoked_function_arn]
 
 
 @pytest.mark.parametrize("where", ["text", "display name", "card data", "mention"])
