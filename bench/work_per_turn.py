@@ -48,13 +48,19 @@ conditional write each for the person's bucket and the workspace's (`bot.limits`
 refusal would read the bucket once more)."""
 
 
+OFFERING = (DM, DM_WITH_PAN)
+"""Surfaces whose answer here is an offer (the card entry's buttons): one write after it is
+posted records where it is, so that it can be closed in place (README, one live offer)."""
+
+
 def targets(surface: str) -> dict[str, int]:
     """The most calls a turn on `surface` should make, per service."""
     return {
         "dynamodb": DYNAMODB_TARGET
         + (1 if surface in CLAIMING else 0)
         + (1 if surface in EVENTS_API else 0)
-        + (2 if surface in LIMITED else 0),
+        + (2 if surface in LIMITED else 0)
+        + (1 if surface in OFFERING else 0),
         "bedrock": 1 if surface == DM else 0,  # a pasted card is answered by the rule engine
         # A person's first card: find or create their Customer (search, create), then
         # the PaymentMethod and the SetupIntent that confirms it. Later cards: 2.

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -157,6 +158,11 @@ class ConversationService:
         self._ttl = ttl_seconds
         self._clock = clock
         self._new_ref = new_ref
+        self._saved: dict[str, Session] = {}
+        """The sessions this process wrote last, by person: the write that tracks the offer
+        a turn just posted starts from it instead of reading the store again (a stale
+        copy only costs a refused conditional write, then a read)."""
+        self._saved_lock = threading.Lock()
 
     def message(
         self,
@@ -242,17 +248,21 @@ class ConversationService:
         cancel pressed at once, forgotten, expired), so that none of them stays live.
         """
         tracked = tuple(posts)[-MAX_OFFER_POSTS:]
+        current = self._saved.get(user.key)  # as this turn wrote it: no read, mostly
         for _ in range(MAX_CONFLICT_RETRIES):
-            current = self._store.get(user)
+            current = current or self._store.get(user)
             if current is None or not takes_offers(current):
                 return CloseOffers(tuple(posts), "closed")
             if current.offer_posts == tracked:
                 return None
             try:
-                self._store.save(
-                    current.evolve(offer_posts=tracked), expected_version=current.version
+                self._remember(
+                    self._store.save(
+                        current.evolve(offer_posts=tracked), expected_version=current.version
+                    )
                 )
             except SessionConflict:
+                current = None
                 continue
             replaced = tuple(post for post in current.offer_posts if post not in tracked)
             return CloseOffers(replaced, "superseded") if replaced else None
@@ -400,8 +410,16 @@ class ConversationService:
             return ()
         return self._run(user, event, first=current, ctx=ctx).effects
 
-    def cancel(self, user: ChatUser) -> tuple[Effect, ...]:
-        return self._run(user, CancelRequested()).effects
+    def cancel(self, user: ChatUser, *, post: str | None = None) -> tuple[Effect, ...]:
+        return self._pressed(user, post, CancelRequested())
+
+    def _pressed(self, user: ChatUser, post: str | None, event: Event) -> tuple[Effect, ...]:
+        """`event`, from a press on the offer `post` (None: not a press): nothing but
+        `OfferClosed` when that offer ended. One read serves the check and the event."""
+        current = self._load(user)
+        if post is not None and not offer_stands(current, post):
+            return (OfferClosed(post),)
+        return self._run(user, event, first=current).effects
 
     def status(self, user: ChatUser) -> tuple[Effect, ...]:
         """Where the person's payment stands; a charge still awaiting an answer is re-read
@@ -417,9 +435,15 @@ class ConversationService:
             log.warning("could not re-read a charge: %s", type(exc).__name__)
         return (*settled, *self._peek(user, StatusRequested()))
 
-    def pay(self, user: ChatUser, key: str, *, return_url: str = "") -> tuple[Effect, ...]:
-        """The person pressed Pay on offer `key`: claim it, then charge it once."""
-        claimed = self._run(user, PayPressed(key))
+    def pay(
+        self, user: ChatUser, key: str, *, return_url: str = "", post: str | None = None
+    ) -> tuple[Effect, ...]:
+        """The person pressed Pay on offer `key` (posted as `post`): claim it, then charge
+        it once."""
+        current = self._load(user)
+        if post is not None and not offer_stands(current, post):
+            return (OfferClosed(post),)
+        claimed = self._run(user, PayPressed(key), first=current)
         request = next((e for e in claimed.effects if isinstance(e, ChargeCard)), None)
         if request is None:  # an old offer, a second press, a charge in progress
             return claimed.effects
@@ -654,12 +678,12 @@ class ConversationService:
     def forget(self, user: ChatUser) -> tuple[Effect, ...]:
         return self._run(user, ForgetRequested()).effects
 
-    def accept_terms(self, user: ChatUser) -> tuple[Effect, ...]:
+    def accept_terms(self, user: ChatUser, *, post: str | None = None) -> tuple[Effect, ...]:
         """The person accepted the terms: kept until they are forgotten; card entry offered."""
-        return self._run(user, TermsAccepted()).effects
+        return self._pressed(user, post, TermsAccepted())
 
-    def decline_terms(self, user: ChatUser) -> tuple[Effect, ...]:
-        return self._run(user, TermsDeclined()).effects
+    def decline_terms(self, user: ChatUser, *, post: str | None = None) -> tuple[Effect, ...]:
+        return self._pressed(user, post, TermsDeclined())
 
     def submit_card(
         self,
@@ -827,6 +851,14 @@ class ConversationService:
                 self._hosted.expire(effect.checkout_id)
         return Outcome(session, tuple(kept))
 
+    def _remember(self, saved: Session) -> Session:
+        with self._saved_lock:
+            self._saved.pop(saved.user.key, None)
+            self._saved[saved.user.key] = saved
+            while len(self._saved) > REMEMBERED_SESSIONS:
+                del self._saved[next(iter(self._saved))]  # the oldest first
+        return saved
+
     def _load(self, user: ChatUser) -> Session:
         found = self._store.get(user)
         if found is not None:
@@ -878,12 +910,16 @@ class ConversationService:
             outcome = transition(current, event, ctx or self._context())
             if any(isinstance(effect, ForgetSession) for effect in outcome.effects):
                 self._store.delete(user)
+                with self._saved_lock:
+                    self._saved.pop(user.key, None)
                 return self._carry_out(outcome, outcome.session)
             if outcome.session.evolve(expires_at=current.expires_at) == current:
                 # Nothing changed but the expiry: no write, no contention.
                 return self._carry_out(outcome, outcome.session)
             try:
-                saved = self._store.save(outcome.session, expected_version=current.version)
+                saved = self._remember(
+                    self._store.save(outcome.session, expected_version=current.version)
+                )
             except SessionConflict:
                 log.info("session write conflict on %s; re-reading", type(event).__name__)
                 current = self._load(user)
@@ -893,6 +929,9 @@ class ConversationService:
             return self._carry_out(outcome, saved)
         raise SessionConflict(f"gave up after {MAX_CONFLICT_RETRIES} conflicting writes")
 
+
+REMEMBERED_SESSIONS = 256
+"""How many people's last-written sessions a process keeps (`ConversationService._saved`)."""
 
 PAYMENTS_LISTED = 10
 """How many of a person's payments `pay payments` lists."""

@@ -112,13 +112,18 @@ def register(app: App, services: Services) -> None:
         note = offers.closed_text(offers.kind_of(post), "closed")
         settled(client, body, channel, note, note=note)
 
-    def closed(client: WebClient, body: dict[str, Any], user: ChatUser, channel: str) -> bool:
+    def ended(
+        effects: tuple[Effect, ...],
+        client: WebClient,
+        body: dict[str, Any],
+        user: ChatUser,
+        channel: str,
+    ) -> bool:
         """True (and the presser told, the message closed) when the pressed offer ended."""
-        post = offers.pressed_post(body)
-        if post is None or conversation.offer_stands(user, post):
-            return False
-        tell_closed(client, body, user, channel, post)
-        return True
+        closed = next((e for e in effects if isinstance(e, OfferClosed)), None)
+        if closed is not None:
+            tell_closed(client, body, user, channel, closed.post)
+        return closed is not None
 
     def open_card_form(
         ack: Ack,
@@ -148,10 +153,9 @@ def register(app: App, services: Services) -> None:
         except PaybotError as exc:
             render.post(client, user_id, (Reply(render.apology(exc)),))
             return
-        ended = next((e for e in entry.effects if isinstance(e, OfferClosed)), None)
-        if ended is not None:
-            tell_closed(client, body, user, _channel(body, user_id), ended.post)
-        elif entry.opened is False:  # Slack refused it (the trigger expired): nothing kept
+        if ended(entry.effects, client, body, user, _channel(body, user_id)):
+            return
+        if entry.opened is False:  # Slack refused it (the trigger expired): nothing kept
             again = (Reply(FORM_DID_NOT_OPEN, offer_card_form=True),)
             offers.deliver(conversation, client, user, user_id, again)
         else:  # the form is open; or a reply, a checkout link: the person's DM, nowhere else
@@ -161,9 +165,10 @@ def register(app: App, services: Services) -> None:
         ack()  # Slack reports clicks on link buttons too; the browser does the rest
 
     def settle(
-        run: Callable[[ChatUser], tuple[Effect, ...]], fallback: str
+        run: Callable[..., tuple[Effect, ...]], fallback: str
     ) -> Callable[[Ack, dict[str, Any], WebClient, BoltContext], None]:
-        """A button that settles its message: `run`, then the message loses its buttons."""
+        """A button that settles its message: `run(user, post=...)`, then the message
+        loses its buttons."""
 
         def pressed(
             ack: Ack, body: dict[str, Any], client: WebClient, context: BoltContext
@@ -173,11 +178,11 @@ def register(app: App, services: Services) -> None:
             channel = _channel(body, user_id)
             try:
                 user = chat_user(team_id, user_id)
-                if closed(client, body, user, channel):
-                    return
-                effects = run(user)
+                effects = run(user, post=offers.pressed_post(body))
             except PaybotError as exc:
                 render.post(client, channel, (Reply(render.apology(exc)),))
+                return
+            if ended(effects, client, body, user, channel):
                 return
             settled(client, body, channel, fallback)
             offers.deliver(conversation, client, user, channel, effects, thread_ts=_thread(body))
@@ -201,14 +206,16 @@ def register(app: App, services: Services) -> None:
         user: ChatUser | None = None
         try:
             user = chat_user(team_id, user_id)
-            if closed(client, body, user, channel):
-                return
             settled(client, body, channel, PAYING, note=PAYING)
             if services.agent_view and thread:
                 status(client, channel, thread, CHARGING)
-            effects = conversation.pay(user, key, return_url=back)
+            effects = conversation.pay(user, key, return_url=back, post=offers.pressed_post(body))
         except PaybotError as exc:
             effects = (Reply(render.apology(exc)),)
+        if user is not None and ended(effects, client, body, user, channel):
+            if services.agent_view and thread:
+                status(client, channel, thread, "")
+            return
         said = offers.deliver(
             conversation, patient(client), user, channel, effects, thread_ts=thread
         )
