@@ -214,9 +214,12 @@ class ConversationService:
         With CARD_ENTRY=hosted the page is opened as the offer is made, and the offer's
         words lead the message with the page's link; when no page can be made (a limit,
         the terms first, Stripe down), the words come without a button, then the reason.
+        Without a `return_url` (Stripe's page needs one) the offer keeps its button, which
+        makes the page when pressed.
         """
         offer = next((e for e in effects if isinstance(e, Reply) and e.offer_card_form), None)
-        if offer is None or self._card_entry != "hosted" or self._hosted is None:
+        hosted = self._card_entry == "hosted" and self._hosted is not None
+        if offer is None or not hosted or not return_url:
             return effects
         page = self.open_checkout(user, return_url=return_url, reply_to=reply_to)
         link = next((e for e in page if isinstance(e, OfferCheckout)), None)

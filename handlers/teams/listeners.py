@@ -101,7 +101,7 @@ def answer(services: Services, activity: MessageActivity, back: str) -> tuple[Ef
     slots = _payment(text)
     if slots is not None:
         return conversation.open_checkout(user, slots, return_url=back, reply_to=address)
-    return conversation.message(user, text, reply_to=address)
+    return conversation.message(user, text, reply_to=address, return_url=back)
 
 
 def _command(text: str) -> str | None:

@@ -11,7 +11,7 @@ import pytest
 from bot import messages
 from bot.errors import CardEntryUnavailable, PaymentUnavailable, StoreUnavailable
 from bot.machine import CloseForm, ConfirmCard, OfferCheckout, OpenCardForm, Reply
-from bot.models import CardDetails, CardSetup, CheckoutLink, State
+from bot.models import CardDetails, CardSetup, CheckoutLink, Decision, NextStep, State
 from bot.service import ConversationService
 from tests.fakes import (
     VISA,
@@ -380,3 +380,51 @@ def test_a_refused_raw_card_after_the_session_was_deleted_offers_no_page(
     assert effects == (CloseForm(messages.SUBMISSION_ENDED),)
     assert hosted.opened == []
     assert store.rows == {}
+
+
+def offering(store: MemoryStore, hosted: FakeHostedCheckout) -> ConversationService:
+    """The hosted service, with an engine that offers the card entry on every turn."""
+    offers = Decision(reply="Got it.", next_step=NextStep.OFFER_CARD_FORM)
+    refs = (f"ref-{n}" for n in itertools.count(1))
+    return ConversationService(
+        store=store,
+        engine=RecordingEngine(offers),
+        gateway=FakeGateway(),
+        hosted=hosted,
+        card_entry="hosted",
+        clock=store.clock,
+        new_ref=lambda: next(refs),
+    )
+
+
+def test_the_offer_of_a_turn_is_the_page_itself_made_at_once(
+    store: MemoryStore, hosted: FakeHostedCheckout
+) -> None:
+    effects = offering(store, hosted).message(
+        slack_user("T1", "U1"), "pay 45", return_url="https://paybot.example/stripe/return"
+    )
+    (link,) = effects
+    assert isinstance(link, OfferCheckout)
+    assert link.lead == "Got it."
+    assert link.url == "https://pay/cs_test_1"
+    assert len(hosted.opened) == 1
+
+
+def test_without_a_way_back_the_offer_keeps_its_button(
+    store: MemoryStore, hosted: FakeHostedCheckout
+) -> None:
+    effects = offering(store, hosted).message(slack_user("T1", "U1"), "pay 45")
+    assert effects == (Reply("Got it.", offer_card_form=True),)
+    assert hosted.opened == []
+
+
+def test_when_no_page_can_be_made_the_words_come_with_the_reason(
+    store: MemoryStore, hosted: FakeHostedCheckout
+) -> None:
+    hosted.error = PaymentUnavailable("stripe down")
+    effects = offering(store, hosted).message(
+        slack_user("T1", "U1"), "pay 45", return_url="https://paybot.example/stripe/return"
+    )
+    assert effects[0] == Reply("Got it.")
+    assert not any(isinstance(e, OfferCheckout) for e in effects)
+    assert len(effects) == 2  # and what went wrong

@@ -149,3 +149,15 @@ def test_a_confirmation_teams_refuses_leaves_the_card_saved_and_the_webhook_answ
         (data,) = db.execute("SELECT data FROM sessions").fetchone()
     assert '"state":"completed"' in data
     assert '"last4":"5556"' in data
+
+
+def test_with_card_entry_hosted_the_offer_is_the_stripe_page_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_teams(tmp_path, monkeypatch, CARD_ENTRY="hosted") as teams:
+        teams.say("I need to pay invoice INV-2002, $120")
+        (offer,) = teams.wait_for_posts(1)
+        assert [a["title"] for a in actions(offer)] == ["Enter card on Stripe", "Cancel"]
+        assert "**$120.00** for invoice **INV-2002**" in words(offer)
+        fill_in_hosted_page(stripe_link(teams))
+        teams.wait_until(lambda: any("•••• 5556" in text for text in teams.texts()))
