@@ -169,11 +169,22 @@ def card_entry(
     trigger lasts 3 seconds. `post`: the offer pressed (a press on an ended one opens
     nothing: `OfferClosed`).
     """
-    tried: list[bool] = []
+    opened: list[str | None] = []  # the modal's view id, once it was tried
 
     def show(form: OpenCardForm) -> bool:
-        tried.append(render.open_form(client, trigger_id, form))
-        return tried[-1]
+        opened.append(render.open_form(client, trigger_id, form))
+        return opened[-1] is not None
 
-    effects = conversation.request_card(user, slots, return_url=return_url, post=post, show=show)
-    return CardEntry(effects, tried[-1] if tried else None)
+    try:
+        effects = conversation.request_card(
+            user, slots, return_url=return_url, post=post, show=show
+        )
+    except PaybotError as exc:
+        view_id = opened[-1] if opened else None
+        if not view_id:
+            raise
+        # The modal opened, but the conversation could not record it: a card typed into
+        # it would be refused, so it says what went wrong instead, and nothing else does.
+        render.close_form(client, view_id, render.apology(exc))
+        return CardEntry((), True)
+    return CardEntry(effects, opened[-1] is not None if opened else None)

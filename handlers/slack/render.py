@@ -128,14 +128,25 @@ def _send(
     return str(sent.get("channel") or channel), str(sent.get("ts") or "")
 
 
-def open_form(client: WebClient, trigger_id: str, effect: OpenCardForm) -> bool:
-    """Open the card modal; False when Slack refused (e.g. the 3 s trigger expired)."""
+def open_form(client: WebClient, trigger_id: str, effect: OpenCardForm) -> str | None:
+    """Open the card modal: its view id; None when Slack refused (e.g. the 3 s trigger
+    expired)."""
     try:
-        client.views_open(trigger_id=trigger_id, view=card_modal(effect.form_ref, effect.slots))
+        opened = client.views_open(
+            trigger_id=trigger_id, view=card_modal(effect.form_ref, effect.slots)
+        )
     except SlackApiError as exc:
         log.warning("views.open failed: %s", exc.response.get("error", "unknown_error"))
-        return False
-    return True
+        return None
+    return str((opened.get("view") or {}).get("id") or "")
+
+
+def close_form(client: WebClient, view_id: str, text: str) -> None:
+    """Replace an open card modal with `text` and only a close button."""
+    try:
+        client.views_update(view_id=view_id, view=result_view(text))
+    except SlackApiError as exc:
+        log.warning("views.update failed: %s", exc.response.get("error", "unknown_error"))
 
 
 def replies(effects: Iterable[Effect]) -> str:

@@ -252,6 +252,24 @@ def test_a_card_saved_at_stripe_is_confirmed_even_when_it_cannot_be_recorded(
         assert method["id"] in confirmation["text"]
 
 
+def test_a_card_form_the_store_could_not_record_says_so_in_itself(
+    behind_proxy: Callable[[Throttling], Any],
+) -> None:
+    # The form opens right after the session is read; writing it down comes after.
+    recording = Outage("PutItem", b"")
+    with behind_proxy(Throttling(rule=recording)) as behind:
+        paybot = behind.paybot
+        paybot.dm("I need to pay invoice INV-9, $45")
+        (offer,) = paybot.wait_for_bot_messages(1)
+        paybot.wait_for_quiet()
+        recording.on.set()  # every session write from now on is refused
+        assert paybot.click(OPEN_CARD_FORM, offer).status == 200
+        (form,) = paybot.slack.views(paybot.user_id)
+        assert APOLOGY in json.dumps(form)  # the form became the apology: no card is asked
+        assert form["callback_id"] == "card_result"
+        assert len(paybot.bot_messages()) == 1  # and nothing else was said
+
+
 STORM_PAYERS = 8
 
 
