@@ -3,19 +3,51 @@
 from __future__ import annotations
 
 import logging
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from bot.adapters.dynamodb_store import create_table
 from tests.integration.harness import Paybot, running_paybot
 
 SESSIONS_TABLE = "paybot-sessions-test"
+
+
+class AtomicMotoServer(ThreadedMotoServer):
+    """moto server answering one request at a time.
+
+    DynamoDB applies each write, its condition included, atomically: of two conditional
+    writes racing for one item, one wins. moto's server answers requests on threads and
+    its backend takes no lock, so both could pass their condition: a race the real
+    service never lets through, and a test of exactly-one-winner would flake on it.
+    """
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            with lock:  # the whole answer is made under the lock
+                answer: Iterable[bytes] = app(environ, start_response)
+                return list(answer)
+
+        self._server = make_server(
+            self._ip_address, self._port, one_at_a_time, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +60,7 @@ def moto_server() -> Iterator[str]:
     access_log = logging.getLogger("werkzeug")
     access_log_level = access_log.level
     access_log.setLevel(logging.WARNING)  # not one line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = AtomicMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     url = f"http://{host}:{port}"
